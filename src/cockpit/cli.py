@@ -1,0 +1,324 @@
+"""The ``cockpit`` command line. Every error becomes one line on stderr and an exit code:
+0 success, 1 the thing ran and did not succeed, 2 bad input."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NoReturn
+
+from cockpit.render import describe_event, run_row
+from engine.adapters.control import poke_engines
+from engine.bootstrap import open_engine
+from engine.domain.errors import BadInput, CockpitError
+from engine.domain.models import Run
+from engine.domain.state import RunState
+from engine.services.engine import Engine, EngineOptions
+from engine.workspace import (
+    Workspace,
+    add_repo,
+    find_workspace,
+    init_workspace,
+    list_repos,
+    open_workspace,
+)
+
+#: Run states that count as success for `--wait`.
+SUCCESS = {RunState.FINISHED}
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports usage errors as one line with exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        raise BadInput(f"{self.prog}: {message}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command line."""
+    p = _Parser(prog="cockpit", description="Steer many AI coding agents across many repos.")
+    p.add_argument(
+        "--workspace", metavar="DIR", help="workspace root (default: nearest cockpit.toml)"
+    )
+    sub = p.add_subparsers(dest="command", parser_class=_Parser)
+
+    demo = sub.add_parser("demo", help="build a demo workspace and run a scripted agent on it")
+    demo.add_argument("--dir", metavar="D", help="where to build it (default: a fresh folder)")
+
+    init = sub.add_parser("init", help="write a starter cockpit.toml")
+    init.add_argument("dir", nargs="?", default=".")
+
+    repo = sub.add_parser("repo", help="manage the workspace's repos")
+    repo_sub = repo.add_subparsers(dest="repo_command", parser_class=_Parser, required=True)
+    add = repo_sub.add_parser("add", help="add a git repository")
+    add.add_argument("path")
+    add.add_argument("--name")
+    lst = repo_sub.add_parser("list", help="list repos, one per line")
+    lst.add_argument("--json", action="store_true")
+
+    run = sub.add_parser("run", help="start an agent run")
+    run.add_argument("repo")
+    run.add_argument("task")
+    run.add_argument("--agent", default="scripted", metavar="PROFILE")
+    run.add_argument("--scenario", metavar="FILE", help="scenario for the scripted agent")
+    run.add_argument("--skill", action="append", default=[], metavar="NAME")
+    run.add_argument("--priority", type=int, default=0)
+    run.add_argument("--wait", action="store_true", help="run in the foreground until it ends")
+    run.add_argument("--json", action="store_true")
+
+    runs = sub.add_parser("runs", help="list runs, oldest first")
+    runs.add_argument("--json", action="store_true")
+
+    show = sub.add_parser("show", help="show one run")
+    show.add_argument("run")
+    show.add_argument("--events", action="store_true")
+    show.add_argument("--json", action="store_true")
+
+    steer = sub.add_parser("steer", help="send a steering message (or an answer) to a run")
+    steer.add_argument("run")
+    steer.add_argument("message")
+
+    cancel = sub.add_parser("cancel", help="cancel a run")
+    cancel.add_argument("run")
+
+    resume = sub.add_parser("resume", help="resume an interrupted or failed run")
+    resume.add_argument("run")
+    resume.add_argument("--wait", action="store_true")
+    resume.add_argument("--json", action="store_true")
+
+    eng = sub.add_parser("engine", help=argparse.SUPPRESS)
+    eng.add_argument("--exit-when-idle", action="store_true")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``cockpit`` console script."""
+    try:
+        args = build_parser().parse_args(argv)
+        return _dispatch(args)
+    except CockpitError as exc:
+        print(f"cockpit: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("cockpit: interrupted", file=sys.stderr)
+        return 130
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    command = args.command
+    if command == "init":
+        path = init_workspace(Path(args.dir).resolve())
+        print(f"wrote {path}")
+        return 0
+    if command == "demo":
+        from cockpit.demo import run_demo
+
+        return run_demo(args.dir)
+    ws = _workspace(args)
+    if command is None:
+        return asyncio.run(_cmd_runs(ws, as_json=False, hint=True))
+    if command == "repo":
+        return _cmd_repo(ws, args)
+    handlers = {
+        "run": _cmd_run,
+        "runs": lambda w, a: _cmd_runs(w, a.json),
+        "show": _cmd_show,
+        "steer": _cmd_steer,
+        "cancel": _cmd_cancel,
+        "resume": _cmd_resume,
+        "engine": _cmd_engine,
+    }
+    return asyncio.run(handlers[command](ws, args))
+
+
+def _workspace(args: argparse.Namespace) -> Workspace:
+    root = find_workspace(Path.cwd(), args.workspace)
+    return open_workspace(root)
+
+
+# --- repo ------------------------------------------------------------------------------
+def _cmd_repo(ws: Workspace, args: argparse.Namespace) -> int:
+    if args.repo_command == "add":
+        name, path, base = add_repo(ws.root, args.path, args.name)
+        print(f"added repo {name} ({path}, base {base})")
+        return 0
+    repos = list_repos(ws)
+    if args.json:
+        print(json.dumps(repos, indent=2))
+    else:
+        for repo in repos:
+            print(f"{repo['name']}\t{repo['path']}\t{repo['base']}")
+    return 0
+
+
+# --- runs ------------------------------------------------------------------------------
+async def _cmd_run(ws: Workspace, args: argparse.Namespace) -> int:
+    scenario = str(Path(args.scenario).resolve()) if args.scenario else None
+    if args.wait:
+        options = EngineOptions(only=frozenset())
+        async with open_engine(ws, options) as engine:
+            run = await engine.submit(
+                args.repo, args.task, args.agent, scenario, args.skill, args.priority
+            )
+            return await _follow(engine, run, args.json)
+    async with open_engine(ws, listen=False) as engine:
+        run = await engine.submit(
+            args.repo, args.task, args.agent, scenario, args.skill, args.priority
+        )
+    await _hand_over(ws)
+    _print_run_id(run, args.json)
+    return 0
+
+
+async def _cmd_resume(ws: Workspace, args: argparse.Namespace) -> int:
+    if args.wait:
+        async with open_engine(ws, EngineOptions(only=frozenset())) as engine:
+            run = await engine.resume(args.run)
+            return await _follow(engine, run, args.json)
+    async with open_engine(ws, listen=False) as engine:
+        run = await engine.resume(args.run)
+    await _hand_over(ws)
+    _print_run_id(run, args.json)
+    return 0
+
+
+def _print_run_id(run: Run, as_json: bool) -> None:
+    print(json.dumps(run.public_dict()) if as_json else run.id)
+
+
+async def _hand_over(ws: Workspace) -> None:
+    """Make sure a general engine will pick the queued run up: poke one or start one."""
+    if "general" in await poke_engines(ws.state_dir):
+        return
+    log = ws.logs_dir / "engine.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("ab") as out:
+        subprocess.Popen(  # detached: it outlives this command and exits when idle
+            [
+                sys.executable,
+                "-m",
+                "cockpit",
+                "--workspace",
+                str(ws.root),
+                "engine",
+                "--exit-when-idle",
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            close_fds=True,
+        )
+
+
+async def _follow(engine: Engine, run: Run, as_json: bool) -> int:
+    """Execute ``run`` in this process, streaming its events, until it ends."""
+    from rich.console import Console
+    from rich.markup import escape
+
+    # soft_wrap: one event per line even in a narrow terminal or a pipe.
+    console = Console(stderr=as_json, highlight=False, soft_wrap=True)
+    state = {"run": run}
+
+    def show(events: list) -> None:
+        for event in events:
+            if event.run_id != run.id:
+                continue
+            stamp = event.at.astimezone().strftime("%H:%M:%S")
+            text = escape(describe_event(event))
+            console.print(f"[dim]{stamp}[/] [bold]{run.id}[/] #{event.seq} {text}")
+
+    # Events stored before the engine started (the submit itself) come first.
+    show(await engine.store.events_for(run.id))
+    after = await engine.store.last_seq(run.id)
+    engine.bus.add_sink(lambda evs: show([e for e in evs if e.seq > after]))
+    with console.status(f"run {run.id} on {run.repo}…", spinner="dots"):
+        await engine.run()
+    final = await engine.resolve_run(run.id)
+    state["run"] = final
+    if as_json:
+        print(json.dumps(final.public_dict()))
+    else:
+        console.print(
+            f"run {final.id} {final.state.value}" + (f": {final.error}" if final.error else "")
+        )
+    return 0 if final.state in SUCCESS else 1
+
+
+async def _cmd_runs(ws: Workspace, as_json: bool, hint: bool = False) -> int:
+    async with open_engine(ws, listen=False) as engine:
+        runs = await engine.list_runs()
+    if as_json:
+        print(json.dumps([r.public_dict() for r in runs], indent=2))
+        return 0
+    rows = [["ID", "STATE", "REPO", "AGENT", "TURNS", "AGE", "TASK"]] + [run_row(r) for r in runs]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    for row in rows if runs else []:
+        print(
+            "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)) + "  " + row[-1]
+        )
+    if hint and not runs:
+        print(f'no runs yet in {ws.root}; start one with: cockpit run REPO "TASK"')
+    return 0
+
+
+async def _cmd_show(ws: Workspace, args: argparse.Namespace) -> int:
+    async with open_engine(ws, listen=False) as engine:
+        await engine.list_runs()  # reports orphaned runs as interrupted first
+        run = await engine.resolve_run(args.run)
+        events = await engine.store.events_for(run.id) if args.events else []
+    if args.json:
+        data = run.public_dict()
+        if args.events:
+            data["events"] = [e.model_dump(mode="json") for e in events]
+        print(json.dumps(data, indent=2))
+        return 0
+    for key, value in run.public_dict().items():
+        if value not in (None, [], ""):
+            print(f"{key + ':':<17} {value}")
+    for event in events:
+        stamp = event.at.astimezone().strftime("%H:%M:%S")
+        print(f"{event.seq:>5} {stamp} {describe_event(event)}")
+    return 0
+
+
+async def _cmd_steer(ws: Workspace, args: argparse.Namespace) -> int:
+    async with open_engine(ws, listen=False) as engine:
+        run = await engine.resolve_run(args.run)
+        message_id = await engine.steer(run.id, args.message)
+    print(f"steering message {message_id} queued for run {run.id}")
+    return 0
+
+
+async def _cmd_cancel(ws: Workspace, args: argparse.Namespace) -> int:
+    async with open_engine(ws, listen=False) as engine:
+        run = await engine.cancel(args.run)
+        # The owning engine (another process) cancels it; wait briefly to report the end.
+        for _ in range(100):
+            if run.state.is_terminal:
+                break
+            await asyncio.sleep(0.05)
+            run = await engine.resolve_run(run.id)
+    print(f"run {run.id} {run.state.value if run.state.is_terminal else 'cancel requested'}")
+    return 0
+
+
+async def _cmd_engine(ws: Workspace, args: argparse.Namespace) -> int:
+    logging.basicConfig(
+        level=logging.INFO,
+        format=f"%(asctime)s engine[{os.getpid()}] %(levelname)s %(name)s: %(message)s",
+    )
+    async with open_engine(ws, EngineOptions(exit_when_idle=args.exit_when_idle)) as engine:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            loop.add_signal_handler(sig, engine.request_stop)  # runs in flight → interrupted
+        await engine.run()
+    return 0

@@ -1,0 +1,80 @@
+"""One-line, human-readable descriptions of runs and events (CLI and UI share them)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from engine.domain.events import (
+    AgentText,
+    ErrorOccurred,
+    Event,
+    FileChanged,
+    HumanAsked,
+    RunStateChanged,
+    SteeringDelivered,
+    ToolCallFinished,
+    ToolCallRequested,
+    TurnFinished,
+    UsageReported,
+    WorkCommitted,
+)
+from engine.domain.models import Run, utcnow
+
+
+def _one_line(text: str, width: int = 100) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= width else flat[: width - 1] + "…"
+
+
+def describe_event(event: Event) -> str:
+    """A short summary of an event, without its timestamp."""
+    match event:
+        case RunStateChanged(new=new, reason=reason):
+            return f"state → {new.value}" + (f" ({_one_line(reason, 80)})" if reason else "")
+        case AgentText(text=text):
+            return f"agent: {_one_line(text)}"
+        case ToolCallRequested(tool=tool, arguments=args):
+            shown = args.get("command") or args.get("path") or ""
+            return f"tool {tool}: {_one_line(str(shown), 80)}"
+        case ToolCallFinished(tool=tool, output=output, is_error=is_error, exit_code=code):
+            status = "error" if is_error else "ok"
+            if code is not None:
+                status += f", exit {code}"
+            return f"tool {tool} {status}: {_one_line(output, 80)}"
+        case FileChanged(path=path, change=change):
+            return f"file {change}: {path}"
+        case TurnFinished(turn=turn, sha=sha):
+            return f"turn {turn} finished (snapshot {sha[:10]})"
+        case SteeringDelivered(text=text):
+            return f"steering delivered: {_one_line(text, 80)}"
+        case HumanAsked(question=question):
+            return f"asks you: {_one_line(question)}"
+        case UsageReported(input_tokens=i, output_tokens=o, cost_usd=cost):
+            return f"usage: {i} in / {o} out" + (f", ${cost:.4f}" if cost is not None else "")
+        case ErrorOccurred(message=message):
+            return f"error: {_one_line(message)}"
+        case WorkCommitted(branch=branch, sha=sha):
+            return f"work committed to {branch}" + (f" ({sha[:10]})" if sha else " (no changes)")
+    return event.type
+
+
+def age(moment: datetime, now: datetime | None = None) -> str:
+    """A compact age such as ``42s``, ``5m``, ``3h``, ``2d``."""
+    seconds = max(0, int(((now or utcnow()) - moment).total_seconds()))
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def run_row(run: Run) -> list[str]:
+    """Columns of ``cockpit runs``: id, state, repo, agent, turns, age, task."""
+    return [
+        run.id,
+        run.state.value,
+        run.repo,
+        run.agent,
+        str(run.turns_completed),
+        age(run.created_at),
+        _one_line(run.task, 60),
+    ]

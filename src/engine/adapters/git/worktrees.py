@@ -1,0 +1,346 @@
+"""Git worktrees through the git CLI: one worktree and branch per run, snapshots, salvage.
+
+Every git call is an ``asyncio`` subprocess so the event loop never blocks. Snapshots and
+commits build their tree in a throw-away index file, so the agent's own index, branch and
+files are never disturbed while it works.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import uuid
+from collections.abc import Mapping
+from pathlib import Path
+
+from engine.domain.errors import GitError
+from engine.ports.git import Salvage
+
+#: Identity used for Cockpit's own commits when the repo has none configured.
+_IDENTITY = {
+    "GIT_AUTHOR_NAME": "Cockpit",
+    "GIT_AUTHOR_EMAIL": "cockpit@localhost",
+    "GIT_COMMITTER_NAME": "Cockpit",
+    "GIT_COMMITTER_EMAIL": "cockpit@localhost",
+}
+
+#: Inherited variables that would point git at another repo or index (e.g. when Cockpit is
+#: started from a git hook); every command locates its repo from ``cwd`` instead.
+_LOCATING_VARS = (
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_INDEX_FILE",
+    "GIT_COMMON_DIR",
+    "GIT_OBJECT_DIRECTORY",
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+    "GIT_PREFIX",
+)
+
+_README = """\
+Cockpit saved this work before removing the worktree {worktree}
+(branch {branch}, based on commit {base}).
+
+changes.patch   every change from the base commit to the worktree's files, untracked
+                files included. Restore it onto a checkout of the base commit with:
+                    git checkout {base}        # or a new branch: git switch -c NAME {base}
+                    git apply --binary {patch}
+untracked/      plain copies of the files git was not tracking (already in the patch).
+{bundle_note}"""
+
+_BUNDLE_NOTE = """\
+branch.bundle   the branch's own commits beyond the base. Fetch them back with:
+                    git fetch {bundle} {branch_ref}:refs/heads/NAME
+"""
+
+
+async def _git(
+    *args: str,
+    cwd: Path,
+    env: Mapping[str, str] | None = None,
+    check: bool = True,
+) -> str:
+    """Run ``git args`` in ``cwd`` and return its stdout; raise GitError when it fails."""
+    full_env = {k: v for k, v in os.environ.items() if k not in _LOCATING_VARS}
+    full_env["GIT_TERMINAL_PROMPT"] = "0"
+    if env:
+        full_env.update(env)
+    cmd = ("git", "-c", "core.quotepath=off", *args)
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            *cmd,
+            cwd=cwd,
+            env=full_env,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+    except OSError as exc:  # git missing, or cwd gone
+        raise GitError(f"git {' '.join(args)} (in {cwd}): {exc}") from exc
+    try:
+        out, err = await proc.communicate()
+    except asyncio.CancelledError:
+        # A cancelled run must not leave a git process holding index.lock behind.
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+        await proc.wait()
+        raise
+    if check and proc.returncode != 0:
+        lines = [ln for ln in err.decode(errors="replace").splitlines() if ln.strip()]
+        reason = lines[0].strip() if lines else f"exit code {proc.returncode}"
+        raise GitError(f"git {' '.join(args)} (in {cwd}) failed: {reason}")
+    return out.decode(errors="surrogateescape")
+
+
+def _split_z(out: str) -> list[str]:
+    """Split NUL-separated git output (``-z``), which is safe for any file name."""
+    return [item for item in out.split("\0") if item]
+
+
+class GitWorktrees:
+    """The ``Worktrees`` port over the git command line."""
+
+    async def is_repo(self, path: Path) -> bool:
+        """Whether ``path`` is the top of (or inside) a git working tree; never raises."""
+        try:
+            if not path.is_dir():
+                return False
+            out = await _git("rev-parse", "--is-inside-work-tree", cwd=path, check=False)
+        except Exception:
+            return False
+        return out.strip() == "true"
+
+    async def resolve(self, repo: Path, rev: str) -> str:
+        """The full sha of commit ``rev`` in ``repo``; raises GitError when unknown."""
+        out = await _git(
+            "rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}",
+            cwd=repo, check=False,
+        )  # fmt: skip
+        sha = out.strip()
+        if not sha:
+            raise GitError(f"revision '{rev}' not found in {repo}")
+        return sha
+
+    async def create(self, repo: Path, worktree: Path, branch: str, base: str) -> str:
+        """Add ``worktree`` on a new ``branch`` from ``base``; return the base sha.
+
+        Resuming is idempotent: when ``worktree`` already is this repo's worktree on
+        ``branch`` nothing is created. When only the branch survives (its worktree folder
+        was deleted) the worktree is re-attached to it, keeping its commits.
+        """
+        try:
+            base_sha = await self.resolve(repo, base)
+        except GitError:
+            raise GitError(f"base branch '{base}' not found in {repo}") from None
+        if worktree.exists() and await self._is_worktree_on(repo, worktree, branch):
+            return await self._fork_point(worktree, base_sha)
+        await asyncio.to_thread(worktree.parent.mkdir, parents=True, exist_ok=True)
+        # Forget registrations whose folders were deleted, or `worktree add` refuses the path.
+        await _git("worktree", "prune", cwd=repo)
+        exists = await _git(
+            "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}", cwd=repo, check=False
+        )
+        if exists.strip():
+            await _git("worktree", "add", "--", str(worktree), branch, cwd=repo)
+            return await self._fork_point(worktree, base_sha)
+        await _git("worktree", "add", "-b", branch, "--", str(worktree), base_sha, cwd=repo)
+        return base_sha
+
+    async def snapshot(self, worktree: Path, ref: str, message: str) -> str:
+        """Commit every non-ignored file (untracked included) to ``ref`` without touching
+        the branch, the index or the files; return the commit sha."""
+        tree = await self._work_tree(worktree)
+        sha = await self._commit_tree(worktree, tree, message)
+        await _git("update-ref", "-m", message, ref, sha, cwd=worktree)
+        return sha
+
+    async def commit_work(self, worktree: Path, message: str) -> str | None:
+        """Commit every non-ignored file to the worktree's branch; None when nothing changed.
+
+        Runs no hooks (it is built from plumbing); the real index is reset to the new
+        commit afterwards, the files are left as they are.
+        """
+        head = (await _git("rev-parse", "--verify", "HEAD", cwd=worktree)).strip()
+        tree = await self._work_tree(worktree)
+        head_tree = (await _git("rev-parse", "--verify", "HEAD^{tree}", cwd=worktree)).strip()
+        if tree == head_tree:
+            return None
+        sha = await self._commit_tree(worktree, tree, message)
+        # HEAD is symbolic, so this moves the branch; the old value guards against a race
+        # with a commit the agent made meanwhile.
+        await _git("update-ref", "-m", message, "HEAD", sha, head, cwd=worktree)
+        await _git("reset", "-q", cwd=worktree)
+        return sha
+
+    async def changed_files(self, worktree: Path, base_sha: str) -> list[str]:
+        """Files that differ between ``base_sha`` and the worktree (untracked included).
+
+        A rename lists both the old and the new path.
+        """
+        tree = await self._work_tree(worktree)
+        out = await _git(
+            "diff-tree", "-r", "--name-only", "-z", "--no-renames", base_sha, tree, cwd=worktree
+        )
+        return _split_z(out)
+
+    async def has_unmerged_work(self, worktree: Path, base_sha: str) -> bool:
+        """Whether the worktree or its branch holds anything not in ``base_sha``."""
+        if not worktree.is_dir():
+            return False
+        tree = await self._work_tree(worktree)
+        base_tree = (
+            await _git("rev-parse", "--verify", f"{base_sha}^{{tree}}", cwd=worktree)
+        ).strip()
+        return tree != base_tree or await self._has_commits_beyond(worktree, base_sha)
+
+    async def salvage(self, worktree: Path, base_sha: str, dest: Path) -> Salvage:
+        """Write a salvage bundle (patch + untracked files) of the worktree into ``dest``.
+
+        ``changes.patch`` alone restores the files (untracked included) with ``git apply``
+        onto ``base_sha``; ``branch.bundle`` is added when the branch has its own commits.
+        """
+        if dest.exists() and any(dest.iterdir()):
+            raise GitError(f"salvage folder {dest} already exists and is not empty")
+        await asyncio.to_thread(dest.mkdir, parents=True, exist_ok=True)
+        tree = await self._work_tree(worktree)
+        patch = dest / "changes.patch"
+        # diff-tree is plumbing: user config such as diff.external, color or noprefix
+        # cannot change the patch format.
+        await _git(
+            "diff-tree", "-r", "-p", "--binary", "--full-index", f"--output={patch}",
+            base_sha, tree, cwd=worktree,
+        )  # fmt: skip
+        untracked = _split_z(
+            await _git("ls-files", "--others", "--exclude-standard", "-z", cwd=worktree)
+        )
+        await asyncio.to_thread(_copy_untracked, worktree, untracked, dest / "untracked")
+
+        branch_ref = (await _git("symbolic-ref", "-q", "HEAD", cwd=worktree, check=False)).strip()
+        branch_ref = branch_ref or "HEAD"
+        bundle_note = ""
+        if await self._has_commits_beyond(worktree, base_sha):
+            bundle = dest / "branch.bundle"
+            await _git(
+                "bundle", "create", "-q", str(bundle), f"{base_sha}..{branch_ref}", cwd=worktree
+            )
+            bundle_note = _BUNDLE_NOTE.format(bundle=bundle, branch_ref=branch_ref)
+        readme = _README.format(
+            worktree=worktree,
+            branch=branch_ref.removeprefix("refs/heads/"),
+            base=base_sha,
+            patch=patch,
+            bundle_note=bundle_note,
+        )
+        await asyncio.to_thread((dest / "README.txt").write_text, readme)
+        return Salvage(path=dest, patch=patch, untracked=untracked)
+
+    async def remove(
+        self, repo: Path, worktree: Path, salvage_dir: Path, base_sha: str
+    ) -> Salvage | None:
+        """Remove the worktree; when it holds unmerged work, salvage it first and return where.
+
+        The branch is kept. If salvaging fails nothing is removed (GitError is raised), so
+        work is never lost.
+        """
+        saved: Salvage | None = None
+        if worktree.exists():
+            try:
+                if await self.has_unmerged_work(worktree, base_sha):
+                    saved = await self.salvage(worktree, base_sha, salvage_dir)
+            except (GitError, OSError) as exc:
+                raise GitError(f"worktree {worktree} kept: salvage failed: {exc}") from exc
+            await _git("worktree", "remove", "--force", "--", str(worktree), cwd=repo)
+        await _git("worktree", "prune", cwd=repo)
+        return saved
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    async def _work_tree(self, worktree: Path) -> str:
+        """Write a tree of every non-ignored file in ``worktree`` and return its sha.
+
+        Uses a private index file in the worktree's git dir so the agent's index is never
+        touched.
+        """
+        git_dir = Path((await _git("rev-parse", "--absolute-git-dir", cwd=worktree)).strip())
+        # Unique per call: two snapshots of one worktree may overlap.
+        index = git_dir / f"cockpit-snapshot-{uuid.uuid4().hex}.index"
+        env = {"GIT_INDEX_FILE": str(index)}
+        try:
+            seeded = False
+            real_index = git_dir / "index"
+            if real_index.is_file():
+                # Seeding from the real index keeps its stat cache, so `add -A` only rehashes
+                # files that changed instead of the whole tree; `read-tree -m HEAD` then
+                # drops anything merely staged. Fall back to a plain read when it refuses
+                # (e.g. unresolved conflicts).
+                with contextlib.suppress(OSError, GitError):
+                    await asyncio.to_thread(shutil.copyfile, real_index, index)
+                    await _git("read-tree", "-m", "HEAD", cwd=worktree, env=env)
+                    seeded = True
+            if not seeded:
+                index.unlink(missing_ok=True)
+                await _git("read-tree", "HEAD", cwd=worktree, env=env)
+            await _git("add", "-A", cwd=worktree, env=env)
+            return (await _git("write-tree", cwd=worktree, env=env)).strip()
+        finally:
+            index.unlink(missing_ok=True)
+            Path(f"{index}.lock").unlink(missing_ok=True)
+
+    async def _commit_tree(self, worktree: Path, tree: str, message: str) -> str:
+        """Commit ``tree`` with parent HEAD; no hooks, no signing (nobody can answer a
+        pinentry prompt), and Cockpit's identity only when the repo has none."""
+        email = await _git("config", "user.email", cwd=worktree, check=False)
+        env = None
+        if not email.strip():
+            env = {k: os.environ.get(k) or v for k, v in _IDENTITY.items()}
+        out = await _git(
+            "commit-tree", "--no-gpg-sign", tree, "-p", "HEAD", "-m", message,
+            cwd=worktree, env=env,
+        )  # fmt: skip
+        return out.strip()
+
+    async def _has_commits_beyond(self, worktree: Path, base_sha: str) -> bool:
+        """Whether the worktree's HEAD has commits not reachable from ``base_sha``."""
+        out = await _git("rev-list", "--count", f"{base_sha}..HEAD", cwd=worktree)
+        return int(out.strip() or "0") > 0
+
+    async def _is_worktree_on(self, repo: Path, worktree: Path, branch: str) -> bool:
+        """Whether ``worktree`` is the top of a worktree of ``repo`` with ``branch`` out."""
+        try:
+            top = await _git("rev-parse", "--show-toplevel", cwd=worktree)
+            common = await _git("rev-parse", "--path-format=absolute", "--git-common-dir",
+                                cwd=worktree)  # fmt: skip
+            repo_common = await _git(
+                "rev-parse", "--path-format=absolute", "--git-common-dir", cwd=repo
+            )
+            head = await _git("symbolic-ref", "-q", "HEAD", cwd=worktree, check=False)
+        except GitError:
+            return False
+        return (
+            Path(top.strip()).resolve() == worktree.resolve()
+            and Path(common.strip()).resolve() == Path(repo_common.strip()).resolve()
+            and head.strip() == f"refs/heads/{branch}"
+        )
+
+    async def _fork_point(self, worktree: Path, base_sha: str) -> str:
+        """Where the worktree's branch left ``base_sha``'s history.
+
+        On resume the base branch may have moved on since the worktree was made; the merge
+        base is the commit the branch actually started from.
+        """
+        out = await _git("merge-base", base_sha, "HEAD", cwd=worktree, check=False)
+        return out.strip() or base_sha
+
+
+def _copy_untracked(worktree: Path, paths: list[str], dest: Path) -> None:
+    """Copy untracked ``paths`` (relative to ``worktree``) into ``dest``, keeping links."""
+    for rel in paths:
+        src = worktree / rel
+        target = dest / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if src.is_dir() and not src.is_symlink():
+            # A nested repository is listed as one folder ("sub/").
+            shutil.copytree(src, target, symlinks=True, dirs_exist_ok=True)
+        else:
+            shutil.copy2(src, target, follow_symlinks=False)

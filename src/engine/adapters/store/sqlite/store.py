@@ -1,0 +1,478 @@
+"""SQLite implementation of :class:`engine.ports.store.RunStore` (aiosqlite, WAL mode).
+
+One long-lived writer connection carries this process's writes; aiosqlite runs its calls
+one at a time on the connection's thread, and every multi-statement transaction is sent
+there as a single call, so coroutines never interleave inside each other's transactions.
+A second, read-only connection serves queries, which in WAL mode never wait for a writer.
+Several processes (a CLI and a background engine) may open the same file: writes that must
+be atomic across them run in ``BEGIN IMMEDIATE`` transactions and ``busy_timeout`` makes
+the loser wait.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import sqlite3
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any, TypeVar
+
+import aiosqlite
+
+from engine.domain.errors import UnknownRun
+from engine.domain.events import Event, event_from_json, event_to_json
+from engine.domain.models import Run, SteeringMessage, utcnow
+from engine.domain.state import ACTIVE, RunState
+
+BUSY_TIMEOUT_MS = 5000
+
+T = TypeVar("T")
+
+#: Columns of ``runs``, one per :class:`Run` field, in table order.
+RUN_COLUMNS: tuple[str, ...] = (
+    "id",
+    "repo",
+    "task",
+    "agent",
+    "state",
+    "priority",
+    "scenario",
+    "skills",
+    "branch",
+    "base",
+    "base_sha",
+    "worktree",
+    "turns_completed",
+    "error",
+    "created_at",
+    "updated_at",
+    "started_at",
+    "finished_at",
+    "owner",
+    "lease_expires_at",
+    "cancel_requested",
+)
+
+_COLS = ", ".join(RUN_COLUMNS)
+_SELECT_RUNS = f"SELECT {_COLS} FROM runs"
+# Enum values are fixed identifiers, so inlining them as literals is safe.
+_ACTIVE_SQL = "(" + ", ".join(f"'{s.value}'" for s in sorted(ACTIVE)) + ")"
+
+_INSERT_RUN = f"INSERT INTO runs ({_COLS}) VALUES ({', '.join(':' + c for c in RUN_COLUMNS)})"
+
+# save_run writes every column, with two guards against another writer's newer data:
+# - a cancel request (set by a CLI process at any time) is never cleared by an engine
+#   saving a stale copy of the run, except when the run is re-queued (resume starts over);
+# - while the same owner keeps the run, its lease never moves backwards (renew_leases may
+#   have extended it after the caller's copy was read).
+_SAVE_RUN_GUARDED = {
+    "cancel_requested": "CASE WHEN :state = 'queued' THEN :cancel_requested"
+    " ELSE MAX(cancel_requested, :cancel_requested) END",
+    "lease_expires_at": "CASE WHEN :owner IS NOT NULL AND owner IS :owner"
+    " AND lease_expires_at > :lease_expires_at THEN lease_expires_at"
+    " ELSE :lease_expires_at END",
+}
+_SAVE_RUN = (
+    "UPDATE runs SET "
+    + ", ".join(f"{c} = {_SAVE_RUN_GUARDED.get(c, ':' + c)}" for c in RUN_COLUMNS if c != "id")
+    + " WHERE id = :id RETURNING lease_expires_at, cancel_requested"
+)
+
+_INSERT_EVENT = "INSERT INTO events (run_id, seq, type, at, data) VALUES (?, ?, ?, ?, ?)"
+
+_MIGRATION_NAME = re.compile(r"^(\d+)_.*\.sql$")
+
+
+def _ts(dt: datetime) -> str:
+    """Fixed-width ISO-8601 UTC text, so stored timestamps also sort correctly as text."""
+    if dt.tzinfo is None:
+        # Naive datetimes are UTC by convention (utcnow() is always aware anyway).
+        dt = dt.replace(tzinfo=UTC)
+    return dt.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _ts_opt(dt: datetime | None) -> str | None:
+    return None if dt is None else _ts(dt)
+
+
+def _dt(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)
+
+
+def _run_to_row(run: Run) -> dict[str, Any]:
+    """Named parameters for ``runs`` from a Run."""
+    return {
+        "id": run.id,
+        "repo": run.repo,
+        "task": run.task,
+        "agent": run.agent,
+        "state": run.state.value,
+        "priority": run.priority,
+        "scenario": run.scenario,
+        "skills": json.dumps(run.skills),
+        "branch": run.branch,
+        "base": run.base,
+        "base_sha": run.base_sha,
+        "worktree": run.worktree,
+        "turns_completed": run.turns_completed,
+        "error": run.error,
+        "created_at": _ts(run.created_at),
+        "updated_at": _ts(run.updated_at),
+        "started_at": _ts_opt(run.started_at),
+        "finished_at": _ts_opt(run.finished_at),
+        "owner": run.owner,
+        "lease_expires_at": _ts_opt(run.lease_expires_at),
+        "cancel_requested": int(run.cancel_requested),
+    }
+
+
+def _row_to_run(row: Sequence[Any]) -> Run:
+    """A Run from a row selected as ``RUN_COLUMNS``."""
+    data = dict(zip(RUN_COLUMNS, row, strict=True))
+    data["state"] = RunState(data["state"])
+    data["skills"] = json.loads(data["skills"])
+    for key in ("created_at", "updated_at", "started_at", "finished_at", "lease_expires_at"):
+        data[key] = _dt(data[key])
+    data["cancel_requested"] = bool(data["cancel_requested"])
+    return Run(**data)
+
+
+def _split_statements(script: str) -> list[str]:
+    """Split a SQL script into statements (``executescript`` cannot run in a transaction).
+
+    Python 3.11's ``executescript`` commits any open transaction first, which would let two
+    processes both apply the same migration; so statements are run one by one instead.
+    ``sqlite3.complete_statement`` knows about strings, comments and trigger bodies.
+    """
+    statements: list[str] = []
+    start = 0
+    for i, char in enumerate(script):
+        if char == ";" and sqlite3.complete_statement(script[start : i + 1]):
+            statements.append(script[start : i + 1])
+            start = i + 1
+    rest = script[start:]
+    if _strip_comments(rest):
+        statements.append(rest)
+    return statements
+
+
+def _strip_comments(sql: str) -> str:
+    """``sql`` without ``--`` line comments and surrounding blanks (to skip empty chunks)."""
+    return "\n".join(line.split("--", 1)[0] for line in sql.splitlines()).strip()
+
+
+def migrations() -> list[tuple[int, str]]:
+    """``(number, sql)`` of every bundled migration, in order."""
+    folder = resources.files("engine.adapters.store.sqlite").joinpath("migrations")
+    found: list[tuple[int, str]] = []
+    for entry in folder.iterdir():
+        match = _MIGRATION_NAME.match(entry.name)
+        if match:
+            found.append((int(match.group(1)), entry.read_text(encoding="utf-8")))
+    found.sort()
+    return found
+
+
+def _immediate(conn: sqlite3.Connection, work: Callable[[sqlite3.Connection], T]) -> T:
+    """Run ``work`` inside ``BEGIN IMMEDIATE`` … ``COMMIT``; roll back on any error."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        result = work(conn)
+        conn.commit()
+    except BaseException:
+        # Also after a failed COMMIT, so the connection never stays inside a transaction.
+        conn.rollback()
+        raise
+    return result
+
+
+def _migrate_to(number: int, sql: str) -> Callable[[sqlite3.Connection], None]:
+    """Transaction body applying migration ``number`` unless the schema already has it."""
+
+    def work(conn: sqlite3.Connection) -> None:
+        # Checked inside the write lock: another process may have just applied it.
+        if conn.execute("PRAGMA user_version").fetchone()[0] >= number:
+            return
+        for statement in _split_statements(sql):
+            conn.execute(statement)
+        conn.execute(f"PRAGMA user_version = {number}")
+
+    return work
+
+
+class SqliteRunStore:
+    """The :class:`~engine.ports.store.RunStore` backed by one SQLite file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._writer: aiosqlite.Connection | None = None
+        self._reader: aiosqlite.Connection | None = None
+
+    # --- lifecycle --------------------------------------------------------------------
+    async def open(self) -> None:
+        """Open the writer and reader connections and apply pending migrations."""
+        if self._writer is not None:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # isolation_level=None: no implicit BEGINs; every transaction here is explicit.
+        writer = await aiosqlite.connect(self.path, isolation_level=None)
+        try:
+            # busy_timeout first: switching to WAL needs a lock another process may hold.
+            await writer.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            await self._enable_wal(writer)
+            await writer.execute("PRAGMA synchronous = NORMAL")
+            await writer.execute("PRAGMA foreign_keys = ON")
+            self._writer = writer
+            await self._migrate()
+            reader = await aiosqlite.connect(self.path, isolation_level=None)
+            await reader.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            await reader.execute("PRAGMA query_only = ON")
+            self._reader = reader
+        except BaseException:
+            self._writer = None
+            await writer.close()
+            raise
+
+    @staticmethod
+    async def _enable_wal(writer: aiosqlite.Connection) -> None:
+        """Switch to WAL, retrying: the switch can fail as "locked" without waiting.
+
+        Changing the journal mode needs an exclusive lock and SQLite may return
+        SQLITE_BUSY without calling the busy handler when another process is opening the
+        same fresh file at that moment; once the file is in WAL mode this is a no-op.
+        """
+        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+        while True:
+            try:
+                rows = await writer.execute_fetchall("PRAGMA journal_mode = WAL")
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(0.01)
+                continue
+            mode = next(iter(rows))[0]
+            if mode != "wal":
+                raise sqlite3.OperationalError(f"cannot enable WAL (journal_mode={mode})")
+            return
+
+    async def close(self) -> None:
+        """Close both connections (committed data is already durable)."""
+        reader, writer = self._reader, self._writer
+        self._reader = self._writer = None
+        if reader is not None:
+            await reader.close()
+        if writer is not None:
+            await writer.close()
+
+    async def user_version(self) -> int:
+        """The schema version (number of the last applied migration)."""
+        rows = await self._w.execute_fetchall("PRAGMA user_version")
+        return int(next(iter(rows))[0])
+
+    async def _migrate(self) -> None:
+        version = await self.user_version()
+        for number, sql in migrations():
+            if number > version:
+                await self._write_tx(_migrate_to(number, sql))
+
+    @property
+    def _w(self) -> aiosqlite.Connection:
+        if self._writer is None:
+            raise RuntimeError("SqliteRunStore is not open")
+        return self._writer
+
+    @property
+    def _r(self) -> aiosqlite.Connection:
+        if self._reader is None:
+            raise RuntimeError("SqliteRunStore is not open")
+        return self._reader
+
+    async def _write_tx(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``work(conn)`` in a ``BEGIN IMMEDIATE`` transaction as ONE call on the writer.
+
+        aiosqlite has no public "run this callable on the connection's thread"; its
+        ``_execute`` is exactly that. One call instead of one per statement means the
+        cross-process write lock is held only while SQL runs (never while this event loop
+        is busy elsewhere), no other coroutine's statement can land inside the
+        transaction, and small batches skip two extra thread round trips.
+        """
+        writer = self._w
+        return await writer._execute(lambda: _immediate(writer._conn, work))
+
+    async def _read(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        return list(await self._r.execute_fetchall(sql, params))
+
+    # --- runs -------------------------------------------------------------------------
+    async def insert_run(self, run: Run) -> None:
+        """Persist a new run."""
+        await self._w.execute(_INSERT_RUN, _run_to_row(run))
+
+    async def get_run(self, run_id: str) -> Run | None:
+        """One run by exact id."""
+        rows = await self._read(f"{_SELECT_RUNS} WHERE id = ?", (run_id,))
+        return _row_to_run(rows[0]) if rows else None
+
+    async def find_runs(self, prefix: str) -> list[Run]:
+        """Runs whose id starts with ``prefix``, oldest first."""
+        pattern = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        rows = await self._read(
+            f"{_SELECT_RUNS} WHERE id LIKE ? ESCAPE '\\' ORDER BY created_at, rowid",
+            (pattern,),
+        )
+        return [_row_to_run(row) for row in rows]
+
+    async def list_runs(self) -> list[Run]:
+        """Every run, oldest first."""
+        rows = await self._read(f"{_SELECT_RUNS} ORDER BY created_at, rowid")
+        return [_row_to_run(row) for row in rows]
+
+    async def save_run(self, run: Run) -> None:
+        """Write every field of ``run`` and stamp ``updated_at`` (also on ``run`` itself).
+
+        A pending cancel request and a lease renewed meanwhile by the same owner win over
+        the caller's stale copy; ``run`` is updated with the stored values.
+        """
+        run.updated_at = utcnow()
+        rows = list(await self._w.execute_fetchall(_SAVE_RUN, _run_to_row(run)))
+        if not rows:
+            raise UnknownRun(f"no run {run.id}")
+        lease, cancel = next(iter(rows))
+        run.lease_expires_at = _dt(lease)
+        run.cancel_requested = bool(cancel)
+
+    async def claim_next(
+        self,
+        owner: str,
+        lease_until: datetime,
+        max_running: int,
+        max_running_per_repo: int,
+        only: Sequence[str] | None = None,
+    ) -> Run | None:
+        """Atomically move the best queued run that fits the limits to ``starting``."""
+        if only is not None and not only:
+            return None
+        now = utcnow()
+        only_clause = ""
+        params: list[Any] = []
+        if only is not None:
+            # One JSON parameter instead of one per id: no SQLite variable limit.
+            only_clause = "AND r.id IN (SELECT value FROM json_each(?))"
+            params.append(json.dumps(list(only)))
+        params.append(max_running_per_repo)
+        pick = (
+            f"SELECT {', '.join('r.' + c for c in RUN_COLUMNS)} FROM runs AS r"
+            f" WHERE r.state = 'queued' {only_clause}"
+            "  AND (SELECT COUNT(*) FROM runs AS a"
+            f"       WHERE a.repo = r.repo AND a.state IN {_ACTIVE_SQL}) < ?"
+            " ORDER BY r.priority DESC, r.created_at, r.rowid LIMIT 1"
+        )
+
+        def work(conn: sqlite3.Connection) -> Run | None:
+            # Counts cover every engine's runs: BEGIN IMMEDIATE holds the write lock, so no
+            # other process can claim between these counts and the update below.
+            active = conn.execute(f"SELECT COUNT(*) FROM runs WHERE state IN {_ACTIVE_SQL}")
+            if active.fetchone()[0] >= max_running:
+                return None
+            row = conn.execute(pick, params).fetchone()
+            if row is None:
+                return None
+            run = _row_to_run(row)
+            run.state = RunState.STARTING
+            run.owner = owner
+            run.lease_expires_at = lease_until
+            run.updated_at = now
+            conn.execute(
+                "UPDATE runs SET state = ?, owner = ?, lease_expires_at = ?, updated_at = ?"
+                " WHERE id = ?",
+                (run.state.value, owner, _ts(lease_until), _ts(now), run.id),
+            )
+            return run
+
+        return await self._write_tx(work)
+
+    async def renew_leases(self, owner: str, lease_until: datetime) -> None:
+        """Extend the lease of every active run owned by ``owner``.
+
+        ``updated_at`` is left alone: a heartbeat is not a change anybody wants to see.
+        """
+        await self._w.execute(
+            f"UPDATE runs SET lease_expires_at = ? WHERE owner = ? AND state IN {_ACTIVE_SQL}",
+            (_ts(lease_until), owner),
+        )
+
+    async def request_cancel(self, run_id: str) -> None:
+        """Set the run's ``cancel_requested`` flag."""
+        await self._w.execute(
+            "UPDATE runs SET cancel_requested = 1, updated_at = ? WHERE id = ?",
+            (_ts(utcnow()), run_id),
+        )
+
+    # --- events -----------------------------------------------------------------------
+    async def append_events(self, events: Sequence[Event]) -> None:
+        """Insert a batch of events in one transaction with one ``executemany``."""
+        if not events:
+            return
+        rows = [(e.run_id, e.seq, e.type, _ts(e.at), event_to_json(e)) for e in events]
+        await self._write_tx(lambda conn: conn.executemany(_INSERT_EVENT, rows))
+
+    async def events_for(self, run_id: str, after_seq: int = 0) -> list[Event]:
+        """Events of one run with ``seq > after_seq``, in seq order, as their own classes."""
+        rows = await self._read(
+            "SELECT data FROM events WHERE run_id = ? AND seq > ? ORDER BY seq",
+            (run_id, after_seq),
+        )
+        return [event_from_json(row[0]) for row in rows]
+
+    async def events_after_id(self, after_id: int, limit: int = 1000) -> list[tuple[int, Event]]:
+        """``(id, event)`` of every run's events with ``id > after_id``, in insertion order.
+
+        For UIs following all runs: keep the last id seen and ask again. Ids grow in commit
+        order because SQLite has a single writer at a time, so nothing is skipped.
+        """
+        rows = await self._read(
+            "SELECT id, data FROM events WHERE id > ? ORDER BY id LIMIT ?", (after_id, limit)
+        )
+        return [(row[0], event_from_json(row[1])) for row in rows]
+
+    async def last_seq(self, run_id: str) -> int:
+        """Highest stored seq of a run (0 when none)."""
+        rows = await self._read(
+            "SELECT COALESCE(MAX(seq), 0) FROM events WHERE run_id = ?", (run_id,)
+        )
+        return int(rows[0][0])
+
+    # --- steering ---------------------------------------------------------------------
+    async def add_steering(self, run_id: str, text: str) -> SteeringMessage:
+        """Queue a message for a run; returns it with its id."""
+        created = utcnow()
+        rows = await self._w.execute_fetchall(
+            "INSERT INTO steering (run_id, text, created_at) VALUES (?, ?, ?) RETURNING id",
+            (run_id, text, _ts(created)),
+        )
+        steering_id = next(iter(rows))[0]
+        return SteeringMessage(id=steering_id, run_id=run_id, text=text, created_at=created)
+
+    async def pending_steering(self, run_id: str) -> list[SteeringMessage]:
+        """Undelivered messages of a run, oldest first."""
+        rows = await self._read(
+            "SELECT id, run_id, text, created_at FROM steering"
+            " WHERE run_id = ? AND delivered_at IS NULL ORDER BY id",
+            (run_id,),
+        )
+        return [
+            SteeringMessage(
+                id=r[0], run_id=r[1], text=r[2], created_at=datetime.fromisoformat(r[3])
+            )
+            for r in rows
+        ]
+
+    async def mark_delivered(self, steering_id: int, at: datetime) -> None:
+        """Record that the backend delivered a message."""
+        await self._w.execute(
+            "UPDATE steering SET delivered_at = ? WHERE id = ?", (_ts(at), steering_id)
+        )

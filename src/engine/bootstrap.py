@@ -1,0 +1,66 @@
+"""The composition root: builds an :class:`Engine` for a workspace from its adapters."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import AsyncGenerator
+from contextlib import asynccontextmanager
+
+from engine.adapters.agents.scripted import ScriptedAgentBackend
+from engine.adapters.control import ControlServer, poke_engines
+from engine.adapters.git.worktrees import GitWorktrees
+from engine.adapters.process import run_shell
+from engine.adapters.store.sqlite import SqliteRunStore
+from engine.domain.models import EngineId
+from engine.ports.agent import AgentBackend
+from engine.services.engine import Engine, EngineOptions
+from engine.services.recovery import HOST
+from engine.workspace import Workspace
+
+
+def available_backends() -> dict[str, AgentBackend]:
+    """Backends by the name profiles use in ``backend = "..."``."""
+    return {"scripted": ScriptedAgentBackend()}
+
+
+def this_engine() -> EngineId:
+    """The identity leases are taken under."""
+    return EngineId(host=HOST, pid=os.getpid(), started=time.time())
+
+
+@asynccontextmanager
+async def open_engine(
+    workspace: Workspace,
+    options: EngineOptions | None = None,
+    listen: bool = True,
+) -> AsyncGenerator[Engine]:
+    """Open the store and wire an engine; ``listen`` opens its wake-up socket.
+
+    Leaving the context closes the socket and the store; call ``engine.run()`` inside it
+    to execute runs.
+    """
+    store = SqliteRunStore(workspace.db_path)
+    await store.open()
+    options = options or EngineOptions()
+    engine = Engine(
+        workspace,
+        store,
+        GitWorktrees(),
+        available_backends(),
+        this_engine(),
+        run_shell=lambda cmd, cwd, timeout: run_shell(cmd, cwd, timeout),
+        notify=lambda: poke_engines(workspace.state_dir),
+        options=options,
+    )
+    control: ControlServer | None = None
+    if listen:
+        kind = "only" if options.only is not None else "general"
+        control = ControlServer(workspace.state_dir, kind, engine.wake)
+        await control.start()
+    try:
+        yield engine
+    finally:
+        if control is not None:
+            await control.close()
+        await store.close()

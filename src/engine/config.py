@@ -1,0 +1,440 @@
+"""The ``cockpit.toml`` schema and its loader.
+
+Every model forbids unknown keys and is strict about types, so a typo or a quoted number
+in the file is reported instead of silently ignored or coerced. :func:`load_config` turns
+every problem (missing file, TOML syntax, schema) into one :class:`ConfigError` line that
+names the file and the offending line or key.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
+
+from engine.domain.errors import ConfigError
+
+#: Repo names and agent profile names: typeable on a command line, usable in paths.
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*([hms])")
+_DURATION_UNITS = {"h": 3600.0, "m": 60.0, "s": 1.0}
+
+
+def parse_duration(value: object) -> float:
+    """Turn ``"90s"``, ``"45m"``, ``"2h"``, ``"1h30m"`` or a number of seconds into seconds.
+
+    Raises ``ValueError`` with a message fit to show a user when the value is not a
+    positive duration.
+    """
+    # bool is an int subclass; `timeout = true` is a mistake, not one second.
+    if isinstance(value, bool):
+        raise ValueError(f"invalid duration {value!r}: use e.g. 90s, 45m, 2h, 1h30m or seconds")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    elif isinstance(value, str):
+        text = value.strip().lower()
+        seconds = _parse_duration_text(text)
+        if seconds is None:
+            raise ValueError(f"invalid duration {value!r}: use e.g. 90s, 45m, 2h, 1h30m or seconds")
+    else:
+        raise ValueError(f"invalid duration {value!r}: use e.g. 90s, 45m, 2h, 1h30m or seconds")
+    if not seconds > 0 or seconds == float("inf"):
+        raise ValueError(f"invalid duration {value!r}: must be more than zero")
+    return seconds
+
+
+def _parse_duration_text(text: str) -> float | None:
+    """Seconds for a duration string, or None when it is not one."""
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    if not text:
+        return None
+    pos = 0
+    total = 0.0
+    seen: set[str] = set()
+    while pos < len(text):
+        match = _DURATION_PART.match(text, pos)
+        if match is None:
+            return None
+        unit = match.group(2)
+        # "5m10m" is almost certainly a typo; refuse it rather than guess.
+        if unit in seen:
+            return None
+        seen.add(unit)
+        total += float(match.group(1)) * _DURATION_UNITS[unit]
+        pos = match.end()
+        while pos < len(text) and text[pos].isspace():
+            pos += 1
+    return total
+
+
+def _check_name(value: str) -> str:
+    if not NAME_PATTERN.match(value):
+        raise ValueError(
+            f"invalid name {value!r}: use letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit"
+        )
+    return value
+
+
+#: Seconds, written in the file as a duration string or a number.
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+#: A repo or agent profile name (a table key in the file).
+Name = Annotated[str, AfterValidator(_check_name)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class Limits(_Model):
+    """``[limits]``: how many runs may work at once and for how long."""
+
+    max_running: int = Field(default=4, ge=1)
+    max_running_per_repo: int = Field(default=2, ge=1)
+    run_timeout: Duration = 45 * 60.0
+
+
+class WorkspaceSettings(_Model):
+    """``[workspace]``: where the workspace keeps things."""
+
+    #: Directory for run worktrees, relative to the workspace root; None = ``.cockpit/worktrees``.
+    worktrees: str | None = None
+
+
+GateKind = Literal["ruff", "ruff-format", "ty", "tach", "secrets", "pytest", "hooks", "command"]
+
+
+class GateConfig(_Model):
+    """One ``[[repos.NAME.gates]]`` entry: a check run on a run's worktree."""
+
+    name: str = Field(min_length=1)
+    kind: GateKind
+    blocking: bool = True
+    when: Literal["turn", "finish", "manual"] = "turn"
+    timeout: Duration = 60.0
+    command: str | None = None
+    args: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _command_needs_command(self) -> GateConfig:
+        if self.kind == "command" and not (self.command and self.command.strip()):
+            raise ValueError('kind = "command" needs a command')
+        return self
+
+
+class RepoConfig(_Model):
+    """``[repos.NAME]``: a git repository agents may work in."""
+
+    #: Relative to the workspace root, or absolute.
+    path: str = Field(min_length=1)
+    base: str = Field(default="main", min_length=1)
+    skills: list[str] = Field(default_factory=list)
+    fix_rounds: int = Field(default=0, ge=0)
+    gates: list[GateConfig] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique_gate_names(self) -> RepoConfig:
+        seen: set[str] = set()
+        for gate in self.gates:
+            if gate.name in seen:
+                raise ValueError(f"two gates are named {gate.name!r}")
+            seen.add(gate.name)
+        return self
+
+
+Backend = Literal["scripted", "anthropic", "claude-code", "acp", "codex"]
+
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _check_env_name(value: str | None) -> str | None:
+    # Catches the common mistake of pasting the key itself, which must never sit in the file.
+    if value is not None and not _ENV_NAME.match(value):
+        raise ValueError(
+            "must be the NAME of an environment variable (e.g. ANTHROPIC_API_KEY), not the key"
+        )
+    return value
+
+
+class AgentProfile(_Model):
+    """``[agents.NAME]``: how to start one kind of agent."""
+
+    backend: Backend
+    model: str | None = None
+    base_url: str | None = None
+    #: Name of the environment variable holding the API key; the key never goes in the file.
+    api_key_env: Annotated[str | None, AfterValidator(_check_env_name)] = None
+    command: str | None = None
+    args: list[str] = Field(default_factory=list)
+    #: Scenario file for the scripted backend, relative to the workspace root.
+    scenario: str | None = None
+    env: dict[str, str] = Field(default_factory=dict)
+    idle_timeout: Duration | None = None
+
+
+def _check_regex(value: str | None) -> str | None:
+    if value is not None:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"invalid regular expression: {exc}") from None
+    return value
+
+
+class GuardRule(_Model):
+    """One ``[[guard.rules]]`` entry: allow, ask about or deny matching tool calls."""
+
+    name: str = Field(min_length=1)
+    decision: Literal["allow", "ask", "deny"]
+    tool: str | None = None
+    #: Regular expression matched against shell commands.
+    command: Annotated[str | None, AfterValidator(_check_regex)] = None
+    #: Glob matched against file paths.
+    path: str | None = None
+    reason: str | None = None
+
+
+class GuardConfig(_Model):
+    """``[guard]``: rules deciding which agent tool calls need a human."""
+
+    #: Names of built-in rules to turn off.
+    disable: list[str] = Field(default_factory=list)
+    rules: list[GuardRule] = Field(default_factory=list)
+
+
+class UiConfig(_Model):
+    """``[ui]``: look and feel of the terminal cockpit."""
+
+    theme: str | None = None
+    bell: bool = False
+
+
+class CockpitConfig(_Model):
+    """The whole ``cockpit.toml``; every section is optional, so an empty file is valid."""
+
+    limits: Limits = Field(default_factory=Limits)
+    workspace: WorkspaceSettings = Field(default_factory=WorkspaceSettings)
+    repos: dict[Name, RepoConfig] = Field(default_factory=dict)
+    agents: dict[Name, AgentProfile] = Field(default_factory=dict)
+    guard: GuardConfig = Field(default_factory=GuardConfig)
+    ui: UiConfig = Field(default_factory=UiConfig)
+    #: Key binding id → key(s).
+    keys: dict[str, str] = Field(default_factory=dict)
+
+
+def load_config(path: Path) -> CockpitConfig:
+    """Read and validate ``path``; any problem becomes a one-line :class:`ConfigError`."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"no cockpit.toml at {path}") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ConfigError(f"{path}: line {line}: not valid UTF-8") from None
+    return parse_config(text, path)
+
+
+def parse_config(text: str, path: Path) -> CockpitConfig:
+    """Validate TOML ``text`` as if read from ``path`` (which only names it in errors)."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: {_describe_toml_error(str(exc), text)}") from None
+    try:
+        return CockpitConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(_describe_validation_error(exc, text, path)) from None
+
+
+_TOML_AT = re.compile(r"^(?P<msg>.*?)\s*\(at line (?P<line>\d+), column (?P<col>\d+)\)$", re.S)
+_TOML_AT_END = re.compile(r"^(?P<msg>.*?)\s*\(at end of document\)$", re.S)
+
+
+def _describe_toml_error(message: str, text: str) -> str:
+    # tomllib only exposes the position inside its message (lineno arrived in 3.14).
+    message = " ".join(message.split())
+    if match := _TOML_AT.match(message):
+        return f"line {match['line']}, column {match['col']}: invalid TOML: {match['msg']}"
+    if match := _TOML_AT_END.match(message):
+        line = max(1, len(text.splitlines()))
+        return f"line {line} (end of file): invalid TOML: {match['msg']}"
+    return f"invalid TOML: {message}"
+
+
+_MSG_PREFIXES = ("Value error, ", "Assertion failed, ")
+
+
+def _describe_validation_error(exc: ValidationError, text: str, path: Path) -> str:
+    errors = exc.errors(include_url=False)
+    # A misspelt key also makes the real one "missing"; the unknown key is the cause,
+    # so report it first.
+    error = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
+    # Pydantic appends "[key]" to the location of a bad dict key; the key itself is enough.
+    loc = [part for part in error["loc"] if part != "[key]"]
+    if error["type"] == "extra_forbidden":
+        problem = "unknown key"
+    else:
+        problem = error["msg"]
+        for prefix in _MSG_PREFIXES:
+            problem = problem.removeprefix(prefix)
+    problem = " ".join(problem.split())
+    where = _format_loc(loc) or "(top level)"
+    line = _find_line(text, loc)
+    suffix = f" (line {line})" if line else ""
+    return f"{path}: {where}: {problem}{suffix}"
+
+
+_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+def _format_loc(loc: list[int | str]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            key = part if _BARE_KEY.match(part) else _toml_quote(part)
+            out += f".{key}" if out else key
+    return out
+
+
+def _toml_quote(value: str) -> str:
+    """A TOML basic string holding ``value``."""
+    out = ['"']
+    for ch in value:
+        if ch == '"':
+            out.append('\\"')
+        elif ch == "\\":
+            out.append("\\\\")
+        elif ch == "\n":
+            out.append("\\n")
+        elif ch == "\t":
+            out.append("\\t")
+        elif ch == "\r":
+            out.append("\\r")
+        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+            out.append(f"\\u{ord(ch):04x}")
+        else:
+            out.append(ch)
+    out.append('"')
+    return "".join(out)
+
+
+def toml_key(value: str) -> str:
+    """``value`` as a TOML key: bare when it can be, quoted otherwise (e.g. ``"my.repo"``)."""
+    return value if _BARE_KEY.match(value) else _toml_quote(value)
+
+
+def toml_string(value: str) -> str:
+    """``value`` as a TOML basic string, properly escaped."""
+    return _toml_quote(value)
+
+
+# --- best-effort line lookup -------------------------------------------------------------
+
+_KEY_PART = re.compile(r"""\s*(?:"((?:[^"\\]|\\.)*)"|'([^']*)'|([A-Za-z0-9_-]+))\s*""")
+_HEADER = re.compile(r"^\s*(\[\[?)(.*?)\]\]?\s*(?:#.*)?$")
+
+
+def _split_key(text: str) -> list[str] | None:
+    """The parts of a dotted TOML key, or None when ``text`` is not one."""
+    parts: list[str] = []
+    pos = 0
+    while True:
+        match = _KEY_PART.match(text, pos)
+        if match is None:
+            return None
+        raw = match.group(1)
+        if raw is not None:
+            try:
+                raw = tomllib.loads(f'k = "{raw}"')["k"]
+            except tomllib.TOMLDecodeError:
+                return None
+        parts.append(raw if raw is not None else match.group(2) or match.group(3))
+        pos = match.end()
+        if pos == len(text):
+            return parts
+        if text[pos] != ".":
+            return None
+        pos += 1
+
+
+def _key_lines(text: str) -> dict[tuple[Any, ...], int]:
+    """Map each table or key path defined in ``text`` to the line defining it.
+
+    A plain scan rather than a parser: good enough to point at a line, and it never fails.
+    """
+    lines: dict[tuple[Any, ...], int] = {}
+    arrays: dict[tuple[str, ...], int] = {}
+    table: tuple[Any, ...] = ()
+    in_multiline: str | None = None
+    for number, line in enumerate(text.splitlines(), start=1):
+        if in_multiline is not None:
+            if line.count(in_multiline) % 2 == 1:
+                in_multiline = None
+            continue
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        if header := _HEADER.match(line):
+            parts = _split_key(header.group(2))
+            if parts is None:
+                continue
+            if header.group(1) == "[[":
+                arrays[tuple(parts)] = arrays.get(tuple(parts), 0) + 1
+            table = _with_indexes(parts, arrays)
+            lines.setdefault(table, number)
+            continue
+        if "=" not in line:
+            continue
+        key_text, _, value = line.partition("=")
+        parts = _split_key(key_text)
+        if parts is None:
+            continue
+        for n in range(1, len(parts) + 1):
+            lines.setdefault((*table, *parts[:n]), number)
+        for quote in ('"""', "'''"):
+            if value.count(quote) % 2 == 1:
+                in_multiline = quote
+                break
+    return lines
+
+
+def _with_indexes(parts: list[str], arrays: dict[tuple[str, ...], int]) -> tuple[Any, ...]:
+    # Inside an array of tables, a path refers to its latest element.
+    out: list[Any] = []
+    for n, part in enumerate(parts, start=1):
+        out.append(part)
+        count = arrays.get(tuple(parts[:n]))
+        if count:
+            out.append(count - 1)
+    return tuple(out)
+
+
+def _find_line(text: str, loc: list[int | str]) -> int | None:
+    """The line defining ``loc`` or its nearest defined parent, if a text scan finds one."""
+    lines = _key_lines(text)
+    for n in range(len(loc), 0, -1):
+        found = lines.get(tuple(loc[:n]))
+        if found is not None:
+            return found
+    return None

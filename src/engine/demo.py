@@ -1,0 +1,146 @@
+"""The embedded demo workspace: three small real git repos, scenarios and a cockpit.toml.
+
+Built from text in this module, with no network and no API key, so ``cockpit demo``
+works on a fresh machine.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+REPOS: dict[str, dict[str, str]] = {
+    "api": {
+        "README.md": "# api\n\nA tiny HTTP-ish API used by the Cockpit demo.\n",
+        "api/__init__.py": "",
+        "api/app.py": (
+            '"""Request handlers of the demo API."""\n\n\n'
+            "def login(user: str, password: str) -> dict:\n"
+            '    """Pretend to log a user in."""\n'
+            "    if not user or not password:\n"
+            '        return {"status": 400}\n'
+            '    return {"status": 200, "user": user}\n'
+        ),
+        "tests/test_app.py": (
+            "from api.app import login\n\n\n"
+            "def test_login_ok():\n"
+            '    assert login("ada", "pw")["status"] == 200\n'
+        ),
+    },
+    "cli": {
+        "README.md": "# cli\n\nA command-line tool of the Cockpit demo.\n",
+        "cli/__init__.py": "",
+        "cli/main.py": (
+            '"""Entry point of the demo CLI."""\n\n'
+            "import sys\n\n\n"
+            "def main(argv: list[str]) -> int:\n"
+            '    print("hello from the demo cli", argv)\n'
+            "    return 0\n\n\n"
+            'if __name__ == "__main__":\n'
+            "    raise SystemExit(main(sys.argv[1:]))\n"
+        ),
+    },
+    "shared": {
+        "README.md": "# shared\n\nHelpers shared by the demo's api and cli.\n",
+        "shared/__init__.py": "",
+        "shared/text.py": (
+            '"""Text helpers."""\n\n\n'
+            "def slug(text: str) -> str:\n"
+            '    """Lower-case words joined by dashes."""\n'
+            '    return "-".join(text.lower().split())\n'
+        ),
+    },
+}
+
+SCENARIOS: dict[str, str] = {
+    "rate-limit.toml": '''# Adds a rate limiter to the api repo, step by step.
+[[step]]
+say = "Reading the login handler to see where a limiter fits."
+run = "cat api/app.py"
+
+[[step]]
+say = "Adding a small fixed-window rate limiter."
+write = { path = "api/limiter.py", content = """\\"\\"\\"A fixed-window rate limiter.\\"\\"\\"
+
+import time
+
+
+class Limiter:
+    \\"\\"\\"Allow at most `limit` calls per `window` seconds per key.\\"\\"\\"
+
+    def __init__(self, limit: int = 5, window: float = 60.0) -> None:
+        self.limit = limit
+        self.window = window
+        self._hits: dict[str, list[float]] = {}
+
+    def allow(self, key: str) -> bool:
+        now = time.monotonic()
+        hits = [t for t in self._hits.get(key, []) if now - t < self.window]
+        self._hits[key] = hits
+        if len(hits) >= self.limit:
+            return False
+        hits.append(now)
+        return True
+""" }
+
+[[step]]
+say = "Wiring the limiter into /login."
+edit = { path = "api/app.py", old = "def login(user: str, password: str) -> dict:\\n    \\"\\"\\"Pretend to log a user in.\\"\\"\\"\\n", new = "from api.limiter import Limiter\\n\\n_limiter = Limiter()\\n\\n\\ndef login(user: str, password: str) -> dict:\\n    \\"\\"\\"Pretend to log a user in (rate limited per user).\\"\\"\\"\\n    if not _limiter.allow(user):\\n        return {\\"status\\": 429}\\n" }
+
+[[step]]
+say = "Checking that the module imports."
+run = "python3 -c 'import api.app, api.limiter; print(\\"imports ok\\")'"
+''',
+    "ask.toml": """# Asks the human a question before it goes on.
+[[step]]
+say = "I can add a --verbose flag to the CLI."
+ask = "Should --verbose also print timings?"
+
+[[step]]
+say = "Adding the flag."
+edit = { path = "cli/main.py", old = "def main(argv: list[str]) -> int:\\n", new = "def main(argv: list[str]) -> int:\\n    verbose = \\"--verbose\\" in argv\\n    if verbose:\\n        print(\\"verbose mode\\")\\n" }
+""",
+}
+
+CONFIG = """# Cockpit demo workspace — built by `cockpit demo`.
+[limits]
+max_running = 4
+max_running_per_repo = 2
+run_timeout = "30m"
+
+[agents.scripted]
+backend = "scripted"
+"""
+
+
+def _git(cwd: Path, *args: str) -> None:
+    subprocess.run(
+        ["git", "-c", "user.name=Cockpit Demo", "-c", "user.email=demo@cockpit.invalid", *args],
+        cwd=cwd,
+        check=True,
+        capture_output=True,
+    )
+
+
+def build_demo_workspace(root: Path) -> Path:
+    """Create the demo under ``root`` (created if missing); returns the workspace root."""
+    root.mkdir(parents=True, exist_ok=True)
+    if (root / "cockpit.toml").exists():
+        return root  # already built: reuse it as it is
+    config = CONFIG
+    for name, files in REPOS.items():
+        repo = root / "repos" / name
+        for rel, text in files.items():
+            target = repo / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text, encoding="utf-8")
+        _git(repo, "init", "-q", "-b", "main")
+        _git(repo, "add", "-A")
+        _git(repo, "commit", "-q", "-m", f"Initial {name}")
+        config += f'\n[repos.{name}]\npath = "repos/{name}"\nbase = "main"\n'
+    scenarios = root / "scenarios"
+    scenarios.mkdir(exist_ok=True)
+    for name, text in SCENARIOS.items():
+        (scenarios / name).write_text(text, encoding="utf-8")
+    (root / "cockpit.toml").write_text(config, encoding="utf-8")
+    return root

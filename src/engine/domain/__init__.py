@@ -1,0 +1,1 @@
+"""Pure domain: models, events, the run state machine and typed errors. No I/O here."""

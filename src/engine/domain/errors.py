@@ -1,0 +1,48 @@
+"""Typed errors raised where a problem is found and turned into one clear line at the edge."""
+
+from __future__ import annotations
+
+
+class CockpitError(Exception):
+    """Base of every error Cockpit reports to a user as one line."""
+
+    #: Process exit code the CLI uses for this error (2 = bad input).
+    exit_code: int = 1
+
+
+class BadInput(CockpitError):
+    """The user gave something unusable: unknown repo, broken config, not a git repo."""
+
+    exit_code = 2
+
+
+class ConfigError(BadInput):
+    """``cockpit.toml`` cannot be read or does not validate."""
+
+
+class WorkspaceNotFound(BadInput):
+    """No ``cockpit.toml`` between the current directory and the filesystem root."""
+
+
+class UnknownRun(BadInput):
+    """A run id (or prefix) matches no run, or more than one."""
+
+
+class UnknownRepo(BadInput):
+    """A repo name is not configured in the workspace."""
+
+
+class ScenarioError(BadInput):
+    """A scripted-backend scenario file is missing or malformed."""
+
+
+class IllegalTransition(CockpitError):
+    """A run was asked to move between two states the state machine does not connect."""
+
+
+class GitError(CockpitError):
+    """A git command failed; the message carries git's own stderr."""
+
+
+class AgentFailed(CockpitError):
+    """The agent ended the run as failed (crash, scripted ``fail`` step, missing CLI)."""

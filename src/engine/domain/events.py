@@ -1,0 +1,146 @@
+"""Typed domain events (past tense), a pydantic discriminated union on ``type``.
+
+Every event carries the run it belongs to, a per-run sequence number (assigned by the
+engine that owns the run, so it is dense and ordered) and a UTC timestamp.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field, TypeAdapter
+
+from engine.domain.models import utcnow
+from engine.domain.state import RunState
+
+
+class EventBase(BaseModel):
+    """Fields every event has. ``seq`` is 0 until the bus assigns it."""
+
+    run_id: str
+    seq: int = 0
+    at: datetime = Field(default_factory=utcnow)
+
+
+class RunStateChanged(EventBase):
+    """The run moved from ``old`` to ``new``; ``reason`` says why when it is not obvious."""
+
+    type: Literal["run_state_changed"] = "run_state_changed"
+    old: RunState | None = None
+    new: RunState
+    reason: str | None = None
+
+
+class AgentText(EventBase):
+    """Text the agent said (a whole message or a streamed chunk)."""
+
+    type: Literal["agent_text"] = "agent_text"
+    text: str
+
+
+class ToolCallRequested(EventBase):
+    """The agent asked to run a tool; ``kind`` is the guard's tool kind (shell/read/write/edit)."""
+
+    type: Literal["tool_call_requested"] = "tool_call_requested"
+    call_id: str
+    tool: str
+    kind: str = "other"
+    arguments: dict[str, Any] = Field(default_factory=dict)
+
+
+class ToolCallFinished(EventBase):
+    """A tool call ended; ``output`` is the (possibly truncated) result shown to the agent."""
+
+    type: Literal["tool_call_finished"] = "tool_call_finished"
+    call_id: str
+    tool: str
+    output: str = ""
+    is_error: bool = False
+    exit_code: int | None = None
+
+
+class FileChanged(EventBase):
+    """A file in the worktree was added, modified or deleted."""
+
+    type: Literal["file_changed"] = "file_changed"
+    path: str
+    change: Literal["added", "modified", "deleted"]
+
+
+class TurnFinished(EventBase):
+    """An agent turn ended and the worktree was snapshotted on ``ref``."""
+
+    type: Literal["turn_finished"] = "turn_finished"
+    turn: int
+    ref: str
+    sha: str
+
+
+class SteeringDelivered(EventBase):
+    """A steering message (or an answer) reached the agent."""
+
+    type: Literal["steering_delivered"] = "steering_delivered"
+    steering_id: int
+    text: str
+
+
+class HumanAsked(EventBase):
+    """The agent asked the human a question and waits for the answer."""
+
+    type: Literal["human_asked"] = "human_asked"
+    question: str
+
+
+class UsageReported(EventBase):
+    """Token counts and cost, when the backend reports them."""
+
+    type: Literal["usage_reported"] = "usage_reported"
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float | None = None
+
+
+class ErrorOccurred(EventBase):
+    """Something went wrong; ``detail`` may hold stderr or a traceback summary."""
+
+    type: Literal["error"] = "error"
+    message: str
+    detail: str | None = None
+
+
+class WorkCommitted(EventBase):
+    """At the end of a run the worktree's work was committed to the run's branch."""
+
+    type: Literal["work_committed"] = "work_committed"
+    branch: str
+    sha: str | None = None
+    message: str = ""
+
+
+Event = Annotated[
+    RunStateChanged
+    | AgentText
+    | ToolCallRequested
+    | ToolCallFinished
+    | FileChanged
+    | TurnFinished
+    | SteeringDelivered
+    | HumanAsked
+    | UsageReported
+    | ErrorOccurred
+    | WorkCommitted,
+    Field(discriminator="type"),
+]
+
+EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
+
+
+def event_from_json(data: str | bytes) -> Event:
+    """Parse one stored event back into its typed class."""
+    return EVENT_ADAPTER.validate_json(data)
+
+
+def event_to_json(event: Event) -> str:
+    """Serialise one event for storage."""
+    return event.model_dump_json()

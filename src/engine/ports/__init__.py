@@ -1,0 +1,1 @@
+"""Ports: the Protocols services depend on. Adapters implement them."""

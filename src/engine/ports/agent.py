@@ -1,0 +1,62 @@
+"""AgentBackend: the port every agent harness implements (scripted, anthropic, claude-code…)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from engine.domain.events import Event
+from engine.domain.models import Run, SteeringMessage
+
+
+@dataclass(frozen=True)
+class AgentOutcome:
+    """How the agent ended: ``finished`` or ``failed`` with a one-line reason."""
+
+    ok: bool
+    error: str | None = None
+
+
+class RunContext(Protocol):
+    """What the engine gives a backend for one run. Backends never touch the store directly."""
+
+    run: Run
+    worktree: Path
+    #: The agent profile's options (``[agents.NAME]`` table) as a plain dict.
+    profile: dict[str, Any]
+    #: Turns already completed in an earlier attempt; a resumed backend starts after them.
+    turns_completed: int
+
+    async def emit(self, event: Event) -> None:
+        """Publish an event of this run (the engine assigns its seq and persists it)."""
+
+    async def end_turn(self) -> None:
+        """Mark a turn boundary: the engine snapshots the worktree and records the turn."""
+
+    async def take_steering(self) -> list[SteeringMessage]:
+        """Pending steering messages; the engine emits their delivered receipts."""
+
+    async def ask_human(self, question: str) -> str:
+        """Ask the human and wait (state waiting_for_human) until an answer arrives."""
+
+    async def run_command(self, command: str, timeout: float | None = None) -> tuple[int, str]:
+        """Run a shell command in the worktree in its own process group; (exit code, output).
+
+        Cancelling the calling task kills the whole process group.
+        """
+
+
+class AgentBackend(Protocol):
+    """One agent harness. ``run`` performs the whole run and returns its outcome."""
+
+    name: str
+
+    def preflight(self, profile: dict[str, Any], scenario: str | None) -> None:
+        """Check, before a run is queued, what can be checked cheaply (scenario, CLI, key).
+
+        Raise :class:`engine.domain.errors.BadInput` with one clear line when unusable.
+        """
+
+    async def run(self, ctx: RunContext) -> AgentOutcome:
+        """Drive the agent until it is done. Cancellation must leave no process behind."""

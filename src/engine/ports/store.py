@@ -1,0 +1,87 @@
+"""RunStore: durable state of runs, their events and steering messages."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol
+
+from engine.domain.events import Event
+from engine.domain.models import Run, SteeringMessage
+from engine.domain.state import RunState
+
+
+class RunStore(Protocol):
+    """All persistence behind named async methods. SQLite is the source of truth."""
+
+    async def open(self) -> None:
+        """Open connections and apply pending migrations."""
+
+    async def close(self) -> None:
+        """Flush and close."""
+
+    # --- runs -------------------------------------------------------------------------
+    async def insert_run(self, run: Run) -> None:
+        """Persist a new run (state queued)."""
+
+    async def get_run(self, run_id: str) -> Run | None:
+        """One run by exact id."""
+
+    async def find_runs(self, prefix: str) -> list[Run]:
+        """Runs whose id starts with ``prefix`` (to resolve what a user typed)."""
+
+    async def list_runs(self) -> list[Run]:
+        """Every run, oldest first."""
+
+    async def save_run(self, run: Run) -> None:
+        """Write every field of ``run`` (the caller already checked the transition)."""
+
+    async def claim_next(
+        self,
+        owner: str,
+        lease_until: datetime,
+        max_running: int,
+        max_running_per_repo: int,
+        only: Sequence[str] | None = None,
+    ) -> Run | None:
+        """Atomically take the highest-priority, oldest queued run that fits the limits.
+
+        Counts active runs of *every* engine (so limits hold across processes), moves
+        the chosen run to ``starting`` with ``owner`` and the lease, and returns it.
+        ``only`` restricts the choice to those run ids.
+        """
+
+    async def renew_leases(self, owner: str, lease_until: datetime) -> None:
+        """Extend the lease of every active run owned by ``owner``."""
+
+    async def request_cancel(self, run_id: str) -> None:
+        """Set the run's ``cancel_requested`` flag (seen by whichever engine owns it)."""
+
+    # --- events -----------------------------------------------------------------------
+    async def append_events(self, events: Sequence[Event]) -> None:
+        """Insert a batch of events in one transaction (executemany)."""
+
+    async def events_for(self, run_id: str, after_seq: int = 0) -> list[Event]:
+        """Events of one run with ``seq > after_seq``, in order."""
+
+    async def last_seq(self, run_id: str) -> int:
+        """Highest stored seq of a run (0 when none)."""
+
+    # --- steering ---------------------------------------------------------------------
+    async def add_steering(self, run_id: str, text: str) -> SteeringMessage:
+        """Queue a message for a run; returns it with its id."""
+
+    async def pending_steering(self, run_id: str) -> list[SteeringMessage]:
+        """Undelivered messages of a run, oldest first."""
+
+    async def mark_delivered(self, steering_id: int, at: datetime) -> None:
+        """Record that the backend delivered a message."""
+
+
+def is_orphaned(run: Run, now: datetime, owner_alive: bool) -> bool:
+    """Whether an active run has lost its engine: dead owner process or expired lease."""
+    if run.state not in (RunState.STARTING, RunState.RUNNING, RunState.WAITING_FOR_HUMAN):
+        return False
+    if run.owner is None or not owner_alive:
+        return True
+    return run.lease_expires_at is None or run.lease_expires_at < now

@@ -1,0 +1,129 @@
+"""The event bus: assigns sequence numbers, persists in batches, then fans events out.
+
+Events reach subscribers only after they are in the store, so anything a subscriber has
+seen survives a crash. Writes are batched (one executemany per flush), flushed at most
+``flush_interval`` after the first buffered event, and on demand before a state change
+is acknowledged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+
+from engine.domain.events import Event
+from engine.ports.store import RunStore
+
+log = logging.getLogger(__name__)
+
+Sink = Callable[[list[Event]], None]
+
+
+class Subscription:
+    """An async iterator over persisted events; ``close()`` stops it."""
+
+    def __init__(self, bus: EventBus, run_id: str | None) -> None:
+        self._bus = bus
+        self.run_id = run_id
+        self._queue: asyncio.Queue[list[Event] | None] = asyncio.Queue()
+
+    def _put(self, events: list[Event]) -> None:
+        mine = events if self.run_id is None else [e for e in events if e.run_id == self.run_id]
+        if mine:
+            self._queue.put_nowait(mine)
+
+    def close(self) -> None:
+        """End the iteration (the consumer sees StopAsyncIteration)."""
+        self._bus._sinks.discard(self._put)
+        self._queue.put_nowait(None)
+
+    async def __aiter__(self) -> AsyncIterator[Event]:
+        while True:
+            batch = await self._queue.get()
+            if batch is None:
+                return
+            for event in batch:
+                yield event
+
+
+class EventBus:
+    """Ordered, persisted, non-blocking publication of domain events."""
+
+    def __init__(self, store: RunStore, flush_interval: float = 0.05, max_batch: int = 1000):
+        self._store = store
+        self._interval = flush_interval
+        self._max_batch = max_batch
+        self._buffer: list[Event] = []
+        self._seq: dict[str, int] = {}
+        self._sinks: set[Sink] = set()
+        self._wake = asyncio.Event()
+        self._lock = asyncio.Lock()
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Start the background flusher."""
+        self._task = asyncio.create_task(self._flusher(), name="event-bus-flusher")
+
+    async def stop(self) -> None:
+        """Flush what is buffered and stop the flusher."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        await self.flush()
+
+    async def track(self, run_id: str) -> None:
+        """Continue a run's sequence numbers after those already stored.
+
+        Called when this engine starts executing a run; other writers (a resume, orphan
+        recovery) may have appended events since this engine last numbered it.
+        """
+        await self.flush()
+        self._seq[run_id] = await self._store.last_seq(run_id)
+
+    def emit(self, event: Event) -> Event:
+        """Number ``event`` and buffer it; never blocks. Call :meth:`track` first."""
+        seq = self._seq.get(event.run_id, 0) + 1
+        self._seq[event.run_id] = seq
+        event.seq = seq
+        self._buffer.append(event)
+        self._wake.set()
+        return event
+
+    def add_sink(self, sink: Sink) -> None:
+        """Call ``sink`` with every persisted batch (must not block)."""
+        self._sinks.add(sink)
+
+    def remove_sink(self, sink: Sink) -> None:
+        """Stop calling ``sink``."""
+        self._sinks.discard(sink)
+
+    def subscribe(self, run_id: str | None = None) -> Subscription:
+        """Follow persisted events (of one run, or all)."""
+        sub = Subscription(self, run_id)
+        self._sinks.add(sub._put)
+        return sub
+
+    async def flush(self) -> None:
+        """Persist everything buffered, then deliver it to sinks, in order."""
+        async with self._lock:
+            while self._buffer:
+                batch, self._buffer = self._buffer, []
+                await self._store.append_events(batch)
+                for sink in list(self._sinks):
+                    try:
+                        sink(batch)
+                    except Exception:  # a broken subscriber must not stop the engine
+                        log.exception("event sink failed")
+
+    async def _flusher(self) -> None:
+        while True:
+            await self._wake.wait()
+            # Let a burst accumulate, but never hold an event longer than the interval.
+            if len(self._buffer) < self._max_batch:
+                await asyncio.sleep(self._interval)
+            self._wake.clear()
+            await self.flush()

@@ -1,0 +1,343 @@
+"""The engine facade: submit, steer, cancel and resume runs, and schedule them.
+
+One ``Engine`` per process. It claims queued runs from the store (atomically, so limits
+hold across every engine of the workspace), executes each in a task, renews their
+leases, and reacts to wake-ups from other processes. The CLI and the cockpit UI talk to
+the engine only through this class.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from engine.domain.errors import BadInput, UnknownRun
+from engine.domain.events import RunStateChanged
+from engine.domain.models import EngineId, Run, branch_for, new_run_id, utcnow
+from engine.domain.state import RunState, transition
+from engine.ports.agent import AgentBackend
+from engine.ports.git import Salvage, Worktrees
+from engine.ports.store import RunStore
+from engine.services.bus import EventBus
+from engine.services.recovery import reap_orphans
+from engine.services.runner import CANCEL, SHUTDOWN, RunExecution
+from engine.workspace import Workspace
+
+log = logging.getLogger(__name__)
+
+Shell = Callable[[str, Path, float | None], Awaitable[tuple[int, str]]]
+
+
+@dataclass
+class EngineOptions:
+    """Tunables; the defaults are what a workspace gets."""
+
+    lease_ttl: float = 10.0
+    lease_renew: float = 3.0
+    #: Fallback poll for work and wake-ups lost between processes.
+    poll_interval: float = 1.0
+    #: Restrict execution to these run ids (``--wait``); None takes any queued run.
+    only: frozenset[str] | None = None
+    #: Stop once nothing is running and nothing is queued (background engines).
+    exit_when_idle: bool = False
+
+
+class Engine:
+    """Schedules and executes runs of one workspace."""
+
+    def __init__(
+        self,
+        workspace: Workspace,
+        store: RunStore,
+        worktrees: Worktrees,
+        backends: Mapping[str, AgentBackend],
+        owner: EngineId,
+        run_shell: Shell,
+        notify: Callable[[], Awaitable[Any]] | None = None,
+        options: EngineOptions | None = None,
+    ) -> None:
+        self.workspace = workspace
+        self.store = store
+        self.worktrees = worktrees
+        self.backends = dict(backends)
+        self.owner = owner
+        self.options = options or EngineOptions()
+        self.bus = EventBus(store)
+        self._run_shell = run_shell
+        self._notify = notify
+        self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._executions: dict[str, RunExecution] = {}
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._only = set(self.options.only) if self.options.only is not None else None
+
+    # --- commands (used by the CLI and the UI) ----------------------------------------
+    async def submit(
+        self,
+        repo: str,
+        task: str,
+        agent: str = "scripted",
+        scenario: str | None = None,
+        skills: list[str] | None = None,
+        priority: int = 0,
+    ) -> Run:
+        """Validate and queue a run; returns it (state ``queued``)."""
+        if not task.strip():
+            raise BadInput("the task is empty")
+        self.workspace.repo(repo)  # raises UnknownRepo
+        repo_path = self.workspace.repo_path(repo)
+        if not await self.worktrees.is_repo(repo_path):
+            raise BadInput(f"repo '{repo}': {repo_path} is not a git repository")
+        base = self.workspace.repo(repo).base
+        try:
+            await self.worktrees.resolve(repo_path, base)
+        except Exception:
+            raise BadInput(
+                f"repo '{repo}': base branch '{base}' not found in {repo_path}"
+            ) from None
+        profile = self.workspace.agent(agent)  # raises BadInput
+        backend = self.backends.get(profile.backend)
+        if backend is None:
+            raise BadInput(f"agent '{agent}': backend '{profile.backend}' is not available")
+        if scenario is None and profile.scenario:
+            scenario = str((self.workspace.root / profile.scenario).resolve())
+        backend.preflight(profile.model_dump(), scenario)
+        run_id = new_run_id()
+        run = Run(
+            id=run_id,
+            repo=repo,
+            task=task,
+            agent=agent,
+            scenario=scenario,
+            skills=list(skills or []),
+            priority=priority,
+            branch=branch_for(run_id),
+            base=base,
+        )
+        await self.store.insert_run(run)
+        await self.store.append_events(
+            [RunStateChanged(run_id=run_id, seq=1, new=RunState.QUEUED, reason="submitted")]
+        )
+        if self._only is not None:
+            self._only.add(run_id)
+        self.wake()
+        return run
+
+    async def resolve_run(self, ref: str) -> Run:
+        """Find a run by id or unique id prefix."""
+        run = await self.store.get_run(ref)
+        if run is not None:
+            return run
+        matches = await self.store.find_runs(ref) if ref else []
+        if len(matches) == 1:
+            return matches[0]
+        if not matches:
+            raise UnknownRun(f"no run '{ref}' in {self.workspace.root}")
+        raise UnknownRun(f"run id '{ref}' is ambiguous: {', '.join(r.id for r in matches)}")
+
+    async def list_runs(self) -> list[Run]:
+        """Every run, oldest first, with orphaned ones reported as interrupted."""
+        await reap_orphans(self.store)
+        return await self.store.list_runs()
+
+    async def steer(self, ref: str, text: str) -> int:
+        """Queue a steering message (or an answer) for a run; returns its id."""
+        run = await self.resolve_run(ref)
+        if run.state.is_terminal:
+            raise BadInput(f"run {run.id} is {run.state.value}; it cannot be steered")
+        if not text.strip():
+            raise BadInput("the steering message is empty")
+        message = await self.store.add_steering(run.id, text)
+        execution = self._executions.get(run.id)
+        if execution is not None:
+            execution.steering_arrived.set()
+        else:
+            await self._poke()
+        return message.id
+
+    async def cancel(self, ref: str) -> Run:
+        """Cancel a run: at once when queued or interrupted, else via its engine."""
+        run = await self.resolve_run(ref)
+        if run.state.is_terminal:
+            raise BadInput(f"run {run.id} is already {run.state.value}")
+        await self.store.request_cancel(run.id)
+        if run.id in self._tasks:
+            self._stop_task(run.id, CANCEL)
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.shield(self._tasks[run.id])
+        elif run.state in (RunState.QUEUED, RunState.INTERRUPTED):
+            await self._record_state(run, RunState.CANCELLED, "cancelled")
+        else:
+            await self._poke()
+        return await self.resolve_run(run.id)
+
+    async def resume(self, ref: str) -> Run:
+        """Queue an interrupted (or failed) run again; it continues after its last turn."""
+        await reap_orphans(self.store)
+        run = await self.resolve_run(ref)
+        if run.state not in (RunState.INTERRUPTED, RunState.FAILED):
+            raise BadInput(
+                f"run {run.id} is {run.state.value}; only interrupted or failed runs resume"
+            )
+        run.cancel_requested = False
+        run.error = None
+        run.finished_at = None
+        await self._record_state(run, RunState.QUEUED, "resumed")
+        if self._only is not None:
+            self._only.add(run.id)
+        self.wake()
+        await self._poke()
+        return run
+
+    async def remove_worktree(self, ref: str) -> Salvage | None:
+        """Remove a run's worktree; unmerged work is salvaged first (never lost)."""
+        run = await self.resolve_run(ref)
+        if run.state.is_active or run.id in self._tasks:
+            raise BadInput(f"run {run.id} is {run.state.value}; cancel it first")
+        if run.worktree is None or run.base_sha is None:
+            return None
+        salvage_dir = self.workspace.salvage_dir / f"{run.id}-{utcnow():%Y%m%dT%H%M%S}"
+        return await self.worktrees.remove(
+            self.workspace.repo_path(run.repo), Path(run.worktree), salvage_dir, run.base_sha
+        )
+
+    # --- the loop ---------------------------------------------------------------------
+    def wake(self) -> None:
+        """Look for work now (called by the control socket and by commands)."""
+        for execution in self._executions.values():
+            execution.steering_arrived.set()
+        self._wake.set()
+
+    def request_stop(self) -> None:
+        """Ask :meth:`run` to shut down (runs in flight become interrupted)."""
+        self._stopping.set()
+        self._wake.set()
+
+    @property
+    def running_ids(self) -> list[str]:
+        """Runs this engine is executing now."""
+        return list(self._tasks)
+
+    async def run(self) -> None:
+        """Schedule until stopped (or idle, with ``exit_when_idle``), then shut down."""
+        await self.bus.start()
+        renewer = asyncio.create_task(self._renew_leases(), name="lease-renewer")
+        try:
+            await reap_orphans(self.store)
+            while not self._stopping.is_set():
+                self._wake.clear()
+                await self._check_cancels()
+                await self._claim()
+                if await self._idle():
+                    break
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.options.poll_interval)
+        finally:
+            renewer.cancel()
+            await self._shutdown()
+
+    async def _claim(self) -> None:
+        limits = self.workspace.config.limits
+        while not self._stopping.is_set():
+            if self._only is not None and not (self._only - set(self._tasks)):
+                return
+            run = await self.store.claim_next(
+                self.owner.token,
+                utcnow() + timedelta(seconds=self.options.lease_ttl),
+                limits.max_running,
+                limits.max_running_per_repo,
+                sorted(self._only) if self._only is not None else None,
+            )
+            if run is None:
+                return
+            self._start(run)
+
+    def _start(self, run: Run) -> None:
+        profile = self.workspace.agent(run.agent)
+        backend = self.backends[profile.backend]
+        worktree = run.worktree_path or (self.workspace.worktrees_dir / run.repo / run.id)
+        execution = RunExecution(
+            run,
+            repo_path=self.workspace.repo_path(run.repo),
+            worktree=worktree.resolve(),
+            profile=profile.model_dump(),
+            backend=backend,
+            store=self.store,
+            bus=self.bus,
+            worktrees=self.worktrees,
+            timeout=self.workspace.config.limits.run_timeout,
+            poll_interval=self.options.poll_interval,
+            run_shell=self._run_shell,
+        )
+        self._executions[run.id] = execution
+        task = asyncio.create_task(execution.execute(), name=f"run-{run.id}")
+        self._tasks[run.id] = task
+
+        def done(_: asyncio.Task[None], run_id: str = run.id) -> None:
+            self._tasks.pop(run_id, None)
+            self._executions.pop(run_id, None)
+            if self._only is not None:
+                self._only.discard(run_id)  # resume() adds it back
+            self._wake.set()
+
+        task.add_done_callback(done)
+
+    async def _idle(self) -> bool:
+        if self._tasks:
+            return False
+        if self._only is not None:
+            return not self._only
+        if not self.options.exit_when_idle:
+            return False
+        runs = await self.store.list_runs()
+        return not any(r.state is RunState.QUEUED for r in runs)
+
+    async def _check_cancels(self) -> None:
+        for run_id in list(self._tasks):
+            run = await self.store.get_run(run_id)
+            if run is not None and run.cancel_requested:
+                self._stop_task(run_id, CANCEL)
+
+    def _stop_task(self, run_id: str, reason: str) -> None:
+        execution = self._executions.get(run_id)
+        task = self._tasks.get(run_id)
+        if execution is None or task is None:
+            return
+        if execution.stop_reason is None:
+            execution.stop_reason = reason
+            task.cancel()
+
+    async def _renew_leases(self) -> None:
+        while True:
+            await asyncio.sleep(self.options.lease_renew)
+            lease = utcnow() + timedelta(seconds=self.options.lease_ttl)
+            await self.store.renew_leases(self.owner.token, lease)
+
+    async def _shutdown(self) -> None:
+        for run_id in list(self._tasks):
+            self._stop_task(run_id, SHUTDOWN)
+        if self._tasks:
+            await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+        await self.bus.stop()
+
+    async def _record_state(self, run: Run, new: RunState, reason: str) -> None:
+        """A state change of a run no engine is executing (queued, interrupted, failed)."""
+        old = run.state
+        run.state = transition(old, new)
+        if new.is_terminal:
+            run.finished_at = utcnow()
+        await self.store.save_run(run)
+        seq = await self.store.last_seq(run.id) + 1
+        await self.store.append_events(
+            [RunStateChanged(run_id=run.id, seq=seq, old=old, new=new, reason=reason)]
+        )
+
+    async def _poke(self) -> None:
+        if self._notify is not None:
+            await self._notify()

@@ -1,0 +1,186 @@
+"""Executes one claimed run: worktree, agent, turn snapshots, final commit and state.
+
+``RunExecution`` is the :class:`~engine.ports.agent.RunContext` a backend sees. It owns
+every state change of its run; final writes happen under ``asyncio.shield`` so a
+cancellation cannot leave a run half-recorded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from engine.domain.errors import CockpitError
+from engine.domain.events import (
+    ErrorOccurred,
+    Event,
+    HumanAsked,
+    RunStateChanged,
+    SteeringDelivered,
+    TurnFinished,
+    WorkCommitted,
+)
+from engine.domain.models import Run, SteeringMessage, turn_ref, utcnow
+from engine.domain.state import RunState, transition
+from engine.ports.agent import AgentBackend, AgentOutcome
+from engine.ports.git import Worktrees
+from engine.ports.store import RunStore
+from engine.services.bus import EventBus
+
+log = logging.getLogger(__name__)
+
+#: Why the engine cancelled a run's task: the user asked, or the engine is shutting down.
+CANCEL = "cancel"
+SHUTDOWN = "shutdown"
+
+
+class RunExecution:
+    """One run being executed by this engine; the backend's view of the engine."""
+
+    def __init__(
+        self,
+        run: Run,
+        *,
+        repo_path: Path,
+        worktree: Path,
+        profile: dict[str, Any],
+        backend: AgentBackend,
+        store: RunStore,
+        bus: EventBus,
+        worktrees: Worktrees,
+        timeout: float | None,
+        poll_interval: float,
+        run_shell: Callable[[str, Path, float | None], Awaitable[tuple[int, str]]],
+    ) -> None:
+        self.run = run
+        self.repo_path = repo_path
+        self.worktree = worktree
+        self.profile = profile
+        self.turns_completed = run.turns_completed
+        self._backend = backend
+        self._store = store
+        self._bus = bus
+        self._git = worktrees
+        self._timeout = timeout
+        self._poll = poll_interval
+        self._run_shell = run_shell
+        #: Set when steering may have arrived (by this engine or a poke from another).
+        self.steering_arrived = asyncio.Event()
+        #: Why the task was cancelled (CANCEL or SHUTDOWN), set before ``task.cancel()``.
+        self.stop_reason: str | None = None
+
+    # --- RunContext -------------------------------------------------------------------
+    async def emit(self, event: Event) -> None:
+        """Publish an event of this run."""
+        self._bus.emit(event)
+
+    async def end_turn(self) -> None:
+        """Snapshot the worktree on the next turn ref and record the turn."""
+        turn = self.turns_completed + 1
+        ref = turn_ref(self.run.id, turn)
+        sha = await self._git.snapshot(self.worktree, ref, f"cockpit {self.run.id} turn {turn}")
+        self.turns_completed = turn
+        self.run.turns_completed = turn
+        await self._store.save_run(self.run)
+        self._bus.emit(TurnFinished(run_id=self.run.id, turn=turn, ref=ref, sha=sha))
+
+    async def take_steering(self) -> list[SteeringMessage]:
+        """Deliver pending steering messages and emit their receipts."""
+        messages = await self._store.pending_steering(self.run.id)
+        for message in messages:
+            now = utcnow()
+            await self._store.mark_delivered(message.id, now)
+            message.delivered_at = now
+            self._bus.emit(
+                SteeringDelivered(run_id=self.run.id, steering_id=message.id, text=message.text)
+            )
+        if messages:
+            await self._bus.flush()
+        return messages
+
+    async def ask_human(self, question: str) -> str:
+        """Wait in ``waiting_for_human`` until a steering message answers the question."""
+        self._bus.emit(HumanAsked(run_id=self.run.id, question=question))
+        await self.set_state(RunState.WAITING_FOR_HUMAN, reason=question)
+        while True:
+            messages = await self.take_steering()
+            if messages:
+                await self.set_state(RunState.RUNNING, reason="answered")
+                return "\n".join(m.text for m in messages)
+            self.steering_arrived.clear()
+            # A poke from another process sets the event; the timeout covers a lost poke.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.steering_arrived.wait(), self._poll)
+
+    async def run_command(self, command: str, timeout: float | None = None) -> tuple[int, str]:
+        """Run a shell command in the worktree, in its own process group."""
+        return await self._run_shell(command, self.worktree, timeout)
+
+    # --- lifecycle --------------------------------------------------------------------
+    async def set_state(self, new: RunState, reason: str | None = None, **fields: Any) -> None:
+        """Move the run to ``new`` (checked), persist it, emit the change, flush."""
+        old = self.run.state
+        self.run.state = transition(old, new)
+        for key, value in fields.items():
+            setattr(self.run, key, value)
+        if new is RunState.RUNNING and self.run.started_at is None:
+            self.run.started_at = utcnow()
+        if new.is_terminal or new is RunState.INTERRUPTED:
+            self.run.finished_at = utcnow()
+            self.run.owner = None
+            self.run.lease_expires_at = None
+        await self._store.save_run(self.run)
+        self._bus.emit(RunStateChanged(run_id=self.run.id, old=old, new=new, reason=reason))
+        await self._bus.flush()
+
+    async def execute(self) -> None:
+        """Run the whole lifecycle from ``starting`` to a final state."""
+        run = self.run
+        await self._bus.track(run.id)
+        self._bus.emit(RunStateChanged(run_id=run.id, old=RunState.QUEUED, new=RunState.STARTING))
+        try:
+            if run.cancel_requested:
+                raise asyncio.CancelledError
+            async with asyncio.timeout(self._timeout):
+                base_sha = await self._git.create(
+                    self.repo_path, self.worktree, run.branch, run.base_sha or run.base
+                )
+                await self.set_state(
+                    RunState.RUNNING, worktree=str(self.worktree), base_sha=base_sha
+                )
+                outcome = await self._backend.run(self)
+            await asyncio.shield(self._conclude(outcome))
+        except TimeoutError:
+            await asyncio.shield(self._fail(f"timed out after {self._timeout:g}s"))
+        except asyncio.CancelledError:
+            if self.stop_reason == SHUTDOWN:
+                await asyncio.shield(self._end(RunState.INTERRUPTED, "engine shut down"))
+            else:
+                await asyncio.shield(self._end(RunState.CANCELLED, "cancelled"))
+        except CockpitError as exc:
+            await asyncio.shield(self._fail(str(exc)))
+        except Exception as exc:  # an adapter bug must fail the run, not the engine
+            log.exception("run %s crashed", run.id)
+            await asyncio.shield(self._fail(f"internal error: {type(exc).__name__}: {exc}"))
+
+    async def _conclude(self, outcome: AgentOutcome) -> None:
+        if not outcome.ok:
+            await self._fail(outcome.error or "the agent failed")
+            return
+        message = f"cockpit run {self.run.id}: {self.run.task}"
+        sha = await self._git.commit_work(self.worktree, message)
+        self._bus.emit(
+            WorkCommitted(run_id=self.run.id, branch=self.run.branch, sha=sha, message=message)
+        )
+        await self.set_state(RunState.FINISHED)
+
+    async def _fail(self, error: str) -> None:
+        self._bus.emit(ErrorOccurred(run_id=self.run.id, message=error))
+        await self._end(RunState.FAILED, error, error=error)
+
+    async def _end(self, state: RunState, reason: str, **fields: Any) -> None:
+        await self.set_state(state, reason=reason, **fields)

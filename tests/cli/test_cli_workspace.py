@@ -1,0 +1,66 @@
+"""`cockpit init`, `repo add`, `repo list` and their bad input, through the real CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from clikit import assert_one_line_error, cockpit
+
+
+def test_init_add_list(tmp_path: Path, make_repo):
+    api = make_repo("api")
+    ws = tmp_path / "ws"
+    done = cockpit("init", str(ws), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert (ws / "cockpit.toml").is_file()
+    assert cockpit("repo", "list", cwd=ws).stdout == ""  # init adds no repos
+
+    done = cockpit("repo", "add", str(api), cwd=ws)
+    assert done.returncode == 0, done.stderr
+    done = cockpit("repo", "add", str(api), "--name", "api2", cwd=ws)
+    assert done.returncode == 2  # the same path twice
+
+    lines = cockpit("repo", "list", cwd=ws).stdout.splitlines()
+    assert len(lines) == 1 and lines[0].split()[0] == "api"
+    listed = json.loads(cockpit("repo", "list", "--json", cwd=ws).stdout)
+    assert listed == [{"name": "api", "path": str(api), "base": "main"}]
+
+    # Commands find the workspace from a sub-directory, or via --workspace / env.
+    sub = ws / "deep" / "er"
+    sub.mkdir(parents=True)
+    assert cockpit("repo", "list", cwd=sub).stdout.startswith("api")
+    assert cockpit("--workspace", str(ws), "repo", "list", cwd=tmp_path).stdout.startswith("api")
+    env = {"COCKPIT_WORKSPACE": str(ws)}
+    assert cockpit("repo", "list", cwd=tmp_path, env=env).stdout.startswith("api")
+
+
+def test_bad_input_is_one_line_and_writes_nothing(tmp_path: Path, make_repo):
+    ws = tmp_path / "ws"
+    cockpit("init", str(ws), cwd=tmp_path)
+    toml = ws / "cockpit.toml"
+    before = toml.read_bytes()
+
+    assert_one_line_error(cockpit("repo", "add", str(tmp_path / "missing"), cwd=ws), "missing")
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    assert_one_line_error(cockpit("repo", "add", str(plain), cwd=ws), "not a git repository")
+    assert toml.read_bytes() == before
+
+    assert_one_line_error(cockpit("init", str(ws), cwd=tmp_path), "already exists")
+    assert toml.read_bytes() == before
+
+    nowhere = tmp_path / "nowhere"
+    nowhere.mkdir()
+    assert_one_line_error(cockpit("runs", cwd=nowhere), "cockpit.toml")
+
+    toml.write_text(before.decode() + "\n[limits\nmax_running = 1\n")
+    assert_one_line_error(cockpit("runs", cwd=ws), "cockpit.toml", "line")
+    toml.write_text(before.decode() + '\n[repos.x]\npath = "."\nbogus = 1\n')
+    assert_one_line_error(cockpit("repo", "list", cwd=ws), "cockpit.toml", "bogus")
+    toml.write_text(before.decode().replace("max_running = 4", 'max_running = "lots"'))
+    assert_one_line_error(cockpit("runs", cwd=ws), "cockpit.toml", "max_running")
+
+
+def test_usage_errors_exit_2(tmp_path: Path):
+    assert_one_line_error(cockpit("frobnicate", cwd=tmp_path), "invalid choice")

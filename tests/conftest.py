@@ -1,0 +1,85 @@
+"""Shared fixtures: real git repos and real workspaces in temporary folders."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+# Tests commit in throw-away repos; give git an identity that never depends on the machine.
+os.environ.update(
+    GIT_AUTHOR_NAME="Cockpit Test",
+    GIT_AUTHOR_EMAIL="test@cockpit.invalid",
+    GIT_COMMITTER_NAME="Cockpit Test",
+    GIT_COMMITTER_EMAIL="test@cockpit.invalid",
+)
+os.environ.pop("COCKPIT_WORKSPACE", None)
+
+
+def git(cwd: Path, *args: str) -> str:
+    """Run git in ``cwd`` and return its stdout (raises on failure)."""
+    done = subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True)
+    return done.stdout
+
+
+@pytest.fixture
+def make_repo(tmp_path: Path) -> Callable[..., Path]:
+    """Factory: a git repo on ``main`` with one commit of ``files``."""
+
+    def make(name: str = "app", files: dict[str, str] | None = None) -> Path:
+        repo = tmp_path / "repos" / name
+        repo.mkdir(parents=True)
+        for rel, text in (files or {"README.md": f"# {name}\n", "src/app.py": "x = 1\n"}).items():
+            (repo / rel).parent.mkdir(parents=True, exist_ok=True)
+            (repo / rel).write_text(text)
+        git(repo, "init", "-q", "-b", "main")
+        git(repo, "add", "-A")
+        git(repo, "commit", "-q", "-m", "initial")
+        return repo
+
+    return make
+
+
+@pytest.fixture
+def workspace_root(tmp_path: Path, make_repo: Callable[..., Path]) -> Path:
+    """A workspace with repos ``app`` and ``lib`` and a ``scripted`` profile."""
+    make_repo("app")
+    make_repo("lib")
+    root = tmp_path / "ws"
+    root.mkdir()
+    (root / "cockpit.toml").write_text(
+        """
+[limits]
+max_running = 4
+max_running_per_repo = 2
+run_timeout = "2m"
+
+[repos.app]
+path = "../repos/app"
+base = "main"
+
+[repos.lib]
+path = "../repos/lib"
+base = "main"
+
+[agents.scripted]
+backend = "scripted"
+"""
+    )
+    return root
+
+
+@pytest.fixture
+def write_scenario(tmp_path: Path) -> Callable[[str, str], str]:
+    """Factory: write a scenario file, return its absolute path."""
+
+    def write(text: str, name: str = "scenario.toml") -> str:
+        path = tmp_path / "scenarios" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        return str(path)
+
+    return write

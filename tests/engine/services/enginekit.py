@@ -1,0 +1,41 @@
+"""Helpers to drive a real engine (SQLite store, git worktrees, scripted agent)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator
+from contextlib import asynccontextmanager
+
+from engine.bootstrap import open_engine
+from engine.domain.models import Run
+from engine.domain.state import RunState
+from engine.services.engine import Engine, EngineOptions
+from engine.workspace import Workspace
+
+
+@asynccontextmanager
+async def running_engine(ws: Workspace, **options) -> AsyncGenerator[Engine]:
+    """An engine whose scheduler runs in a background task for the test's duration."""
+    options.setdefault("poll_interval", 0.1)
+    async with open_engine(ws, EngineOptions(**options)) as engine:
+        task = asyncio.create_task(engine.run())
+        try:
+            yield engine
+        finally:
+            engine.request_stop()
+            await task
+
+
+async def wait_for_state(
+    engine: Engine, run_id: str, *states: RunState, timeout: float = 20.0
+) -> Run:
+    """Poll the store (test-only) until the run reaches one of ``states``."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        run = await engine.store.get_run(run_id)
+        assert run is not None
+        if run.state in states:
+            return run
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"run {run_id} stuck in {run.state.value}, wanted {states}")
+        await asyncio.sleep(0.05)
