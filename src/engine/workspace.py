@@ -139,6 +139,9 @@ def open_workspace(root: Path) -> Workspace:
     workspace = Workspace(root=root, config_path=config_path, config=config)
     workspace.logs_dir.mkdir(parents=True, exist_ok=True)
     ensure_git_excluded(workspace.state_dir)
+    if workspace.state_dir not in workspace.worktrees_dir.parents:
+        # Worktrees configured elsewhere must not show up in a repo's tracked tree either.
+        ensure_git_excluded(workspace.worktrees_dir)
     return workspace
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import socket
+from pathlib import Path
 
 from engine.domain.events import RunStateChanged
 from engine.domain.models import EngineId, Run, utcnow
@@ -27,13 +28,23 @@ def owner_alive(token: str | None) -> bool:
         return False
     if owner.host != HOST:
         return True  # another machine: only its lease can tell
+    return process_alive(owner.pid)
+
+
+def process_alive(pid: int) -> bool:
+    """Whether ``pid`` runs. A zombie counts as dead: a killed engine whose parent has
+    exited may never be reaped (PID 1 in a container often does not reap)."""
     try:
-        os.kill(owner.pid, 0)
+        os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True  # no /proc (macOS): the signal check is all we have
+    return stat[stat.rfind(")") + 2 :].split()[0] not in ("Z", "X")
 
 
 async def reap_orphans(store: RunStore) -> list[Run]:
