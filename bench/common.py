@@ -1,0 +1,152 @@
+"""Helpers shared by the benchmarks: statistics, output, throw-away repos and workspaces.
+
+Every benchmark prints one JSON line per figure on stdout (see :func:`emit`) and writes
+progress to stderr. Everything it creates lives in a temporary folder removed at exit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Generator, Sequence
+from pathlib import Path
+from typing import Any
+
+# Benchmarks commit in throw-away repos: an identity that never depends on the machine.
+os.environ.update(
+    GIT_AUTHOR_NAME="Cockpit Bench",
+    GIT_AUTHOR_EMAIL="bench@cockpit.invalid",
+    GIT_COMMITTER_NAME="Cockpit Bench",
+    GIT_COMMITTER_EMAIL="bench@cockpit.invalid",
+)
+os.environ.pop("COCKPIT_WORKSPACE", None)
+
+#: A scenario doing nothing but say one line: one turn, no file changes.
+NOOP_SCENARIO = '[[step]]\nsay = "ok"\n'
+
+
+def median(values: Sequence[float]) -> float:
+    """The median of ``values`` (which must not be empty)."""
+    return float(statistics.median(values))
+
+
+def percentile(values: Sequence[float], pct: float) -> float:
+    """The ``pct``-th percentile (nearest rank) of ``values``."""
+    ordered = sorted(values)
+    rank = max(1, round(pct / 100 * len(ordered)))
+    return float(ordered[min(rank, len(ordered)) - 1])
+
+
+def log(message: str) -> None:
+    """Progress and diagnostics: stderr only, stdout is for the JSON lines."""
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def emit(
+    bench: str,
+    value: float,
+    unit: str,
+    baseline: str,
+    baseline_value: float,
+    *,
+    goal: str | None = None,
+    target: str | None = None,
+    digits: int = 2,
+    **extra: Any,
+) -> dict[str, Any]:
+    """Print one figure as a JSON line: ``ratio`` is ``value / baseline_value``.
+
+    ``goal`` is the ratio's goal (e.g. ``">= 0.5"``); ``target`` an absolute goal on
+    ``value``. Extra keyword fields (``p50``, ``runs``, ...) are appended as given.
+    """
+    line: dict[str, Any] = {
+        "bench": bench,
+        "value": round(value, digits),
+        "unit": unit,
+        "baseline": baseline,
+        "baseline_value": round(baseline_value, digits),
+        "ratio": round(value / baseline_value, 3) if baseline_value else None,
+    }
+    if goal is not None:
+        line["goal"] = goal
+    if target is not None:
+        line["target"] = target
+    line.update(extra)
+    print(json.dumps(line), flush=True)
+    return line
+
+
+@contextlib.contextmanager
+def temp_dir(prefix: str) -> Generator[Path]:
+    """A fresh temporary folder, removed (with everything in it) on exit."""
+    with tempfile.TemporaryDirectory(prefix=f"cockpit-bench-{prefix}-") as name:
+        yield Path(name).resolve()
+
+
+def git(cwd: Path, *args: str) -> str:
+    """Run git in ``cwd`` and return its stdout (raises on failure)."""
+    done = subprocess.run(
+        ["git", "-c", "commit.gpgsign=false", *args],
+        cwd=cwd,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return done.stdout
+
+
+def make_repo(path: Path, files: int = 2, dirs: int = 1) -> Path:
+    """A git repo at ``path`` on ``main`` with one commit of ``files`` small text files
+    spread over ``dirs`` folders (plus a README)."""
+    path.mkdir(parents=True)
+    (path / "README.md").write_text(f"# {path.name}\n")
+    for i in range(files):
+        folder = path / "src" / f"pkg{i % dirs:03d}"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"mod{i:05d}.py").write_text(
+            f'"""Module {i}."""\n\nVALUE = {i}\n\n\ndef f{i}(x):\n    return x + VALUE\n'
+        )
+    git(path, "init", "-q", "-b", "main")
+    git(path, "add", "-A")
+    git(path, "commit", "-q", "-m", "initial")
+    return path
+
+
+def write_workspace(
+    root: Path,
+    repos: dict[str, Path],
+    *,
+    max_running: int = 4,
+    max_running_per_repo: int = 2,
+    run_timeout: str = "5m",
+) -> Path:
+    """Write ``root/cockpit.toml`` naming ``repos`` (absolute paths) and a scripted
+    profile; return the root (open it with ``engine.workspace.open_workspace``)."""
+    root.mkdir(parents=True, exist_ok=True)
+    tables = "".join(
+        f'\n[repos.{name}]\npath = {json.dumps(str(path))}\nbase = "main"\n'
+        for name, path in repos.items()
+    )
+    (root / "cockpit.toml").write_text(
+        "[limits]\n"
+        f"max_running = {max_running}\n"
+        f"max_running_per_repo = {max_running_per_repo}\n"
+        f'run_timeout = "{run_timeout}"\n'
+        f"{tables}\n"
+        '[agents.scripted]\nbackend = "scripted"\n'
+    )
+    return root
+
+
+def write_scenario(folder: Path, text: str = NOOP_SCENARIO, name: str = "scenario.toml") -> str:
+    """Write a scenario file into ``folder``; return its absolute path."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_text(text)
+    return str(path)
