@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from engine.domain.diffs import RepoStatus, WorktreeDiff
+
 
 @dataclass(frozen=True)
 class Salvage:
@@ -37,6 +39,13 @@ class Worktrees(Protocol):
 
     async def changed_files(self, worktree: Path, base_sha: str) -> list[str]:
         """Files that differ between ``base_sha`` and the worktree (untracked included)."""
+
+    async def diff(self, worktree: Path, base_sha: str) -> WorktreeDiff:
+        """The worktree as it is now — untracked files included, ignored ones not — against
+        ``base_sha``: per-file status, line counts and (capped) patches."""
+
+    async def status(self, repo: Path) -> RepoStatus:
+        """Branch, ahead/behind its upstream if any, dirty files of the user's checkout."""
 
     async def has_unmerged_work(self, worktree: Path, base_sha: str) -> bool:
         """Whether the worktree or its branch holds anything not in ``base_sha``."""
