@@ -95,6 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
     resume.add_argument("--wait", action="store_true")
     resume.add_argument("--json", action="store_true")
 
+    review = sub.add_parser("review", help="open the cockpit on a run's diff")
+    review.add_argument("run")
+
     eng = sub.add_parser("engine", help=argparse.SUPPRESS)
     eng.add_argument("--exit-when-idle", action="store_true")
     return p
@@ -124,8 +127,14 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         return run_demo(args.dir)
     ws = _workspace(args)
-    if command is None:
-        return asyncio.run(_cmd_runs(ws, as_json=False, hint=True))
+    if command in (None, "review"):
+        from cockpit.app import CockpitApp
+
+        select = None
+        if command == "review":
+            select = asyncio.run(_resolve(ws, args.run)).id
+        CockpitApp(ws, select=select).run()
+        return 0
     if command == "repo":
         return _cmd_repo(ws, args)
     handlers = {
@@ -138,6 +147,12 @@ def _dispatch(args: argparse.Namespace) -> int:
         "engine": _cmd_engine,
     }
     return asyncio.run(handlers[command](ws, args))
+
+
+async def _resolve(ws: Workspace, ref: str) -> Run:
+    async with open_engine(ws, listen=False) as engine:
+        await engine.list_runs()
+        return await engine.resolve_run(ref)
 
 
 def _workspace(args: argparse.Namespace) -> Workspace:
@@ -254,7 +269,7 @@ async def _follow(engine: Engine, run: Run, as_json: bool) -> int:
     return 0 if final.state in SUCCESS else 1
 
 
-async def _cmd_runs(ws: Workspace, as_json: bool, hint: bool = False) -> int:
+async def _cmd_runs(ws: Workspace, as_json: bool) -> int:
     async with open_engine(ws, listen=False) as engine:
         runs = await engine.list_runs()
     if as_json:
@@ -266,7 +281,7 @@ async def _cmd_runs(ws: Workspace, as_json: bool, hint: bool = False) -> int:
         print(
             "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)) + "  " + row[-1]
         )
-    if hint and not runs:
+    if not runs:
         print(f'no runs yet in {ws.root}; start one with: cockpit run REPO "TASK"')
     return 0
 

@@ -1,36 +1,55 @@
-"""``cockpit demo``: build the demo workspace and show a scripted run end to end.
+"""``cockpit demo``: build the demo workspace and open the cockpit on live scripted runs.
 
-Until the full-screen cockpit lands, the demo runs one scripted agent headless with
-``--wait`` so the quick start works from the first commit.
+One run is already finished and waiting for review, one asks the human a question, one
+keeps streaming edits. No API key, no network.
 """
 
 from __future__ import annotations
 
+import asyncio
 import tempfile
 from pathlib import Path
 
-from engine.demo import build_demo_workspace
+from engine.bootstrap import open_engine
+from engine.demo import DEMO_RUNS, build_demo_workspace
+from engine.services.engine import EngineOptions
+from engine.workspace import Workspace, open_workspace
+
+WELCOME = (
+    "Welcome to the Cockpit demo. ↑/↓ pick a repo or run · i inbox (a question waits) · "
+    "s steer the selected run · / commands · ] next run · z zoom · ? every key"
+)
 
 
-def run_demo(directory: str | None) -> int:
-    """Build (or reuse) the demo workspace and run the rate-limit scenario in the foreground."""
-    from cockpit.cli import main
+async def seed_demo_runs(ws: Workspace) -> str | None:
+    """Start the demo runs (once per workspace); returns the id of the run to select."""
+    async with open_engine(ws, EngineOptions(only=frozenset(), poll_interval=0.05)) as engine:
+        if await engine.list_runs():
+            return None  # a reused demo folder keeps its runs
+        first: str | None = None
+        for repo, task, scenario, finish_first in DEMO_RUNS:
+            run = await engine.submit(repo, task, "scripted", str(ws.root / "scenarios" / scenario))
+            if finish_first:
+                await engine.run()  # only-engine: executes what it submitted, then returns
+            first = first or run.id
+        return first
 
+
+def prepare_demo(directory: str | None) -> tuple[Workspace, str | None]:
+    """Build (or reuse) the demo workspace and seed its runs."""
     root = (
         Path(directory).resolve() if directory else Path(tempfile.mkdtemp(prefix="cockpit-demo-"))
     )
     build_demo_workspace(root)
-    print(f"demo workspace: {root}")
-    scenario = str(root / "scenarios" / "rate-limit.toml")
-    return main(
-        [
-            "--workspace",
-            str(root),
-            "run",
-            "api",
-            "add rate limiting to /login",
-            "--scenario",
-            scenario,
-            "--wait",
-        ]
-    )
+    ws = open_workspace(root)
+    return ws, asyncio.run(seed_demo_runs(ws))
+
+
+def run_demo(directory: str | None) -> int:
+    """``cockpit demo``: open the cockpit on the demo workspace."""
+    from cockpit.app import CockpitApp
+
+    ws, select = prepare_demo(directory)
+    CockpitApp(ws, select=select, welcome=WELCOME).run()
+    print(f"demo workspace: {ws.root} (open it again with: cockpit --workspace {ws.root})")
+    return 0

@@ -102,6 +102,46 @@ edit = { path = "cli/main.py", old = "def main(argv: list[str]) -> int:\\n", new
 """,
 }
 
+SCENARIOS["docs-sweep.toml"] = r"""# A longer run that keeps streaming for a minute or two.
+[[step]]
+say = "Surveying the shared library's helpers and their docstrings."
+run = "ls -R shared"
+
+[[step]]
+wait = 3
+say = "slug() has no docstring example; adding one."
+edit = { path = "shared/text.py", old = "    \"\"\"Lower-case words joined by dashes.\"\"\"", new = "    \"\"\"Lower-case words joined by dashes.\n\n    >>> slug(\"Hello World\")\n    'hello-world'\n    \"\"\"" }
+
+[[step]]
+wait = 4
+say = "Running the doctest."
+run = "python3 -m doctest -v shared/text.py | tail -3"
+
+[[step]]
+wait = 4
+say = "Adding a truncate() helper the api and cli both need."
+write = { path = "shared/trim.py", content = "\"\"\"Trimming helpers.\"\"\"\n\n\ndef truncate(text: str, width: int) -> str:\n    \"\"\"Cut ``text`` to ``width`` characters, ending with an ellipsis.\"\"\"\n    return text if len(text) <= width else text[: width - 1] + \"…\"\n" }
+
+[[step]]
+wait = 5
+say = "Checking both modules import cleanly."
+run = "python3 -c 'import shared.text, shared.trim; print(\"ok\")'"
+
+[[step]]
+wait = 6
+say = "Writing a changelog entry."
+write = { path = "CHANGELOG.md", content = "# Changelog\n\n- slug(): doctest example\n- truncate(): new helper\n" }
+
+[[step]]
+wait = 8
+say = "Double-checking nothing else references the old behaviour."
+run = "grep -rn slug . --include=*.py | head"
+
+[[step]]
+wait = 10
+say = "All done: two helpers documented, one added."
+"""
+
 CONFIG = """# Cockpit demo workspace — built by `cockpit demo`.
 [limits]
 max_running = 4
@@ -144,3 +184,11 @@ def build_demo_workspace(root: Path) -> Path:
         (scenarios / name).write_text(text, encoding="utf-8")
     (root / "cockpit.toml").write_text(config, encoding="utf-8")
     return root
+
+
+#: The runs `cockpit demo` starts: (repo, task, scenario, run it to the end first?).
+DEMO_RUNS = [
+    ("api", "add rate limiting to /login", "rate-limit.toml", True),
+    ("cli", "add a --verbose flag", "ask.toml", False),
+    ("shared", "document and extend the text helpers", "docs-sweep.toml", False),
+]

@@ -64,6 +64,12 @@ class RunStore(Protocol):
     async def events_for(self, run_id: str, after_seq: int = 0) -> list[Event]:
         """Events of one run with ``seq > after_seq``, in order."""
 
+    async def events_after_id(self, after_id: int, limit: int = 1000) -> list[tuple[int, Event]]:
+        """``(id, event)`` of every run's events after ``after_id``, in commit order."""
+
+    async def last_event_id(self) -> int:
+        """Id of the newest stored event (0 when none)."""
+
     async def last_seq(self, run_id: str) -> int:
         """Highest stored seq of a run (0 when none)."""
 

@@ -18,7 +18,7 @@ from engine.ports.store import RunStore
 
 log = logging.getLogger(__name__)
 
-Sink = Callable[[list[Event]], None]
+Sink = Callable[[list[Event]], object]
 
 
 class Subscription:

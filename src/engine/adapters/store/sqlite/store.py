@@ -441,6 +441,11 @@ class SqliteRunStore:
         )
         return [(row[0], event_from_json(row[1])) for row in rows]
 
+    async def last_event_id(self) -> int:
+        """The id of the newest event of any run (0 when none): where a follower starts."""
+        rows = await self._read("SELECT COALESCE(MAX(id), 0) FROM events", ())
+        return int(rows[0][0])
+
     async def last_seq(self, run_id: str) -> int:
         """Highest stored seq of a run (0 when none)."""
         rows = await self._read(

@@ -1,0 +1,493 @@
+"""The cockpit: a Textual app over the engine of one workspace.
+
+The engine runs on Textual's loop (a worker). Its bus delivers persisted event batches,
+which the app folds into a :class:`CockpitModel` and renders at most once per refresh.
+Events of runs executed by other processes are read from the store (ids close gaps).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from pathlib import Path
+
+from textual import work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import ContentSwitcher, Footer, Header, OptionList
+
+from cockpit.bridge import EngineEvents
+from cockpit.commands import COMMANDS, SlashCommand, parse
+from cockpit.model import CockpitModel
+from cockpit.screens.confirm import ConfirmScreen
+from cockpit.screens.help import HelpScreen, collect_bindings
+from cockpit.screens.inbox import InboxScreen
+from cockpit.settings import UiSettings, load_settings, save_settings
+from cockpit.themes import register_themes
+from cockpit.widgets.prompt_bar import PromptBar
+from cockpit.widgets.repo_pane import RepoPane
+from cockpit.widgets.run_list import RunList
+from cockpit.widgets.run_pane import RunPane
+from engine.bootstrap import open_engine
+from engine.domain.errors import CockpitError
+from engine.domain.events import Event
+from engine.services.engine import Engine, EngineOptions
+from engine.workspace import Workspace
+
+#: How often runs of other engines are read from the store, and repos re-read.
+FOREIGN_POLL = 0.5
+REPO_POLL = 3.0
+
+
+class CockpitApp(App[None]):
+    """Panes per repo and per run, a steering bar, an inbox."""
+
+    TITLE = "Cockpit"
+    CSS_PATH = "app.tcss"
+    HELP_GROUP = "Global"
+    BINDINGS = [
+        Binding("question_mark", "help", "Help", id="cockpit.help"),
+        Binding("i", "inbox", "Inbox", id="cockpit.inbox"),
+        Binding("slash", "prompt('/')", "Command", id="cockpit.command"),
+        Binding("s", "prompt('')", "Steer", id="cockpit.steer"),
+        Binding("z", "zoom", "Zoom", id="cockpit.zoom"),
+        Binding("right_square_bracket", "cycle(1)", "Next run", id="cockpit.next_run"),
+        Binding("left_square_bracket", "cycle(-1)", "Prev run", show=False, id="cockpit.prev_run"),
+        Binding("c", "cancel_run", "Cancel run", id="cockpit.cancel"),
+        Binding("r", "resume_run", "Resume", show=False, id="cockpit.resume"),
+        Binding("q", "quit_cockpit", "Quit", id="cockpit.quit"),
+        Binding(
+            "ctrl+c", "quit_cockpit", "Quit", show=False, priority=True, id="cockpit.quit_ctrl_c"
+        ),
+    ]
+
+    def __init__(
+        self,
+        workspace: Workspace,
+        engine_options: EngineOptions | None = None,
+        select: str | None = None,
+        welcome: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.workspace = workspace
+        self.engine: Engine | None = None
+        self.model = CockpitModel()
+        self.settings: UiSettings = load_settings()
+        self._engine_options = engine_options or EngineOptions()
+        self._engine_ready = asyncio.Event()
+        self._dirty: set[str] = set()
+        self._render_scheduled = False
+        self._last_event_id = 0
+        self._repo_diffs: dict = {}
+        self._initial_select = select
+        self._welcome = welcome
+        self._bell = workspace.config.ui.bell
+        self.title = f"Cockpit — {workspace.root.name}"
+
+    # --- layout -------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        yield Header(show_clock=False, icon="◆")
+        with Horizontal(id="main"):
+            yield RunList(id="runs")
+            with ContentSwitcher(id="detail", initial="run-pane"):
+                yield RunPane(id="run-pane")
+                yield RepoPane(id="repo-pane")
+        yield PromptBar(self._candidates, id="prompt")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        for error in register_themes(self, self.workspace.root):
+            self.notify(error, severity="warning", timeout=8)
+        self.theme = (
+            self.settings.theme if self.settings.theme in self.available_themes else "cockpit-dark"
+        )
+        if self.workspace.config.keys:
+            self.set_keymap(dict(self.workspace.config.keys))
+        for name in self.workspace.config.repos:
+            self.model.repos[name] = None
+        self.query_one(RunList).focus()
+        self._update_counts()
+        if self._welcome:
+            self.notify(self._welcome, title="Cockpit", timeout=20)
+        self.run_worker(self._engine_main(), group="engine", name="engine", exit_on_error=False)
+        self.set_interval(1.0, self._tick)
+        self.set_interval(REPO_POLL, self._refresh_repos)
+
+    # --- engine -------------------------------------------------------------------
+    async def _engine_main(self) -> None:
+        async with open_engine(self.workspace, self._engine_options) as engine:
+            self.engine = engine
+            engine.bus.add_sink(lambda batch: self.post_message(EngineEvents(batch)))
+            await self._load_snapshot(engine)
+            self._engine_ready.set()
+            self.set_interval(FOREIGN_POLL, self._follow_store)
+            await engine.run()
+
+    async def _load_snapshot(self, engine: Engine) -> None:
+        """Read every run and its recent events once, then follow live events."""
+        for run in await engine.list_runs():
+            view = self.model.upsert(run)
+            for event in await engine.store.events_for(run.id):
+                view.apply(event)
+        self._last_event_id = await engine.store.last_event_id()
+        self.query_one(RunList).rebuild(self.model)
+        if self._initial_select:
+            self.query_one(RunList).select_id(f"run:{self._initial_select}")
+        self._show_selected()
+        self._update_counts()
+        await self._refresh_repos()
+        for view in self.model.runs.values():
+            self._fetch_diff(view.run.id)
+
+    async def _follow_store(self) -> None:
+        """Pick up events written by other processes (a CLI `--wait`, a background engine)."""
+        if self.engine is None:
+            return
+        rows = await self.engine.store.events_after_id(self._last_event_id, 2000)
+        if rows:
+            self._last_event_id = rows[-1][0]
+            await self._ingest([event for _, event in rows])
+
+    def on_engine_events(self, message: EngineEvents) -> None:
+        self.run_worker(self._ingest(message.events), group="ingest")
+
+    async def _ingest(self, events: list[Event]) -> None:
+        if self.engine is None:
+            return
+        store = self.engine.store
+        unknown = {e.run_id for e in events if e.run_id not in self.model.runs}
+        new_rows = False
+        for run_id in unknown:
+            run = await store.get_run(run_id)
+            if run is not None:
+                view = self.model.upsert(run)
+                for event in await store.events_for(run_id):
+                    view.apply(event)
+                new_rows = True
+        changed, notices = self.model.apply(events)
+        for notice in notices:
+            self.notify(notice, severity="error" if "failed" in notice else "information")
+            if self._bell:
+                self.bell()
+        refetch = {
+            e.run_id
+            for e in events
+            if e.type in ("turn_finished", "work_committed", "file_changed", "run_state_changed")
+        }
+        for run_id in refetch:
+            await self._refresh_run(run_id)
+        if new_rows:
+            self.query_one(RunList).rebuild(self.model)
+        self._dirty |= changed
+        self._schedule_render()
+
+    async def _refresh_run(self, run_id: str) -> None:
+        """Stored fields (worktree, base sha, error) change with states: re-read the run."""
+        if self.engine is None:
+            return
+        run = await self.engine.store.get_run(run_id)
+        if run is not None and run_id in self.model.runs:
+            # Events are stored before they are delivered, so the row is never older.
+            self.model.runs[run_id].run = run
+            self._fetch_diff(run_id)
+
+    @work(group="diff", exclusive=False)
+    async def _fetch_diff(self, run_id: str) -> None:
+        view = self.model.runs.get(run_id)
+        if self.engine is None or view is None or not view.run.worktree or not view.run.base_sha:
+            return
+        worktree = Path(view.run.worktree)
+        if not worktree.is_dir():
+            return
+        with contextlib.suppress(CockpitError):
+            view.diff = await self.engine.worktrees.diff(worktree, view.run.base_sha)
+            self._dirty.add(run_id)
+            self._schedule_render()
+
+    async def _refresh_repos(self) -> None:
+        if self.engine is None:
+            return
+        for name in list(self.model.repos):
+            path = self.workspace.repo_path(name)
+            try:
+                status = await self.engine.worktrees.status(path)
+            except CockpitError:
+                continue
+            self.model.repos[name] = status
+            if status.head_sha and not status.clean:
+                with contextlib.suppress(CockpitError):
+                    self._repo_diffs[name] = await self.engine.worktrees.diff(path, status.head_sha)
+            else:
+                self._repo_diffs.pop(name, None)
+            self.query_one(RunList).update_repo(self.model, name)
+        self._show_selected(refresh_only=True)
+
+    # --- rendering ----------------------------------------------------------------
+    def _schedule_render(self) -> None:
+        # Many events between two frames cost one widget update.
+        if not self._render_scheduled:
+            self._render_scheduled = True
+            self.call_after_refresh(self._render_dirty)
+
+    def _render_dirty(self) -> None:
+        self._render_scheduled = False
+        dirty, self._dirty = self._dirty, set()
+        run_list = self.query_one(RunList)
+        for run_id in dirty:
+            run_list.update_run(self.model, run_id)
+        selected = self._selected()
+        if selected and selected.startswith("run:") and selected[4:] in dirty:
+            self._show_selected(refresh_only=True)
+        self._update_counts()
+
+    def _update_counts(self) -> None:
+        counts = self.model.counts()
+        self.sub_title = (
+            f"{self.workspace.root} · {counts['running']} running · "
+            f"{counts['queued']} queued · {counts['waiting']} waiting on you"
+        )
+
+    def _tick(self) -> None:
+        pane = self.query_one(RunPane)
+        if pane.view is not None and pane.view.run.state.is_active:
+            pane.refresh_header()
+
+    def _selected(self) -> str | None:
+        option = self.query_one(RunList).highlighted_option
+        return option.id if option else None
+
+    def _selected_run_id(self) -> str | None:
+        selected = self._selected()
+        return selected[4:] if selected and selected.startswith("run:") else None
+
+    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        if isinstance(event.option_list, RunList):
+            self._show_selected()
+
+    def _show_selected(self, refresh_only: bool = False) -> None:
+        selected = self._selected()
+        switcher = self.query_one(ContentSwitcher)
+        if selected and selected.startswith("run:") and selected[4:] in self.model.runs:
+            switcher.current = "run-pane"
+            self.query_one(RunPane).show(self.model.runs[selected[4:]])
+        elif selected and selected.startswith("repo:"):
+            name = selected[5:]
+            switcher.current = "repo-pane"
+            self.query_one(RepoPane).show(
+                name,
+                self.workspace.repo_path(name),
+                self.model.repos.get(name),
+                self._repo_diffs.get(name),
+                self.model,
+            )
+
+    # --- actions ------------------------------------------------------------------
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen(collect_bindings(self)))
+
+    def action_inbox(self) -> None:
+        def jump(run_id: str | None) -> None:
+            if run_id:
+                self.query_one(RunList).select_id(f"run:{run_id}")
+                self.query_one(RunList).focus()
+
+        self.push_screen(InboxScreen(self.model.inbox()), jump)
+
+    def action_prompt(self, prefix: str) -> None:
+        prompt = self.query_one(PromptBar)
+        prompt.value = prefix
+        prompt.cursor_position = len(prefix)
+        prompt.focus()
+
+    def action_focus_panes(self) -> None:
+        self.query_one(RunList).focus()
+
+    def action_zoom(self) -> None:
+        run_list = self.query_one(RunList)
+        run_list.display = not run_list.display
+        self.query_one("#main").set_class(not run_list.display, "zoomed")
+        if not run_list.display:
+            self.notify("zoomed: z restores the list", timeout=2)
+
+    def action_cycle(self, step: int) -> None:
+        ids = [f"run:{r}" for r in self.model.runs]
+        if not ids:
+            return
+        current = self._selected()
+        index = ids.index(current) if current in ids else -1
+        self.query_one(RunList).select_id(ids[(index + step) % len(ids)])
+
+    def action_cancel_run(self) -> None:
+        run_id = self._selected_run_id()
+        if run_id is None:
+            self.notify("select a run first", severity="warning")
+            return
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self._command(SlashCommand("cancel", [run_id]))
+
+        self.push_screen(ConfirmScreen(f"Cancel run {run_id}?"), confirmed)
+
+    def action_resume_run(self) -> None:
+        run_id = self._selected_run_id()
+        if run_id:
+            self._command(SlashCommand("resume", [run_id]))
+
+    def action_quit_cockpit(self) -> None:
+        in_flight = [
+            v.run.id
+            for v in self.model.runs.values()
+            if v.run.state.is_active and self.engine and v.run.id in self.engine.running_ids
+        ]
+        if not in_flight:
+            self._stop_engine_and_exit()
+            return
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self._stop_engine_and_exit()
+
+        self.push_screen(
+            ConfirmScreen(
+                f"{len(in_flight)} run(s) in flight will be interrupted (resume them later). Quit?"
+            ),
+            confirmed,
+        )
+
+    @work(group="commands")
+    async def _stop_engine_and_exit(self) -> None:
+        if self.engine is not None:
+            self.engine.request_stop()
+            for worker in self.workers:
+                if worker.group == "engine":
+                    await worker.wait()
+        self.exit()
+
+    # --- prompt bar and commands --------------------------------------------------
+    def on_prompt_bar_sent(self, message: PromptBar.Sent) -> None:
+        text = message.text
+        if text.startswith("/"):
+            try:
+                command = parse(text)
+            except CockpitError as exc:
+                self.notify(str(exc), severity="error")
+                return
+            self._command(command)
+            return
+        run_id = self._selected_run_id()
+        if run_id is None:
+            self.notify("select a run to steer (or use /steer RUN MESSAGE)", severity="warning")
+            return
+        self._command(SlashCommand("steer", [run_id, text]))
+
+    def on_inbox_screen_answered(self, message: InboxScreen.Answered) -> None:
+        self._command(SlashCommand("steer", [message.run_id, message.text]))
+
+    @work(group="commands")
+    async def _command(self, command: SlashCommand) -> None:
+        """Carry out a command; errors become one notification line."""
+        name, args = command.name, command.args
+        try:
+            if name == "help":
+                self.action_help()
+            elif name == "inbox":
+                self.action_inbox()
+            elif name == "quit":
+                self.action_quit_cockpit()
+            elif name == "theme":
+                self._set_theme(args[0])
+            else:
+                await self._engine_command(command)
+        except CockpitError as exc:
+            self.notify(str(exc), severity="error")
+
+    async def _engine_command(self, command: SlashCommand) -> None:
+        await self._engine_ready.wait()
+        engine = self.engine
+        assert engine is not None
+        name, args = command.name, command.args
+        run_id = args[0] if args else self._selected_run_id()
+        if name == "run":
+            scenario = (
+                str(Path(command.scenario).expanduser().resolve()) if command.scenario else None
+            )
+            run = await engine.submit(
+                args[0], args[1], command.agent or "scripted", scenario, command.skills
+            )
+            self.model.upsert(run)
+            self.query_one(RunList).rebuild(self.model)
+            self.query_one(RunList).select_id(f"run:{run.id}")
+            self.notify(f"run {run.id} queued on {run.repo}")
+            return
+        if run_id is None:
+            self.notify(f"/{name} needs a run: select one or name it", severity="warning")
+            return
+        if name == "steer":
+            run = await engine.resolve_run(args[0])
+            message_id = await engine.steer(run.id, args[1])
+            view = self.model.runs.get(run.id)
+            if view is not None:
+                view.note_sent(message_id, args[1])
+                self._dirty.add(run.id)
+                self._schedule_render()
+        elif name == "cancel":
+            run = await engine.cancel(run_id)
+            self.notify(f"run {run.id} {run.state.value}")
+        elif name == "resume":
+            run = await engine.resume(run_id)
+            self.notify(f"run {run.id} resumed")
+        elif name == "review":
+            run = await engine.resolve_run(run_id)
+            self.query_one(RunList).select_id(f"run:{run.id}")
+            self.notify(
+                "the inline review screen arrives with the review issue; the diff is on the right",
+                timeout=5,
+            )
+
+    def _set_theme(self, name: str) -> None:
+        if name not in self.available_themes:
+            shipped = sorted(t for t in self.available_themes if t.startswith("cockpit"))
+            raise CockpitError(f"unknown theme '{name}' (try: {', '.join(shipped)})")
+        self.theme = name
+        self.settings.theme = name
+        save_settings(self.settings)
+        self._show_selected(refresh_only=True)
+        self.query_one(RunList).rebuild(self.model)
+
+    def _candidates(self, kind: str) -> list[str]:
+        if kind == "repo":
+            return list(self.workspace.config.repos)
+        if kind == "run":
+            return list(reversed(self.model.runs))
+        if kind == "theme":
+            return sorted(self.available_themes)
+        if kind == "agent":
+            return list(self.workspace.config.agents)
+        return []
+
+    # --- command palette ----------------------------------------------------------
+    def get_system_commands(self, screen: Screen):
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("Inbox", "Everything waiting on you", self.action_inbox)
+        yield SystemCommand("Help: key bindings", "Every binding, by screen", self.action_help)
+        yield SystemCommand("Zoom pane", "Toggle the run list", self.action_zoom)
+        yield SystemCommand("Cancel selected run", "Stop the selected run", self.action_cancel_run)
+        yield SystemCommand(
+            "Resume selected run", "Continue an interrupted run", self.action_resume_run
+        )
+        yield SystemCommand("Start a run…", COMMANDS["run"][0], lambda: self.action_prompt("/run "))
+        yield SystemCommand(
+            "Steer selected run…", "Type a message to the agent", lambda: self.action_prompt("")
+        )
+        yield SystemCommand(
+            "Review selected run",
+            COMMANDS["review"][1],
+            lambda: self._command(SlashCommand("review")),
+        )
+        for theme in sorted(t for t in self.available_themes if t.startswith("cockpit")):
+            yield SystemCommand(
+                f"Theme: {theme}", "Switch and remember", lambda t=theme: self._set_theme(t)
+            )

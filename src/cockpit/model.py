@@ -1,0 +1,224 @@
+"""What the cockpit shows, derived from engine events: one ``RunView`` per run and the inbox.
+
+Pure logic (no widgets), so it is tested without a screen. Transcripts are bounded in
+memory; the store keeps everything.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from engine.domain.diffs import RepoStatus, WorktreeDiff
+from engine.domain.events import (
+    AgentText,
+    ErrorOccurred,
+    Event,
+    FileChanged,
+    HumanAsked,
+    RunStateChanged,
+    SteeringDelivered,
+    ToolCallFinished,
+    ToolCallRequested,
+    TurnFinished,
+    UsageReported,
+    WorkCommitted,
+)
+from engine.domain.models import Run, utcnow
+from engine.domain.state import RunState
+
+#: Transcript entries kept in memory per run (older ones stay in the store).
+MAX_ENTRIES = 400
+#: Lines of a tool result shown before it is collapsed.
+COLLAPSE_AFTER = 4
+
+
+@dataclass
+class Entry:
+    """One transcript line (or block): agent text, a tool call, a steering receipt…"""
+
+    kind: str  # text | tool | result | you | delivered | ask | state | error | turn | file
+    text: str
+    detail: str = ""
+    is_error: bool = False
+    at: datetime = field(default_factory=utcnow)
+
+    @property
+    def collapsible(self) -> bool:
+        """Tool results longer than a few lines are collapsed unless expanded."""
+        return self.detail.count("\n") + 1 > COLLAPSE_AFTER
+
+
+@dataclass
+class InboxItem:
+    """Something that needs the human. ``kind``: question, permission, gates, review."""
+
+    run_id: str
+    kind: str
+    title: str
+    since: datetime
+
+
+@dataclass
+class RunView:
+    """Everything the cockpit knows about one run."""
+
+    run: Run
+    entries: deque[Entry] = field(default_factory=lambda: deque(maxlen=MAX_ENTRIES))
+    question: str | None = None
+    question_since: datetime | None = None
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float | None = None
+    diff: WorktreeDiff | None = None
+    last_seq: int = 0
+    files_touched: int = 0
+    #: Ids of steering messages sent from this cockpit and not yet delivered.
+    pending_steering: dict[int, str] = field(default_factory=dict)
+    #: Entries ever added (the deque keeps only the newest), so views append exactly once.
+    entries_total: int = 0
+
+    def _add(self, entry: Entry) -> None:
+        self.entries.append(entry)
+        self.entries_total += 1
+
+    def apply(self, event: Event) -> str | None:
+        """Fold one event in; returns a notification worth raising, if any.
+
+        Events at or below ``last_seq`` were already applied (snapshot then follow).
+        """
+        if event.seq and event.seq <= self.last_seq:
+            return None
+        self.last_seq = max(self.last_seq, event.seq)
+        notice: str | None = None
+        match event:
+            case RunStateChanged(new=new, reason=reason):
+                old = self.run.state
+                self.run.state = new
+                if new is RunState.RUNNING and self.run.started_at is None:
+                    self.run.started_at = event.at
+                if new.is_terminal or new is RunState.INTERRUPTED:
+                    self.run.finished_at = event.at
+                    self.question = None
+                if new is RunState.FAILED:
+                    self.run.error = reason
+                if new is not old:
+                    self._add(Entry("state", new.value, reason or ""))
+                    notice = _notice_for(self.run, new)
+            case AgentText(text=text):
+                self._add(Entry("text", text))
+            case ToolCallRequested(tool=tool, arguments=args):
+                shown = args.get("command") or args.get("path") or ""
+                self._add(Entry("tool", f"{tool} {shown}".strip()))
+            case ToolCallFinished(tool=tool, output=output, is_error=is_error, exit_code=code):
+                suffix = f" (exit {code})" if code is not None else ""
+                self._add(Entry("result", f"{tool}{suffix}", output, is_error))
+            case FileChanged(path=path, change=change):
+                self.files_touched += 1
+                self._add(Entry("file", f"{change} {path}"))
+            case TurnFinished(turn=turn):
+                self.run.turns_completed = turn
+                self._add(Entry("turn", f"turn {turn} done"))
+            case SteeringDelivered(steering_id=sid, text=text):
+                self.pending_steering.pop(sid, None)
+                self._add(Entry("delivered", text))
+            case HumanAsked(question=question):
+                self.question = question
+                self.question_since = event.at
+                self._add(Entry("ask", question))
+            case UsageReported(input_tokens=i, output_tokens=o, cost_usd=cost):
+                self.input_tokens += i
+                self.output_tokens += o
+                if cost is not None:
+                    self.cost_usd = (self.cost_usd or 0.0) + cost
+            case ErrorOccurred(message=message, detail=detail):
+                self._add(Entry("error", message, detail or "", is_error=True))
+            case WorkCommitted(sha=sha, branch=branch):
+                what = f"committed to {branch}" if sha else "nothing to commit"
+                self._add(Entry("turn", what))
+        if self.run.state is not RunState.WAITING_FOR_HUMAN:
+            self.question = None
+        return notice
+
+    def note_sent(self, steering_id: int, text: str) -> None:
+        """The human sent a steering message from this cockpit (receipt comes later)."""
+        self.pending_steering[steering_id] = text
+        self._add(Entry("you", text))
+
+    @property
+    def elapsed(self) -> float | None:
+        """Seconds since the run started (to its end when it has ended)."""
+        if self.run.started_at is None:
+            return None
+        end = self.run.finished_at or utcnow()
+        return max(0.0, (end - self.run.started_at).total_seconds())
+
+
+def _notice_for(run: Run, new: RunState) -> str | None:
+    """Only real transitions that matter to the human raise a notification."""
+    if new is RunState.WAITING_FOR_HUMAN:
+        return f"{run.id} ({run.repo}) needs you"
+    if new is RunState.FINISHED:
+        return f"{run.id} ({run.repo}) finished — ready for review"
+    if new is RunState.FAILED:
+        return f"{run.id} ({run.repo}) failed: {run.error or 'see transcript'}"
+    return None
+
+
+@dataclass
+class CockpitModel:
+    """All runs and repos the cockpit shows."""
+
+    runs: dict[str, RunView] = field(default_factory=dict)
+    repos: dict[str, RepoStatus | None] = field(default_factory=dict)
+    #: Runs the human already reviewed (approve/reject land with the review issue).
+    reviewed: set[str] = field(default_factory=set)
+
+    def upsert(self, run: Run) -> RunView:
+        """Add a run from the store, or refresh its stored fields."""
+        view = self.runs.get(run.id)
+        if view is None:
+            view = self.runs[run.id] = RunView(run)
+        else:
+            view.run = run
+        return view
+
+    def apply(self, events: list[Event]) -> tuple[set[str], list[str]]:
+        """Fold a batch in; returns (changed run ids, notifications)."""
+        changed: set[str] = set()
+        notices: list[str] = []
+        for event in events:
+            view = self.runs.get(event.run_id)
+            if view is None:
+                continue  # a run this cockpit has not loaded yet: the app fetches it
+            notice = view.apply(event)
+            changed.add(event.run_id)
+            if notice:
+                notices.append(notice)
+        return changed, notices
+
+    def counts(self) -> dict[str, int]:
+        """Running, queued and waiting counts for the header."""
+        states = [v.run.state for v in self.runs.values()]
+        return {
+            "running": sum(s in (RunState.STARTING, RunState.RUNNING) for s in states),
+            "queued": sum(s is RunState.QUEUED for s in states),
+            "waiting": len(self.inbox()),
+        }
+
+    def inbox(self) -> list[InboxItem]:
+        """Everything that needs the human, oldest first."""
+        items: list[InboxItem] = []
+        for view in self.runs.values():
+            run = view.run
+            if run.state is RunState.WAITING_FOR_HUMAN and view.question:
+                since = view.question_since or run.updated_at
+                items.append(InboxItem(run.id, "question", view.question, since))
+            elif run.state is RunState.FINISHED and run.id not in self.reviewed:
+                since = run.finished_at or run.updated_at
+                items.append(InboxItem(run.id, "review", f"ready for review: {run.task}", since))
+            elif run.state is RunState.FAILED and run.id not in self.reviewed:
+                since = run.finished_at or run.updated_at
+                items.append(InboxItem(run.id, "failed", f"failed: {run.error or run.task}", since))
+        return sorted(items, key=lambda item: item.since)

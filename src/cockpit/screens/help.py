@@ -1,0 +1,241 @@
+"""The help screen: every key binding, grouped by screen / widget, with its binding id.
+
+The app pushes ``HelpScreen(collect_bindings(app))`` on ``?``. Binding ids are shown so
+users know what to put in a keymap (``App.set_keymap`` / ``update_keymap``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from typing import Any, ClassVar
+
+from rich.style import Style
+from rich.text import Text
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.color import Color, ColorParseError
+from textual.containers import Vertical
+from textual.dom import DOMNode
+from textual.screen import ModalScreen, Screen
+from textual.widgets import DataTable, Static
+
+__all__ = ["BindingGroup", "BindingRow", "HelpScreen", "collect_bindings"]
+
+BindingRow = tuple[str, str, str | None]
+"""One help row: (key display, description, binding id)."""
+
+BindingGroup = tuple[str, list[BindingRow]]
+"""A titled group of help rows (one screen or widget)."""
+
+GLOBAL_GROUP = "Global"
+
+_CAMEL_WORDS = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z0-9]+|[A-Z]+")
+
+
+def _words(class_name: str) -> str:
+    """``"AgentListPanel"`` → ``"Agent List Panel"``."""
+    return " ".join(_CAMEL_WORDS.findall(class_name)) or class_name
+
+
+def _is_textual(cls: type) -> bool:
+    return cls.__module__ == "textual" or cls.__module__.startswith("textual.")
+
+
+def _as_binding(item: BindingType) -> Binding:
+    if isinstance(item, Binding):
+        return item
+    return Binding(*item)
+
+
+def _own_bindings(classes: Iterable[type]) -> list[Binding]:
+    """Bindings declared directly on ``classes`` (base first); a subclass overrides by id/key."""
+    merged: dict[object, Binding] = {}
+    for cls in classes:
+        for item in cls.__dict__.get("BINDINGS", ()):
+            binding = _as_binding(item)
+            merged[binding.id or binding.key] = binding
+    return list(merged.values())
+
+
+def _binding_classes(node_cls: type, *, include_textual: bool) -> list[type]:
+    """Classes in ``node_cls``'s MRO (base first) whose ``BINDINGS`` should be listed."""
+    return [
+        cls
+        for cls in reversed(node_cls.__mro__)
+        if "BINDINGS" in cls.__dict__ and (include_textual or not _is_textual(cls))
+    ]
+
+
+def _key_display(app: App[Any], binding: Binding) -> str:
+    """Display string for ``binding``'s key(s), honouring the app's keymap."""
+    # Textual 8 has no public getter for the keymap set with `App.set_keymap`.
+    keymap: dict[str, str] = getattr(app, "_keymap", {}) or {}
+    if binding.id and binding.id in keymap:
+        binding = binding.with_key(keymap[binding.id], key_display=None)
+    displays: list[str] = []
+    for one in Binding.make_bindings([binding]):
+        try:
+            display = app.get_key_display(one)
+        except Exception:  # a custom get_key_display must never break the help screen
+            display = one.key
+        if display not in displays:
+            displays.append(display)
+    return " / ".join(displays)
+
+
+def _rows(app: App[Any], bindings: Iterable[Binding]) -> Iterator[BindingRow]:
+    for binding in bindings:
+        if not binding.show and not binding.description:
+            continue
+        description = binding.description or binding.action
+        yield (_key_display(app, binding), description, binding.id)
+
+
+def collect_bindings(app: App[Any], *, include_textual: bool = False) -> list[BindingGroup]:
+    """Gather the key bindings of ``app`` and its current screen, grouped for :class:`HelpScreen`.
+
+    Groups, in order:
+
+    * ``"Global"`` — the App's ``BINDINGS`` (including Textual's own, e.g. quit), the
+      command palette key and the base ``Screen`` focus keys;
+    * the current screen's class, then every widget class in its DOM
+      (``app.screen.walk_children()``), each under its ``HELP_GROUP`` attribute or else
+      its class name split into words (``AgentList`` → ``"Agent List"``).
+
+    Widget classes defined inside the ``textual`` package (``DataTable``, ``Input``…) are
+    skipped unless ``include_textual`` is true. Bindings with ``show=False`` and no
+    description are skipped. Keys reflect the app's keymap (``set_keymap``) and are
+    formatted with ``app.get_key_display``. Rows and classes are deduplicated.
+    """
+    groups: dict[str, list[BindingRow]] = {}
+
+    def add(group: str, bindings: Iterable[Binding]) -> None:
+        rows = groups.setdefault(group, [])
+        for row in _rows(app, bindings):
+            if row not in rows:
+                rows.append(row)
+
+    global_bindings = _own_bindings(_binding_classes(type(app), include_textual=True))
+    if app.ENABLE_COMMAND_PALETTE:
+        global_bindings.append(
+            Binding(
+                app.COMMAND_PALETTE_BINDING,
+                "command_palette",
+                "Command palette",
+                key_display=app.COMMAND_PALETTE_DISPLAY,
+            )
+        )
+    global_bindings.extend(_own_bindings([Screen]))
+    add(GLOBAL_GROUP, global_bindings)
+
+    screen = app.screen
+    nodes: list[DOMNode] = [screen, *screen.walk_children()]
+    seen: set[type] = set()
+    for node in nodes:
+        node_cls = type(node)
+        if node_cls in seen:
+            continue
+        seen.add(node_cls)
+        classes = _binding_classes(node_cls, include_textual=include_textual)
+        if isinstance(node, Screen):
+            # The base Screen bindings are already listed under "Global".
+            classes = [cls for cls in classes if cls is not Screen]
+        bindings = _own_bindings(classes)
+        if not bindings:
+            continue
+        group = getattr(node_cls, "HELP_GROUP", None) or _words(node_cls.__name__)
+        add(str(group), bindings)
+
+    return [(name, rows) for name, rows in groups.items() if rows]
+
+
+class HelpScreen(ModalScreen[None]):
+    """A modal listing every key binding, grouped, as Key | Action | Id; ``escape``/``q``/``?`` close it."""
+
+    CSS_PATH = "help.tcss"
+    HELP_GROUP: ClassVar[str] = "Help"
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,q,question_mark", "close", "Close help", id="help.close"),
+    ]
+
+    def __init__(
+        self,
+        groups: list[BindingGroup],
+        *,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        """Create the screen for ``groups``: ``[(group name, [(key, description, id)])]``."""
+        super().__init__(name=name, id=id, classes=classes)
+        self.groups: list[BindingGroup] = [(name, list(rows)) for name, rows in groups]
+        self.title = "Help"
+        self.sub_title = "Key bindings"
+
+    def compose(self) -> ComposeResult:
+        """Heading, hint and the bindings table."""
+        with Vertical(id="help-dialog"):
+            yield Static("Help", id="help-title")
+            yield Static(
+                "All key bindings, by screen and widget. Ids can be remapped in a keymap.  "
+                "[b]esc[/b] / [b]q[/b] / [b]?[/b] close",
+                id="help-hint",
+            )
+            table: DataTable[Text] = DataTable(
+                id="help-table", cursor_type="row", zebra_stripes=False
+            )
+            yield table
+
+    def on_mount(self) -> None:
+        """Fill the table and keep its colours in step with the theme."""
+        self._fill_table()
+        table = self.query_one("#help-table", DataTable)
+        if table.row_count > 1:
+            table.move_cursor(row=1)  # the first binding, not the first group heading
+        self.app.theme_changed_signal.subscribe(self, self._on_theme_changed)
+        self.query_one("#help-table", DataTable).focus()
+
+    def _theme_style(self, variable: str, *, bold: bool = False) -> Style:
+        """A Rich style using the current theme's colour ``variable`` (falls back to plain)."""
+        value = self.app.theme_variables.get(variable, "")
+        try:
+            color = Color.parse(value)
+        except ColorParseError:
+            return Style(bold=bold)
+        return Style(color=color.rich_color, bold=bold)
+
+    def _all_groups(self) -> list[BindingGroup]:
+        """The given groups plus this screen's own bindings (so ``help.close`` is listed)."""
+        if any(name == self.HELP_GROUP for name, _rows in self.groups):
+            return self.groups
+        own = list(_rows(self.app, _own_bindings([HelpScreen])))
+        return [*self.groups, (self.HELP_GROUP, own)]
+
+    def _on_theme_changed(self, _theme: object) -> None:
+        self._fill_table()
+
+    def _fill_table(self) -> None:
+        table: DataTable[Text] = self.query_one("#help-table", DataTable)
+        table.clear(columns=True)
+        table.add_column("Key", key="key")
+        table.add_column("Action", key="action")
+        table.add_column("Id", key="id")
+        group_style = self._theme_style("accent", bold=True)
+        key_style = self._theme_style("footer-key-foreground", bold=True)
+        id_style = Style(dim=True)
+        for index, (group, rows) in enumerate(self._all_groups()):
+            if index:
+                table.add_row(Text(""), Text(""), Text(""))
+            table.add_row(Text(group, style=group_style), Text(""), Text(""))
+            for key, description, binding_id in rows:
+                table.add_row(
+                    Text(f"  {key}", style=key_style),
+                    Text(description),
+                    Text(binding_id or "", style=id_style),
+                )
+
+    def action_close(self) -> None:
+        """Close the help screen."""
+        self.dismiss(None)

@@ -1,0 +1,62 @@
+"""State glyphs and theme-aware styles shared by the widgets."""
+
+from __future__ import annotations
+
+from textual.app import App
+from textual.color import Color
+
+from engine.domain.state import RunState
+
+GLYPH = {
+    RunState.QUEUED: "·",
+    RunState.STARTING: "◌",
+    RunState.RUNNING: "●",
+    RunState.WAITING_FOR_HUMAN: "?",
+    RunState.FINISHED: "✓",
+    RunState.FAILED: "✗",
+    RunState.CANCELLED: "⊘",
+    RunState.INTERRUPTED: "‖",
+}
+
+#: Theme variable that colours each state.
+STATE_COLOUR = {
+    RunState.QUEUED: "foreground-muted",
+    RunState.STARTING: "accent",
+    RunState.RUNNING: "accent",
+    RunState.WAITING_FOR_HUMAN: "warning",
+    RunState.FINISHED: "success",
+    RunState.FAILED: "error",
+    RunState.CANCELLED: "foreground-muted",
+    RunState.INTERRUPTED: "warning",
+}
+
+
+def colour(app: App, variable: str) -> str:
+    """A theme variable's colour as ``#rrggbb`` for Rich styles (so every theme applies).
+
+    Some variables are translucent (``foreground-muted`` is ``#RRGGBBAA``); Rich takes no
+    alpha, so they are composited over the theme's background.
+    """
+    variables = app.theme_variables
+    value = variables.get(variable) or variables.get("foreground", "#ffffff")
+    color = Color.parse(value)
+    if color.a < 1:
+        color = Color.parse(variables.get("background", "#000000")) + color
+    return color.hex6
+
+
+def state_style(app: App, state: RunState) -> str:
+    """Bold theme colour of a state."""
+    return f"bold {colour(app, STATE_COLOUR[state])}"
+
+
+def human_duration(seconds: float | None) -> str:
+    """``42s``, ``3m05s``, ``1h02m``."""
+    if seconds is None:
+        return "—"
+    s = int(seconds)
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m{s % 60:02d}s"
+    return f"{s // 3600}h{(s % 3600) // 60:02d}m"

@@ -1,0 +1,79 @@
+"""The steering bar: plain text steers the focused run; ``/`` starts a command."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from textual.binding import Binding
+from textual.message import Message
+from textual.suggester import Suggester
+from textual.widgets import Input
+
+from cockpit.commands import complete
+
+
+class CommandSuggester(Suggester):
+    """Inline completion of ``/`` commands and their first argument."""
+
+    def __init__(self, candidates: Callable[[str], Iterable[str]]) -> None:
+        super().__init__(use_cache=False, case_sensitive=True)
+        self._candidates = candidates
+
+    async def get_suggestion(self, value: str) -> str | None:
+        return complete(value, self._candidates)
+
+
+class PromptBar(Input):
+    """One line at the bottom; history with up/down, tab accepts the completion."""
+
+    HELP_GROUP = "Prompt bar"
+    BINDINGS = [
+        Binding("up", "history(-1)", "Previous", show=False, id="prompt.history_back"),
+        Binding("down", "history(1)", "Next", show=False, id="prompt.history_forward"),
+        Binding("tab", "complete", "Complete", show=False, id="prompt.complete"),
+        Binding("escape", "leave", "Back to panes", id="prompt.leave"),
+    ]
+
+    class Sent(Message):
+        """The human pressed enter on a non-empty prompt."""
+
+        def __init__(self, text: str) -> None:
+            super().__init__()
+            self.text = text
+
+    def __init__(self, candidates: Callable[[str], Iterable[str]], **kwargs) -> None:
+        super().__init__(
+            placeholder="steer the selected run — or / for commands (/help)",
+            suggester=CommandSuggester(candidates),
+            **kwargs,
+        )
+        self.history: list[str] = []
+        self._cursor = 0
+        self._candidates = candidates
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        text = event.value.strip()
+        if not text:
+            return
+        if not self.history or self.history[-1] != text:
+            self.history.append(text)
+        self._cursor = len(self.history)
+        self.value = ""
+        self.post_message(self.Sent(text))
+
+    def action_history(self, step: int) -> None:
+        if not self.history:
+            return
+        self._cursor = max(0, min(len(self.history), self._cursor + step))
+        self.value = self.history[self._cursor] if self._cursor < len(self.history) else ""
+        self.cursor_position = len(self.value)
+
+    def action_complete(self) -> None:
+        suggestion = complete(self.value, self._candidates)
+        if suggestion:
+            self.value = suggestion + ("" if suggestion.endswith(" ") else " ")
+            self.cursor_position = len(self.value)
+
+    async def action_leave(self) -> None:
+        await self.app.run_action("focus_panes")

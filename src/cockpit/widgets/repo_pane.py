@@ -1,0 +1,71 @@
+"""The pane of one repo: branch, upstream, dirty files, working-tree diff, its runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.text import Text
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from cockpit.model import CockpitModel
+from cockpit.widgets.glyphs import GLYPH, colour, state_style
+from engine.domain.diffs import RepoStatus, WorktreeDiff
+
+
+class RepoPane(VerticalScroll):
+    """Read-only summary of one repo, refreshed when its files change."""
+
+    HELP_GROUP = "Repo pane"
+
+    def compose(self):
+        yield Static(id="repo-body")
+
+    def show(
+        self,
+        name: str,
+        path: Path,
+        status: RepoStatus | None,
+        diff: WorktreeDiff | None,
+        model: CockpitModel,
+    ) -> None:
+        """Render the repo ``name``."""
+        app = self.app
+        text = Text()
+        text.append(f" {name}", style="bold")
+        text.append(f"  {path}\n", style=colour(app, "foreground-muted"))
+        if status is None:
+            text.append(" reading git status…\n", style="italic")
+        else:
+            text.append(" branch ", style="dim")
+            text.append(
+                status.branch or "(detached HEAD)", style=f"bold {colour(app, 'secondary')}"
+            )
+            if status.upstream:
+                text.append(f"  ↑{status.ahead} ↓{status.behind} vs {status.upstream}")
+            else:
+                text.append("  (no upstream)", style="dim")
+            text.append("\n")
+            if status.dirty:
+                text.append(f" {len(status.dirty)} dirty files\n", style=colour(app, "warning"))
+                for code, file in status.dirty[:15]:
+                    text.append(f"   {code:>2} {file}\n")
+                if len(status.dirty) > 15:
+                    text.append(f"   … {len(status.dirty) - 15} more\n", style="italic")
+            else:
+                text.append(" working tree clean\n", style=colour(app, "success"))
+        if diff is not None and diff.files:
+            text.append(f" working tree vs HEAD: {len(diff.files)} files ", style="bold")
+            text.append(f"+{diff.added}", style=colour(app, "success"))
+            text.append(f" -{diff.removed}\n", style=colour(app, "error"))
+            for f in diff.files[:15]:
+                text.append(f"   {f.status} {f.path} +{f.added} -{f.removed}\n")
+        # The last gate verdict is filled by the gates issue; its place is here.
+        text.append(" gates: none configured\n", style="dim")
+        runs = [v for v in model.runs.values() if v.run.repo == name]
+        text.append(f"\n runs ({len(runs)})\n", style="bold")
+        for view in runs[-20:]:
+            run = view.run
+            text.append(f"   {GLYPH[run.state]} ", style=state_style(app, run.state))
+            text.append(f"{run.id} {run.state.value:<18} {run.task}\n")
+        self.query_one("#repo-body", Static).update(text)

@@ -1,0 +1,113 @@
+"""The left-hand list: every repo, then every run, with live states. Focus starts here."""
+
+from __future__ import annotations
+
+import contextlib
+
+from rich.text import Text
+from textual.binding import Binding
+from textual.widgets import OptionList
+from textual.widgets.option_list import Option, OptionDoesNotExist
+
+from cockpit.model import CockpitModel
+from cockpit.widgets.glyphs import GLYPH, colour, state_style
+from engine.domain.state import RunState
+
+
+class RunList(OptionList):
+    """Repos and runs; the highlighted item is what the right-hand pane shows."""
+
+    HELP_GROUP = "Runs list"
+    BINDINGS = [
+        Binding("j", "cursor_down", "Down", show=False, id="list.down"),
+        Binding("k", "cursor_up", "Up", show=False, id="list.up"),
+        Binding("g", "first", "First", show=False, id="list.first"),
+        Binding("G", "last", "Last", show=False, id="list.last"),
+    ]
+
+    def rebuild(self, model: CockpitModel) -> None:
+        """Re-render every row, keeping the highlighted item."""
+        current = self.highlighted_option.id if self.highlighted_option else None
+        options: list[Option | None] = [Option(self._heading("REPOS"), id="h:repos", disabled=True)]
+        for name, status in model.repos.items():
+            options.append(Option(self._repo_row(model, name, status), id=f"repo:{name}"))
+        options.append(None)
+        options.append(Option(self._heading("RUNS"), id="h:runs", disabled=True))
+        if not model.runs:
+            options.append(
+                Option(
+                    Text('  no runs yet — /run REPO "TASK"', style="italic"),
+                    id="h:none",
+                    disabled=True,
+                )
+            )
+        for view in model.runs.values():
+            options.append(Option(self._run_row(view), id=f"run:{view.run.id}"))
+        self.set_options(options)
+        ids = [o.id for o in options if o is not None]
+        if current in ids:
+            self.highlighted = self._index_of(current)
+        elif self.highlighted is None:
+            first = next((o.id for o in options if o is not None and not o.disabled), None)
+            if first:
+                self.highlighted = self._index_of(first)
+
+    def update_run(self, model: CockpitModel, run_id: str) -> None:
+        """Re-render one run's row (cheap; used for streaming updates)."""
+        view = model.runs.get(run_id)
+        if view is None:
+            return
+        with contextlib.suppress(OptionDoesNotExist):  # not there yet: the next rebuild adds it
+            self.replace_option_prompt(f"run:{run_id}", self._run_row(view))
+
+    def update_repo(self, model: CockpitModel, name: str) -> None:
+        """Re-render one repo's row."""
+        with contextlib.suppress(OptionDoesNotExist):
+            self.replace_option_prompt(
+                f"repo:{name}", self._repo_row(model, name, model.repos.get(name))
+            )
+
+    def select_id(self, item_id: str) -> None:
+        """Highlight ``run:ID`` or ``repo:NAME``."""
+        index = self._index_of(item_id)
+        if index is not None:
+            self.highlighted = index
+
+    def _index_of(self, item_id: str | None) -> int | None:
+        if item_id is None:
+            return None
+        try:
+            return self.get_option_index(item_id)
+        except OptionDoesNotExist:
+            return None
+
+    def _heading(self, text: str) -> Text:
+        return Text(text, style=f"bold {colour(self.app, 'foreground-muted')}")
+
+    def _run_row(self, view) -> Text:
+        run = view.run
+        row = Text(" ", no_wrap=True, overflow="ellipsis")
+        row.append(f"{GLYPH[run.state]} ", style=state_style(self.app, run.state))
+        row.append(f"{run.id} ", style="bold")
+        row.append(f"{run.repo:<8.8} ", style=colour(self.app, "secondary"))
+        # A run that needs the human stands out in the state's colour.
+        needs_you = run.state is RunState.WAITING_FOR_HUMAN
+        row.append(run.task, style=state_style(self.app, run.state) if needs_you else "")
+        return row
+
+    def _repo_row(self, model: CockpitModel, name: str, status) -> Text:
+        row = Text(" ", no_wrap=True, overflow="ellipsis")
+        row.append(f"{name:<10.10} ", style="bold")
+        if status is None:
+            row.append("…", style="dim")
+            return row
+        row.append(status.branch or "(detached)", style=colour(self.app, "secondary"))
+        if status.ahead or status.behind:
+            row.append(f" ↑{status.ahead}↓{status.behind}")
+        dirty = len(status.dirty)
+        if dirty:
+            row.append(f" {dirty} dirty", style=colour(self.app, "warning"))
+        active = sum(1 for v in model.runs.values() if v.run.repo == name and v.run.state.is_active)
+        if active:
+            row.append(f" {active}●", style=colour(self.app, "accent"))
+        return row

@@ -1,0 +1,205 @@
+"""The pane of one sub-agent run: state line, live transcript, live diff of its worktree."""
+
+from __future__ import annotations
+
+from rich.syntax import Syntax
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import RichLog, Static
+
+from cockpit.model import COLLAPSE_AFTER, Entry, RunView
+from cockpit.widgets.glyphs import GLYPH, colour, human_duration, state_style
+
+
+class Transcript(RichLog):
+    """The run's transcript. Long tool results are collapsed unless expanded."""
+
+    HELP_GROUP = "Run pane"
+    BINDINGS = [
+        Binding("e", "toggle_expand", "Expand tools", id="run.expand"),
+    ]
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(wrap=True, markup=False, highlight=False, max_lines=5000, **kwargs)
+        self.expanded = False
+        self._view: RunView | None = None
+        self._shown = 0  # entries of the view already written
+
+    def show(self, view: RunView) -> None:
+        """Render ``view`` from scratch (a different run, or expand toggled)."""
+        self._view = view
+        self.clear()
+        self._shown = 0
+        self.follow(view)
+
+    def follow(self, view: RunView) -> None:
+        """Append entries that arrived since the last call."""
+        if view is not self._view:
+            self.show(view)
+            return
+        entries = list(view.entries)
+        # The deque drops old entries; count from the end so nothing is written twice.
+        new = view.entries_total - self._shown
+        for entry in entries[max(0, len(entries) - new) :]:
+            self.write(self._render_entry(entry))
+        self._shown = view.entries_total
+
+    def action_toggle_expand(self) -> None:
+        self.expanded = not self.expanded
+        if self._view is not None:
+            self.show(self._view)
+
+    def _render_entry(self, entry: Entry) -> Text:
+        app = self.app
+        muted = colour(app, "foreground-muted")
+        match entry.kind:
+            case "text":
+                return Text(entry.text)
+            case "tool":
+                return Text.assemble(("▶ ", colour(app, "accent")), (entry.text, "bold"))
+            case "result":
+                mark = (
+                    ("✗ ", colour(app, "error"))
+                    if entry.is_error
+                    else ("✓ ", colour(app, "success"))
+                )
+                text = Text.assemble("  ", mark, (entry.text, muted))
+                lines = entry.detail.rstrip("\n").splitlines()
+                shown = lines if self.expanded or not entry.collapsible else lines[:COLLAPSE_AFTER]
+                for line in shown:
+                    text.append(f"\n    {line}", style=muted)
+                if len(shown) < len(lines):
+                    text.append(
+                        f"\n    … {len(lines) - len(shown)} more lines (e expands)",
+                        style="italic " + muted,
+                    )
+                return text
+            case "you":
+                return Text.assemble(
+                    ("you › ", f"bold {colour(app, 'secondary')}"), entry.text, ("  (sent)", muted)
+                )
+            case "delivered":
+                return Text.assemble(
+                    ("✓ delivered › ", f"bold {colour(app, 'success')}"), entry.text
+                )
+            case "ask":
+                return Text.assemble(
+                    ("? asks you › ", f"bold {colour(app, 'warning')}"), (entry.text, "bold")
+                )
+            case "error":
+                return Text.assemble(("✗ ", f"bold {colour(app, 'error')}"), entry.text)
+            case "file":
+                return Text(f"  ± {entry.text}", style=colour(app, "secondary"))
+            case "state":
+                reason = f" ({entry.detail})" if entry.detail else ""
+                return Text(f"— {entry.text}{reason} —", style=muted)
+        return Text(f"── {entry.text} ──", style=muted)
+
+
+class DiffPanel(Vertical):
+    """Files changed in the run's worktree against its base, expandable to the hunks."""
+
+    HELP_GROUP = "Run pane"
+    BINDINGS = [Binding("d", "toggle_hunks", "Hunks", id="run.hunks")]
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="diff-summary")
+        yield RichLog(id="diff-hunks", wrap=False, markup=False, highlight=False)
+
+    def on_mount(self) -> None:
+        self.hunks = False
+        self.query_one("#diff-hunks").display = False
+
+    def show(self, view: RunView) -> None:
+        """Render the view's last known diff."""
+        summary = self.query_one("#diff-summary", Static)
+        diff = view.diff
+        if diff is None:
+            summary.update(Text("no diff yet", style="italic"))
+            return
+        text = Text()
+        text.append(f"{len(diff.files)} files  ", style="bold")
+        text.append(f"+{diff.added}", style=colour(self.app, "success"))
+        text.append(f" -{diff.removed}\n", style=colour(self.app, "error"))
+        for f in diff.files[:30]:
+            text.append(f" {f.status} ", style=f"bold {colour(self.app, 'accent')}")
+            text.append(f"{f.path}")
+            text.append(f"  +{f.added}", style=colour(self.app, "success"))
+            text.append(f" -{f.removed}\n", style=colour(self.app, "error"))
+        if len(diff.files) > 30:
+            text.append(f" … {len(diff.files) - 30} more files\n", style="italic")
+        summary.update(text)
+        hunks = self.query_one("#diff-hunks", RichLog)
+        hunks.clear()
+        if self.hunks:
+            for f in diff.files:
+                if f.patch:
+                    hunks.write(Syntax(f.patch, "diff", theme="ansi_dark", word_wrap=False))
+
+    def action_toggle_hunks(self) -> None:
+        self.hunks = not self.hunks
+        self.query_one("#diff-hunks").display = self.hunks
+        pane = self.query_ancestor(RunPane)
+        if pane.view is not None:
+            self.show(pane.view)
+
+
+class RunPane(Vertical):
+    """Everything about one run."""
+
+    HELP_GROUP = "Run pane"
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.view: RunView | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="run-header")
+        yield Static(id="run-gates")
+        with Horizontal(id="run-body"):
+            yield Transcript(id="transcript")
+            yield DiffPanel(id="diff")
+
+    def show(self, view: RunView) -> None:
+        """Switch to ``view`` (or refresh it)."""
+        changed = view is not self.view
+        self.view = view
+        self.refresh_header()
+        transcript = self.query_one(Transcript)
+        if changed:
+            transcript.show(view)
+        else:
+            transcript.follow(view)
+        self.query_one(DiffPanel).show(view)
+
+    def refresh_header(self) -> None:
+        """State, ids, elapsed time, tokens: cheap, also called by a 1 s clock."""
+        view = self.view
+        if view is None:
+            return
+        run = view.run
+        app = self.app
+        head = Text()
+        head.append(
+            f" {GLYPH[run.state]} {run.state.value.replace('_', ' ')} ",
+            style=state_style(app, run.state),
+        )
+        head.append(f" {run.id}", style="bold")
+        head.append(f" · {run.repo} · {run.agent} · turn {run.turns_completed}")
+        head.append(f" · {human_duration(view.elapsed)}")
+        if view.input_tokens or view.output_tokens:
+            head.append(f" · {view.input_tokens + view.output_tokens:,} tok")
+        if view.cost_usd is not None:
+            head.append(f" · ${view.cost_usd:.3f}")
+        head.append(f"\n {run.task}", style="bold")
+        if view.question:
+            head.append("\n ? ", style=state_style(app, run.state))
+            head.append(view.question, style="bold")
+            head.append("  — type your answer below and press enter", style="italic")
+        if run.error:
+            head.append(f"\n ✗ {run.error}", style=colour(app, "error"))
+        self.query_one("#run-header", Static).update(head)
+        # Gate badges are filled by the gates issue; the place is here.
+        self.query_one("#run-gates", Static).update(Text(" gates: none configured", style="dim"))
