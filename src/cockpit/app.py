@@ -20,7 +20,7 @@ from textual.widgets import ContentSwitcher, Footer, Header, OptionList
 
 from cockpit.bridge import EngineEvents
 from cockpit.commands import COMMANDS, SlashCommand, parse
-from cockpit.model import CockpitModel
+from cockpit.model import CockpitModel, RunView
 from cockpit.screens.confirm import ConfirmScreen
 from cockpit.screens.help import HelpScreen, collect_bindings
 from cockpit.screens.inbox import InboxScreen
@@ -29,7 +29,7 @@ from cockpit.themes import register_themes
 from cockpit.widgets.prompt_bar import PromptBar
 from cockpit.widgets.repo_pane import RepoPane
 from cockpit.widgets.run_list import RunList
-from cockpit.widgets.run_pane import RunPane
+from cockpit.widgets.run_pane import RunPane, Transcript
 from engine.bootstrap import open_engine
 from engine.domain.errors import CockpitError
 from engine.domain.events import Event
@@ -39,6 +39,8 @@ from engine.workspace import Workspace
 #: How often runs of other engines are read from the store, and repos re-read.
 FOREIGN_POLL = 0.5
 REPO_POLL = 3.0
+#: Events read per run at start-up, and per "older" page; the store keeps them all.
+PAGE = 300
 
 
 class CockpitApp(App[None]):
@@ -78,6 +80,9 @@ class CockpitApp(App[None]):
         self._engine_options = engine_options or EngineOptions()
         self._engine_ready = asyncio.Event()
         self._dirty: set[str] = set()
+        # One consumer folds batches in arrival order: views drop seqs they have passed, so
+        # a batch overtaking an earlier one would lose events.
+        self._batches: asyncio.Queue[list[Event]] = asyncio.Queue()
         self._render_scheduled = False
         self._last_event_id = 0
         self._repo_diffs: dict = {}
@@ -123,14 +128,14 @@ class CockpitApp(App[None]):
             await self._load_snapshot(engine)
             self._engine_ready.set()
             self.set_interval(FOREIGN_POLL, self._follow_store)
+            self.run_worker(self._ingest_loop(), group="ingest", name="ingest")
             await engine.run()
 
     async def _load_snapshot(self, engine: Engine) -> None:
         """Read every run and its recent events once, then follow live events."""
         for run in await engine.list_runs():
             view = self.model.upsert(run)
-            for event in await engine.store.events_for(run.id):
-                view.apply(event)
+            view.load(await engine.store.events_tail(run.id, PAGE))
         self._last_event_id = await engine.store.last_event_id()
         self.query_one(RunList).rebuild(self.model)
         if self._initial_select:
@@ -148,10 +153,14 @@ class CockpitApp(App[None]):
         rows = await self.engine.store.events_after_id(self._last_event_id, 2000)
         if rows:
             self._last_event_id = rows[-1][0]
-            await self._ingest([event for _, event in rows])
+            self._batches.put_nowait([event for _, event in rows])
 
     def on_engine_events(self, message: EngineEvents) -> None:
-        self.run_worker(self._ingest(message.events), group="ingest")
+        self._batches.put_nowait(message.events)
+
+    async def _ingest_loop(self) -> None:
+        while True:
+            await self._ingest(await self._batches.get())
 
     async def _ingest(self, events: list[Event]) -> None:
         if self.engine is None:
@@ -162,9 +171,7 @@ class CockpitApp(App[None]):
         for run_id in unknown:
             run = await store.get_run(run_id)
             if run is not None:
-                view = self.model.upsert(run)
-                for event in await store.events_for(run_id):
-                    view.apply(event)
+                self.model.upsert(run).load(await store.events_tail(run_id, PAGE))
                 new_rows = True
         changed, notices = self.model.apply(events)
         for notice in notices:
@@ -223,6 +230,19 @@ class CockpitApp(App[None]):
                 self._repo_diffs.pop(name, None)
             self.query_one(RunList).update_repo(self.model, name)
         self._show_selected(refresh_only=True)
+
+    def on_transcript_wants_older(self, message: Transcript.WantsOlder) -> None:
+        self._load_older(message.view)
+
+    @work(group="older", exclusive=True)
+    async def _load_older(self, view: RunView) -> None:
+        if self.engine is None or view.first_seq <= 1:
+            return
+        older = await self.engine.store.events_tail(view.run.id, PAGE, before_seq=view.first_seq)
+        if view.prepend(older):
+            pane = self.query_one(RunPane)
+            if pane.view is view:
+                pane.query_one(Transcript).show(view, keep_top=True)
 
     # --- rendering ----------------------------------------------------------------
     def _schedule_render(self) -> None:

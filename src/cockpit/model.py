@@ -7,6 +7,7 @@ memory; the store keeps everything.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -78,6 +79,7 @@ class RunView:
     pending_steering: dict[int, str] = field(default_factory=dict)
     #: Entries ever added (the deque keeps only the newest), so views append exactly once.
     entries_total: int = 0
+    _first_seq: int = 0
 
     def _add(self, entry: Entry) -> None:
         self.entries.append(entry)
@@ -140,6 +142,34 @@ class RunView:
         if self.run.state is not RunState.WAITING_FOR_HUMAN:
             self.question = None
         return notice
+
+    @property
+    def first_seq(self) -> int:
+        """Seq of the oldest event folded into the transcript (0: none yet)."""
+        return self._first_seq
+
+    def load(self, events: Sequence[Event]) -> None:
+        """Fold the newest page of a run's stored events (start-up, or a run seen late)."""
+        if events and not self._first_seq:
+            self._first_seq = events[0].seq
+        for event in events:
+            self.apply(event)
+
+    def prepend(self, older: Sequence[Event]) -> int:
+        """Put earlier stored events in front of the transcript; returns how many entries.
+
+        They are folded on a scratch view so the live state (question, usage) is untouched.
+        """
+        if not older:
+            return 0
+        scratch = RunView(self.run.model_copy())
+        for event in older:
+            scratch.apply(event)
+        kept = list(self.entries)
+        self.entries = deque([*scratch.entries, *kept], maxlen=len(scratch.entries) + len(kept))
+        self.entries_total += len(scratch.entries)
+        self._first_seq = older[0].seq
+        return len(scratch.entries)
 
     def note_sent(self, steering_id: int, text: str) -> None:
         """The human sent a steering message from this cockpit (receipt comes later)."""

@@ -67,3 +67,10 @@ def test_bad_scenarios_give_one_line_naming_file(tmp_path: Path, text: str, need
 def test_missing_scenario(tmp_path: Path):
     with pytest.raises(ScenarioError, match="not found"):
         load_scenario(tmp_path / "nope.toml")
+
+
+def test_stream_action(tmp_path: Path):
+    path = tmp_path / "s.toml"
+    path.write_text('[[step]]\nstream = { text = "tick", count = 3, interval = 0 }\n')
+    step = load_scenario(path).step[0]
+    assert step.order == ["stream"] and step.stream is not None and step.stream.count == 3

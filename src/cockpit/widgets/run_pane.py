@@ -7,6 +7,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.widgets import RichLog, Static
 
 from cockpit.model import COLLAPSE_AFTER, Entry, RunView
@@ -19,7 +20,15 @@ class Transcript(RichLog):
     HELP_GROUP = "Run pane"
     BINDINGS = [
         Binding("e", "toggle_expand", "Expand tools", id="run.expand"),
+        Binding("o", "older", "Older lines", id="run.older"),
     ]
+
+    class WantsOlder(Message):
+        """The reader reached the top: load the previous page from the store."""
+
+        def __init__(self, view: RunView) -> None:
+            super().__init__()
+            self.view = view
 
     def __init__(self, **kwargs) -> None:
         super().__init__(wrap=True, markup=False, highlight=False, max_lines=5000, **kwargs)
@@ -27,12 +36,28 @@ class Transcript(RichLog):
         self._view: RunView | None = None
         self._shown = 0  # entries of the view already written
 
-    def show(self, view: RunView) -> None:
-        """Render ``view`` from scratch (a different run, or expand toggled)."""
+    def show(self, view: RunView, keep_top: bool = False) -> None:
+        """Render ``view`` from scratch (another run, expand toggled, older lines loaded)."""
         self._view = view
         self.clear()
         self._shown = 0
         self.follow(view)
+        if keep_top:
+            self.auto_scroll = False
+            self.scroll_home(animate=False)
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        # Scrolling up to the very top asks for the previous page (like a chat client).
+        view = self._view
+        if new_value == 0 and old_value > 0 and view is not None and view.first_seq > 1:
+            self.post_message(self.WantsOlder(view))
+        if new_value >= self.max_scroll_y:
+            self.auto_scroll = True
+
+    def action_older(self) -> None:
+        if self._view is not None:
+            self.post_message(self.WantsOlder(self._view))
 
     def follow(self, view: RunView) -> None:
         """Append entries that arrived since the last call."""

@@ -64,6 +64,11 @@ class RunStore(Protocol):
     async def events_for(self, run_id: str, after_seq: int = 0) -> list[Event]:
         """Events of one run with ``seq > after_seq``, in order."""
 
+    async def events_tail(
+        self, run_id: str, limit: int, before_seq: int | None = None
+    ) -> list[Event]:
+        """The newest ``limit`` events of a run (older than ``before_seq``), in order."""
+
     async def events_after_id(self, after_id: int, limit: int = 1000) -> list[tuple[int, Event]]:
         """``(id, event)`` of every run's events after ``after_id``, in commit order."""
 

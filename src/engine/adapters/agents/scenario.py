@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from engine.domain.errors import ScenarioError
 
-ACTIONS = ("say", "write", "edit", "delete", "run", "wait", "ask", "fail")
+ACTIONS = ("say", "stream", "write", "edit", "delete", "run", "wait", "ask", "fail")
 
 
 class WriteAction(BaseModel):
@@ -34,6 +34,15 @@ class EditAction(BaseModel):
     new: str
 
 
+class StreamAction(BaseModel):
+    """Say ``count`` chunks of ``text`` (numbered), ``interval`` seconds apart, in one turn."""
+
+    model_config = ConfigDict(extra="forbid")
+    text: str = "streaming output"
+    count: int = Field(default=10, ge=1, le=1_000_000)
+    interval: float = Field(default=0.1, ge=0)
+
+
 class RunAction(BaseModel):
     """Run a shell command in the worktree."""
 
@@ -47,6 +56,7 @@ class Step(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     say: str | None = None
+    stream: StreamAction | None = None
     write: WriteAction | None = None
     edit: EditAction | None = None
     delete: str | None = None

@@ -61,6 +61,10 @@ async def _perform(ctx: RunContext, step: Step) -> AgentOutcome | None:
     for action in step.order:
         if action == "say" and step.say is not None:
             await ctx.emit(AgentText(run_id=run_id, text=step.say))
+        elif action == "stream" and step.stream is not None:
+            for n in range(1, step.stream.count + 1):
+                await ctx.emit(AgentText(run_id=run_id, text=f"{step.stream.text} {n}"))
+                await asyncio.sleep(step.stream.interval)
         elif action == "write" and step.write is not None:
             await _write(ctx, step.write.path, step.write.content)
         elif action == "edit" and step.edit is not None:

@@ -441,6 +441,19 @@ class SqliteRunStore:
         )
         return [(row[0], event_from_json(row[1])) for row in rows]
 
+    async def events_tail(
+        self, run_id: str, limit: int, before_seq: int | None = None
+    ) -> list[Event]:
+        """The newest ``limit`` events of a run (older than ``before_seq`` if given), in order.
+
+        A UI shows the end of a transcript first and loads earlier pages on demand.
+        """
+        rows = await self._read(
+            "SELECT data FROM events WHERE run_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?",
+            (run_id, before_seq if before_seq is not None else 2**62, limit),
+        )
+        return [event_from_json(row[0]) for row in reversed(rows)]
+
     async def last_event_id(self) -> int:
         """The id of the newest event of any run (0 when none): where a follower starts."""
         rows = await self._read("SELECT COALESCE(MAX(id), 0) FROM events", ())
