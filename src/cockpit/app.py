@@ -127,9 +127,16 @@ class CockpitApp(App[None]):
             engine.bus.add_sink(lambda batch: self.post_message(EngineEvents(batch)))
             await self._load_snapshot(engine)
             self._engine_ready.set()
-            self.set_interval(FOREIGN_POLL, self._follow_store)
+            follow = self.set_interval(FOREIGN_POLL, self._follow_store)
             self.run_worker(self._ingest_loop(), group="ingest", name="ingest")
-            await engine.run()
+            try:
+                await engine.run()
+            finally:
+                # Nothing may touch the store once the context below closes it.
+                self.engine = None
+                follow.stop()
+                for group in ("ingest", "diff", "older"):
+                    self.workers.cancel_group(self, group)
 
     async def _load_snapshot(self, engine: Engine) -> None:
         """Read every run and its recent events once, then follow live events."""

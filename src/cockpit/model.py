@@ -102,7 +102,8 @@ class RunView:
                     self.run.started_at = event.at
                 if new.is_terminal or new is RunState.INTERRUPTED:
                     self.run.finished_at = event.at
-                    self.question = None
+                if old is RunState.WAITING_FOR_HUMAN and new is not old:
+                    self.question = None  # answered, cancelled or interrupted
                 if new is RunState.FAILED:
                     self.run.error = reason
                 if new is not old:
@@ -139,8 +140,6 @@ class RunView:
             case WorkCommitted(sha=sha, branch=branch):
                 what = f"committed to {branch}" if sha else "nothing to commit"
                 self._add(Entry("turn", what))
-        if self.run.state is not RunState.WAITING_FOR_HUMAN:
-            self.question = None
         return notice
 
     @property

@@ -93,6 +93,12 @@ class RunList(OptionList):
         # A run that needs the human stands out in the state's colour.
         needs_you = run.state is RunState.WAITING_FOR_HUMAN
         row.append(run.task, style=state_style(self.app, run.state) if needs_you else "")
+        return self._fit(row)
+
+    def _fit(self, row: Text) -> Text:
+        """One line per item: OptionList wraps long prompts, so cut them to the width."""
+        width = self.scrollable_content_region.width or 44
+        row.truncate(max(12, width - 1), overflow="ellipsis")
         return row
 
     def _repo_row(self, model: CockpitModel, name: str, status) -> Text:
@@ -103,11 +109,11 @@ class RunList(OptionList):
             return row
         row.append(status.branch or "(detached)", style=colour(self.app, "secondary"))
         if status.ahead or status.behind:
-            row.append(f" ↑{status.ahead}↓{status.behind}")
+            row.append(f" ↑{status.ahead} ↓{status.behind}")
         dirty = len(status.dirty)
         if dirty:
-            row.append(f" {dirty} dirty", style=colour(self.app, "warning"))
+            row.append(f" · {dirty} dirty", style=colour(self.app, "warning"))
         active = sum(1 for v in model.runs.values() if v.run.repo == name and v.run.state.is_active)
         if active:
-            row.append(f" {active}●", style=colour(self.app, "accent"))
-        return row
+            row.append(f" · {active} active", style=colour(self.app, "accent"))
+        return self._fit(row)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.console import RenderableType
 from rich.syntax import Syntax
 from rich.text import Text
 from textual.app import ComposeResult
@@ -76,7 +77,7 @@ class Transcript(RichLog):
         if self._view is not None:
             self.show(self._view)
 
-    def _render_entry(self, entry: Entry) -> Text:
+    def _render_entry(self, entry: Entry) -> RenderableType:
         app = self.app
         muted = colour(app, "foreground-muted")
         match entry.kind:
@@ -150,7 +151,7 @@ class DiffPanel(Vertical):
         text.append(f" -{diff.removed}\n", style=colour(self.app, "error"))
         for f in diff.files[:30]:
             text.append(f" {f.status} ", style=f"bold {colour(self.app, 'accent')}")
-            text.append(f"{f.path}")
+            text.append(f.path)
             text.append(f"  +{f.added}", style=colour(self.app, "success"))
             text.append(f" -{f.removed}\n", style=colour(self.app, "error"))
         if len(diff.files) > 30:
