@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import inspect
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar, cast
 
 from textual import work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer, Header, OptionList
 
@@ -24,8 +29,8 @@ from cockpit.model import CockpitModel, RunView
 from cockpit.screens.confirm import ConfirmScreen
 from cockpit.screens.help import HelpScreen, collect_bindings
 from cockpit.screens.inbox import InboxScreen
-from cockpit.settings import UiSettings, load_settings, save_settings
-from cockpit.themes import register_themes
+from cockpit.settings import UiSettings, load_settings, save_settings, settings_path
+from cockpit.themes import DEFAULT_THEME, register_themes
 from cockpit.widgets.prompt_bar import PromptBar
 from cockpit.widgets.repo_pane import RepoPane
 from cockpit.widgets.run_list import RunList
@@ -36,11 +41,35 @@ from engine.domain.events import Event
 from engine.services.engine import Engine, EngineOptions
 from engine.workspace import Workspace
 
+F = TypeVar("F", bound=Callable[..., Any])
+
 #: How often runs of other engines are read from the store, and repos re-read.
 FOREIGN_POLL = 0.5
 REPO_POLL = 3.0
 #: Events read per run at start-up, and per "older" page; the store keeps them all.
 PAGE = 300
+
+
+def _while_mounted(method: F) -> F:
+    """For background callbacks (timers, workers): stop quietly once the app tears its
+    screen down, instead of failing on a widget that is already gone."""
+    if inspect.iscoroutinefunction(method):
+
+        @functools.wraps(method)
+        async def guarded_async(*args: Any, **kwargs: Any) -> Any:
+            with contextlib.suppress(NoMatches):
+                return await method(*args, **kwargs)
+            return None
+
+        return cast(F, guarded_async)
+
+    @functools.wraps(method)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        with contextlib.suppress(NoMatches):
+            return method(*args, **kwargs)
+        return None
+
+    return cast(F, guarded)
 
 
 class CockpitApp(App[None]):
@@ -105,9 +134,9 @@ class CockpitApp(App[None]):
     def on_mount(self) -> None:
         for error in register_themes(self, self.workspace.root):
             self.notify(error, severity="warning", timeout=8)
-        self.theme = (
-            self.settings.theme if self.settings.theme in self.available_themes else "cockpit-dark"
-        )
+        # The last /theme choice wins; else the workspace's [ui] theme; else the default.
+        wanted = self.settings.theme if settings_path().exists() else self.workspace.config.ui.theme
+        self.theme = wanted if wanted in self.available_themes else DEFAULT_THEME
         if self.workspace.config.keys:
             self.set_keymap(dict(self.workspace.config.keys))
         for name in self.workspace.config.repos:
@@ -138,6 +167,7 @@ class CockpitApp(App[None]):
                 for group in ("ingest", "diff", "older"):
                     self.workers.cancel_group(self, group)
 
+    @_while_mounted
     async def _load_snapshot(self, engine: Engine) -> None:
         """Read every run and its recent events once, then follow live events."""
         for run in await engine.list_runs():
@@ -165,6 +195,7 @@ class CockpitApp(App[None]):
     def on_engine_events(self, message: EngineEvents) -> None:
         self._batches.put_nowait(message.events)
 
+    @_while_mounted
     async def _ingest_loop(self) -> None:
         while True:
             await self._ingest(await self._batches.get())
@@ -208,6 +239,7 @@ class CockpitApp(App[None]):
             self._fetch_diff(run_id)
 
     @work(group="diff", exclusive=False)
+    @_while_mounted
     async def _fetch_diff(self, run_id: str) -> None:
         view = self.model.runs.get(run_id)
         if self.engine is None or view is None or not view.run.worktree or not view.run.base_sha:
@@ -220,6 +252,7 @@ class CockpitApp(App[None]):
             self._dirty.add(run_id)
             self._schedule_render()
 
+    @_while_mounted
     async def _refresh_repos(self) -> None:
         if self.engine is None:
             return
@@ -242,6 +275,7 @@ class CockpitApp(App[None]):
         self._load_older(message.view)
 
     @work(group="older", exclusive=True)
+    @_while_mounted
     async def _load_older(self, view: RunView) -> None:
         if self.engine is None or view.first_seq <= 1:
             return
@@ -258,6 +292,7 @@ class CockpitApp(App[None]):
             self._render_scheduled = True
             self.call_after_refresh(self._render_dirty)
 
+    @_while_mounted
     def _render_dirty(self) -> None:
         self._render_scheduled = False
         dirty, self._dirty = self._dirty, set()
@@ -276,6 +311,7 @@ class CockpitApp(App[None]):
             f"{counts['queued']} queued · {counts['waiting']} waiting on you"
         )
 
+    @_while_mounted
     def _tick(self) -> None:
         pane = self.query_one(RunPane)
         if pane.view is not None and pane.view.run.state.is_active:

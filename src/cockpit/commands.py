@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import shlex
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "quit": ("/quit", "leave the cockpit"),
 }
 
+_NO_ARGS = {"inbox", "help", "quit"}
 _RUN_OPTIONS = {"--agent": "agent", "--scenario": "scenario", "--skill": "skill"}
 
 
@@ -41,7 +43,10 @@ def parse(text: str) -> SlashCommand:
     try:
         words = shlex.split(body)
     except ValueError as exc:
-        raise BadInput(f"cannot parse the command: {exc}") from None
+        if body.count('"') % 2:
+            raise BadInput(f"cannot parse the command: {exc}") from None
+        # An unquoted apostrophe ("fix the user's bug") is prose, not shell quoting.
+        words = body.split()
     if not words:
         raise BadInput("type a command after '/', e.g. /help")
     name, rest = words[0].lower(), words[1:]
@@ -52,13 +57,23 @@ def parse(text: str) -> SlashCommand:
     if name == "run":
         _parse_run(command, rest)
     elif name == "steer":
-        if len(rest) < 2:
+        # The message is the text after the run id as typed; one quoted string is unquoted.
+        parts = body.split(None, 2)
+        if len(parts) < 3:
             raise BadInput(f"usage: {COMMANDS['steer'][0]}")
-        command.args = [rest[0], " ".join(rest[1:])]
+        message = parts[2]
+        with contextlib.suppress(ValueError):
+            tokens = shlex.split(message)
+            if len(tokens) == 1:
+                message = tokens[0]
+        command.args = [parts[1], message]
     elif name == "theme":
         if len(rest) != 1:
             raise BadInput(f"usage: {COMMANDS['theme'][0]}")
         command.args = rest
+    elif name in _NO_ARGS:
+        if rest:
+            raise BadInput(f"usage: {COMMANDS[name][0]}")
     else:
         if len(rest) > 1:
             raise BadInput(f"usage: {COMMANDS[name][0]}")

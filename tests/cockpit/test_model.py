@@ -173,15 +173,6 @@ def test_human_asked_while_already_waiting_keeps_the_question() -> None:
     assert view.question is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG src/cockpit/model.py RunView.apply: the runner emits HumanAsked BEFORE "
-        "RunStateChanged(waiting_for_human) (engine/services/runner.py ask_human), and the "
-        "tail of apply() clears `question` whenever the state is not waiting_for_human, so "
-        "the question is dropped and never reaches the inbox or the run header"
-    ),
-)
 def test_human_asked_in_the_engine_order_keeps_the_question() -> None:
     """The order the real runner emits: HumanAsked, then the state change."""
     model, seq = CockpitModel(), Seq()
@@ -196,6 +187,18 @@ def test_human_asked_in_the_engine_order_keeps_the_question() -> None:
     assert notices == ["r1 (app) needs you"]
     assert view.question == "tests too?"
     assert [item.kind for item in model.inbox()] == ["question"]
+
+
+@pytest.mark.parametrize("leaving", [RunState.RUNNING, RunState.CANCELLED, RunState.INTERRUPTED])
+def test_leaving_waiting_for_human_clears_the_question(leaving: RunState) -> None:
+    model, seq = CockpitModel(), Seq()
+    view = model.upsert(make_run())
+    to_running(view, seq)
+    view.apply(HumanAsked(**seq(), question="tests too?"))
+    view.apply(state(seq, RunState.WAITING_FOR_HUMAN))
+    view.apply(state(seq, leaving))
+    assert view.question is None
+    assert model.inbox() == []
 
 
 def test_waiting_for_human_notifies() -> None:
@@ -516,3 +519,8 @@ def test_complete_command_names(text: str, expected: str | None) -> None:
 )
 def test_complete_arguments(text: str, expected: str | None) -> None:
     assert complete(text, candidates) == expected
+
+
+def test_apostrophes_are_prose_not_quoting() -> None:
+    assert parse("/steer ab12 don't touch it").args == ["ab12", "don't touch it"]
+    assert parse("/run app fix the user's bug").args == ["app", "fix the user's bug"]

@@ -45,6 +45,8 @@ class PromptBar(Input):
         super().__init__(
             placeholder="steer the selected run — or / for commands (/help)",
             suggester=CommandSuggester(candidates),
+            # `/` pre-fills the bar; selecting it on focus would let the next key replace it.
+            select_on_focus=False,
             **kwargs,
         )
         self.history: list[str] = []

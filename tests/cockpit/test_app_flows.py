@@ -1,0 +1,412 @@
+"""The cockpit driven through its keys (Textual Pilot) with the real engine inside the app.
+
+Each test opens a real workspace (repos ``app`` and ``lib``, a ``scripted`` profile),
+starts ``CockpitApp`` (whose engine starts itself on mount) and waits for conditions by
+polling, never by sleeping blindly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import Input
+
+from cockpit.app import CockpitApp
+from cockpit.model import RunView
+from cockpit.screens.confirm import ConfirmScreen
+from cockpit.screens.help import HelpScreen
+from cockpit.screens.inbox import InboxScreen
+from cockpit.settings import load_settings
+from cockpit.widgets.prompt_bar import PromptBar
+from cockpit.widgets.run_list import RunList
+from cockpit.widgets.run_pane import Transcript
+from engine.bootstrap import open_engine
+from engine.domain.events import SteeringDelivered
+from engine.domain.state import RunState
+from engine.services.engine import EngineOptions
+from engine.workspace import Workspace, open_workspace
+
+SIZE = (160, 48)
+
+SAY_HI = """
+[[step]]
+say = "Hi from the scripted agent"
+[[step]]
+wait = 0.5
+[[step]]
+write = { path = "hello.txt", content = "hi\\n" }
+"""
+
+#: Ten one-second turns: a steering message typed while it runs is delivered at a turn start.
+SLOW = "".join(f'[[step]]\nsay = "step {n}"\nwait = 1\n' for n in range(1, 11))
+
+ASK = """
+[[step]]
+say = "Writing the feature"
+[[step]]
+ask = "tests too?"
+[[step]]
+write = { path = "tests.txt", content = "yes\\n" }
+"""
+
+LONG = """
+[[step]]
+say = "taking my time"
+wait = 30
+"""
+
+
+@pytest.fixture
+def ws(workspace_root: Path) -> Workspace:
+    return open_workspace(workspace_root)
+
+
+@pytest.fixture
+def scenario(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[str], str]:
+    """Factory: write a scenario, return a short path relative to the (changed) cwd."""
+    folder = tmp_path / "sc"
+    folder.mkdir()
+    monkeypatch.chdir(folder)
+    count = 0
+
+    def write(text: str) -> str:
+        nonlocal count
+        count += 1
+        name = f"s{count}.toml"
+        (folder / name).write_text(text)
+        return name
+
+    return write
+
+
+def make_app(ws: Workspace, **kwargs) -> CockpitApp:
+    return CockpitApp(ws, engine_options=EngineOptions(poll_interval=0.1), **kwargs)
+
+
+async def until(pilot: Pilot, predicate: Callable[[], object], timeout: float = 15) -> None:
+    """Let the app run until ``predicate()`` is true (fails after ``timeout`` seconds)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():
+        if loop.time() > deadline:
+            notes = [n.message for n in pilot.app._notifications]
+            raise AssertionError(f"condition not met within {timeout}s; notifications: {notes}")
+        await pilot.pause(0.05)
+
+
+async def ready(pilot: Pilot) -> CockpitApp:
+    """Wait until the app's engine has loaded the store."""
+    app = pilot.app
+    assert isinstance(app, CockpitApp)
+    await until(pilot, app._engine_ready.is_set)
+    return app
+
+
+async def type_text(pilot: Pilot, text: str) -> None:
+    await pilot.press(*text)
+
+
+async def start_run(pilot: Pilot, scenario: str, task: str = "say hi", repo: str = "app") -> str:
+    """Start a run from the prompt bar; returns its id once it is in the model.
+
+    ``scenario`` is typed as given (keep it short: a path relative to the cwd), and the
+    prompt bar is left (escape) so the panes have the focus again.
+    """
+    app = await ready(pilot)
+    before = set(app.model.runs)
+    await pilot.press("slash")
+    # "end" keeps the cursor after the pre-filled "/" whatever the focus behaviour.
+    await pilot.press("end")
+    await type_text(pilot, f'run {repo} "{task}" --scenario {scenario}')
+    await pilot.press("enter")
+    await until(pilot, lambda: set(app.model.runs) - before)
+    (run_id,) = set(app.model.runs) - before
+    await pilot.press("escape")
+    await until(pilot, lambda: isinstance(app.focused, RunList))
+    return run_id
+
+
+def view_of(app: CockpitApp, run_id: str) -> RunView:
+    return app.model.runs[run_id]
+
+
+def state_of(app: CockpitApp, run_id: str) -> RunState:
+    return app.model.runs[run_id].run.state
+
+
+def transcript_text(app: CockpitApp) -> str:
+    transcript = app.query_one(Transcript)
+    return "\n".join(strip.text for strip in transcript.lines)
+
+
+async def stored_runs(ws: Workspace):
+    async with open_engine(ws, listen=False) as engine:
+        return {run.id: run for run in await engine.list_runs()}
+
+
+async def stored_events(ws: Workspace, run_id: str):
+    async with open_engine(ws, listen=False) as engine:
+        return await engine.store.events_for(run_id)
+
+
+# --- flows -----------------------------------------------------------------------------
+
+
+async def test_focus_starts_on_the_run_list(ws: Workspace) -> None:
+    app = make_app(ws)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        assert isinstance(app.focused, RunList)
+        assert not isinstance(app.focused, PromptBar)
+
+
+async def test_start_a_run_from_the_prompt_bar(ws: Workspace, scenario) -> None:
+    path = scenario(SAY_HI)
+    app = make_app(ws)
+    async with app.run_test(size=SIZE) as pilot:
+        run_id = await start_run(pilot, path)
+        run_list = app.query_one(RunList)
+        ids = [run_list.get_option_at_index(i).id for i in range(run_list.option_count)]
+        assert f"run:{run_id}" in ids
+        assert app._selected_run_id() == run_id  # the new run is selected
+        await until(pilot, lambda: state_of(app, run_id) is RunState.FINISHED)
+        await until(pilot, lambda: "Hi from the scripted agent" in transcript_text(app))
+        assert view_of(app, run_id).run.task == "say hi"
+    stored = (await stored_runs(ws))[run_id]
+    assert stored.state is RunState.FINISHED
+    # A relative --scenario is resolved against the cwd of the cockpit.
+    assert stored.scenario == str(Path(path).resolve())
+
+
+async def test_slash_then_typing_keeps_the_slash(ws: Workspace) -> None:
+    app = make_app(ws)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("slash")
+        await type_text(pilot, "help")
+        assert app.query_one(PromptBar).value == "/help"
+
+
+async def test_steer_a_running_run(ws: Workspace, scenario) -> None:
+    path = scenario(SLOW)
+    app = make_app(ws)
+    async with app.run_test(size=SIZE) as pilot:
+        run_id = await start_run(pilot, path)
+        await until(pilot, lambda: state_of(app, run_id) is RunState.RUNNING)
+        await pilot.press("s")
+        assert isinstance(app.focused, PromptBar)
+        await type_text(pilot, "use pathlib")
+        await pilot.press("enter")
+        view = view_of(app, run_id)
+        await until(pilot, lambda: any(e.kind == "you" for e in view.entries))
+        await until(pilot, lambda: "you › use pathlib" in transcript_text(app))
+        await until(pilot, lambda: any(e.kind == "delivered" for e in view.entries))
+        delivered = [e.text for e in view.entries if e.kind == "delivered"]
+        assert delivered == ["use pathlib"]
+        assert view.pending_steering == {}
+        await until(pilot, lambda: "delivered › use pathlib" in transcript_text(app))
+        assert state_of(app, run_id) is RunState.RUNNING  # delivered while still running
+    events = await stored_events(ws, run_id)
+    steering = [e for e in events if isinstance(e, SteeringDelivered)]
+    assert [e.text for e in steering] == ["use pathlib"]
+
+
+async def test_answer_the_question_in_the_inbox(ws: Workspace, scenario) -> None:
+    path = scenario(ASK)
+    app = make_app(ws)
+    async with app.run_test(size=SIZE) as pilot:
+        run_id = await start_run(pilot, path)
+        await until(pilot, lambda: state_of(app, run_id) is RunState.WAITING_FOR_HUMAN)
+        await pilot.press("i")
+        await until(pilot, lambda: isinstance(app.screen, InboxScreen))
+        await pilot.press("1")
+        await until(pilot, lambda: isinstance(app.focused, Input))
+        await type_text(pilot, "yes")
+        await pilot.press("enter")
+        await until(pilot, lambda: not isinstance(app.screen, InboxScreen))
+        await until(pilot, lambda: state_of(app, run_id) is RunState.FINISHED)
+        texts = [e.text for e in view_of(app, run_id).entries if e.kind == "text"]
+        assert "Thanks — you said: yes" in texts
+        await until(pilot, lambda: "Thanks — you said: yes" in transcript_text(app))
+
+
+async def test_answer_the_question_by_steering(ws: Workspace, scenario) -> None:
+    """The same question answered from the prompt bar instead of the inbox."""
+    path = scenario(ASK)
+    app = make_app(ws)
+    async with app.run_test(size=SIZE) as pilot:
+        run_id = await start_run(pilot, path)
+        await until(pilot, lambda: state_of(app, run_id) is RunState.WAITING_FOR_HUMAN)
+        assert "needs you" in " ".join(n.message for n in app._notifications)
+        await pilot.press("s")
+        await type_text(pilot, "yes")
+        await pilot.press("enter")
+        await until(pilot, lambda: state_of(app, run_id) is RunState.FINISHED)
+        await until(pilot, lambda: "Thanks — you said: yes" in transcript_text(app))
+
+
+async def test_cancel_a_run(ws: Workspace, scenario) -> None:
+    path = scenario(LONG)
+    app = make_app(ws)
+    async with app.run_test(size=SIZE) as pilot:
+        run_id = await start_run(pilot, path)
+        await until(pilot, lambda: state_of(app, run_id) is RunState.RUNNING)
+        await pilot.press("c")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
+        await until(pilot, lambda: state_of(app, run_id) is RunState.CANCELLED)
+        assert not isinstance(app.screen, ConfirmScreen)
+    assert (await stored_runs(ws))[run_id].state is RunState.CANCELLED
+
+
+async def test_cancel_can_be_declined(ws: Workspace, scenario) -> None:
+    path = scenario(LONG)
+    app = make_app(ws)
+    async with app.run_test(size=SIZE) as pilot:
+        run_id = await start_run(pilot, path)
+        await until(pilot, lambda: state_of(app, run_id) is RunState.RUNNING)
+        await pilot.press("c")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("n")
+        await until(pilot, lambda: not isinstance(app.screen, ConfirmScreen))
+        await pilot.pause(0.3)
+        assert state_of(app, run_id) is RunState.RUNNING
+
+
+async def test_zoom_hides_and_restores_the_run_list(ws: Workspace) -> None:
+    app = make_app(ws)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        run_list = app.query_one(RunList)
+        await pilot.press("z")
+        await until(pilot, lambda: not run_list.display)
+        assert app.query_one("#main").has_class("zoomed")
+        await pilot.press("z")
+        await until(pilot, lambda: run_list.display)
+        assert not app.query_one("#main").has_class("zoomed")
+
+
+async def test_theme_command_switches_and_persists(ws: Workspace) -> None:
+    app = make_app(ws)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        assert app.theme == "cockpit-dark"
+        await pilot.press("slash", "end")
+        await type_text(pilot, "theme cockpit-light")
+        await pilot.press("enter")
+        await until(pilot, lambda: app.theme == "cockpit-light")
+        assert load_settings().theme == "cockpit-light"
+
+        await pilot.press("slash", "end")
+        await type_text(pilot, "theme no-such-theme")
+        await pilot.press("enter")
+        await until(
+            pilot,
+            lambda: any(
+                n.severity == "error" and "no-such-theme" in n.message for n in app._notifications
+            ),
+        )
+        assert app.theme == "cockpit-light"
+        assert load_settings().theme == "cockpit-light"
+    # The next cockpit starts in the remembered theme.
+    again = make_app(ws)
+    async with again.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert again.theme == "cockpit-light"
+
+
+async def test_help_opens_and_closes_but_question_mark_types_in_the_prompt(
+    ws: Workspace,
+) -> None:
+    app = make_app(ws)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("question_mark")
+        await until(pilot, lambda: isinstance(app.screen, HelpScreen))
+        assert "Help" in str(app.screen.query_one("#help-title").render())
+        await pilot.press("escape")
+        await until(pilot, lambda: not isinstance(app.screen, HelpScreen))
+
+        await pilot.press("s")
+        assert isinstance(app.focused, PromptBar)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert not isinstance(app.screen, HelpScreen)
+        assert app.query_one(PromptBar).value == "?"
+
+
+async def test_keys_are_remapped_from_cockpit_toml(workspace_root: Path) -> None:
+    toml = workspace_root / "cockpit.toml"
+    toml.write_text(toml.read_text() + '\n[keys]\n"cockpit.inbox" = "n"\n')
+    app = make_app(open_workspace(workspace_root))
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("n")
+        await until(pilot, lambda: isinstance(app.screen, InboxScreen))
+        await pilot.press("escape")
+        await until(pilot, lambda: not isinstance(app.screen, InboxScreen))
+
+
+async def test_quit_with_a_run_in_flight_asks_then_interrupts_it(ws: Workspace, scenario) -> None:
+    path = scenario(LONG)
+    app = make_app(ws)
+    async with app.run_test(size=SIZE) as pilot:
+        run_id = await start_run(pilot, path)
+        await until(pilot, lambda: state_of(app, run_id) is RunState.RUNNING)
+        engine = app.engine
+        assert engine is not None
+        await until(pilot, lambda: run_id in engine.running_ids)
+        await pilot.press("q")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        confirm = app.screen
+        assert isinstance(confirm, ConfirmScreen)
+        assert "1 run(s) in flight" in confirm.question
+        await pilot.press("y")
+        await until(pilot, lambda: app._exit)
+    async with open_engine(ws, listen=False) as engine:
+        runs = {run.id: run for run in await engine.list_runs()}
+    assert runs[run_id].state is RunState.INTERRUPTED
+
+
+async def test_quit_with_nothing_in_flight_does_not_ask(ws: Workspace) -> None:
+    app = make_app(ws)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("q")
+        await until(pilot, lambda: app._exit)
+        assert not isinstance(app.screen, ConfirmScreen)
+
+
+async def test_a_new_cockpit_shows_finished_runs_from_the_store(ws: Workspace, scenario) -> None:
+    path = scenario(SAY_HI)
+    first = make_app(ws)
+    async with first.run_test(size=SIZE) as pilot:
+        run_id = await start_run(pilot, path)
+        await until(pilot, lambda: state_of(first, run_id) is RunState.FINISHED)
+        await pilot.press("q")
+        await until(pilot, lambda: first._exit)
+
+    second = make_app(ws)
+    async with second.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        assert state_of(second, run_id) is RunState.FINISHED
+        texts = [e.text for e in view_of(second, run_id).entries if e.kind == "text"]
+        assert texts == ["Hi from the scripted agent"]
+        await pilot.press("right_square_bracket")
+        await until(pilot, lambda: second._selected_run_id() == run_id)
+        await until(pilot, lambda: "Hi from the scripted agent" in transcript_text(second))
+        # Loading history raises no notifications (they were raised in the first session).
+        assert not any("finished" in n.message for n in second._notifications)
+
+
+async def test_modals_dim_rather_than_hide_the_cockpit(ws: Workspace) -> None:
+    app = make_app(ws)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("i")
+        await until(pilot, lambda: isinstance(app.screen, InboxScreen))
+        assert app.screen.styles.background.a < 1
