@@ -10,7 +10,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import gc
 import inspect
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar, cast
@@ -48,6 +50,8 @@ FOREIGN_POLL = 0.5
 REPO_POLL = 3.0
 #: Events read per run at start-up, and per "older" page; the store keeps them all.
 PAGE = 300
+#: Shortest time between two redraws of streaming panes (10 a second).
+RENDER_INTERVAL = 0.1
 
 
 def _while_mounted(method: F) -> F:
@@ -70,6 +74,18 @@ def _while_mounted(method: F) -> F:
         return None
 
     return cast(F, guarded)
+
+
+def _settle_memory() -> None:
+    """Take what start-up built (modules, widgets, the stored runs) out of the garbage
+    collector's sight: full collections walk every tracked object, and with 20 runs
+    streaming they were pauses of 60-70 ms, felt as lag on keys."""
+    gc.collect()
+    gc.freeze()
+    # Streams make short-lived objects by the thousand; cycles among them are rare (the
+    # young generations still catch those), so full passes can be ten times rarer.
+    gen0, gen1, _ = gc.get_threshold()
+    gc.set_threshold(gen0, gen1, 100)
 
 
 class CockpitApp(App[None]):
@@ -113,12 +129,18 @@ class CockpitApp(App[None]):
         # a batch overtaking an earlier one would lose events.
         self._batches: asyncio.Queue[list[Event]] = asyncio.Queue()
         self._render_scheduled = False
+        self._last_render = 0.0
         self._last_event_id = 0
         self._repo_diffs: dict = {}
         self._initial_select = select
         self._welcome = welcome
         self._bell = workspace.config.ui.bell
         self.title = f"Cockpit — {workspace.root.name}"
+        # Themes are chosen before the first frame: switching later restyles every widget.
+        self._theme_errors = register_themes(self, workspace.root)
+        # The last /theme choice wins; else the workspace's [ui] theme; else the default.
+        wanted = self.settings.theme if settings_path().exists() else workspace.config.ui.theme
+        self.theme = wanted if wanted in self.available_themes else DEFAULT_THEME
 
     # --- layout -------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -132,11 +154,8 @@ class CockpitApp(App[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        for error in register_themes(self, self.workspace.root):
+        for error in self._theme_errors:
             self.notify(error, severity="warning", timeout=8)
-        # The last /theme choice wins; else the workspace's [ui] theme; else the default.
-        wanted = self.settings.theme if settings_path().exists() else self.workspace.config.ui.theme
-        self.theme = wanted if wanted in self.available_themes else DEFAULT_THEME
         if self.workspace.config.keys:
             self.set_keymap(dict(self.workspace.config.keys))
         for name in self.workspace.config.repos:
@@ -156,6 +175,7 @@ class CockpitApp(App[None]):
             engine.bus.add_sink(lambda batch: self.post_message(EngineEvents(batch)))
             await self._load_snapshot(engine)
             self._engine_ready.set()
+            self.set_timer(1.0, _settle_memory)
             follow = self.set_interval(FOREIGN_POLL, self._follow_store)
             self.run_worker(self._ingest_loop(), group="ingest", name="ingest")
             try:
@@ -187,10 +207,13 @@ class CockpitApp(App[None]):
         """Pick up events written by other processes (a CLI `--wait`, a background engine)."""
         if self.engine is None:
             return
-        rows = await self.engine.store.events_after_id(self._last_event_id, 2000)
-        if rows:
-            self._last_event_id = rows[-1][0]
-            self._batches.put_nowait([event for _, event in rows])
+        # Runs this engine executes reach the app through its bus: not read twice.
+        engine = self.engine
+        self._last_event_id, events = await engine.store.follow_events(
+            self._last_event_id, 2000, skip_runs=engine.running_ids
+        )
+        if events:
+            self._batches.put_nowait(events)
 
     def on_engine_events(self, message: EngineEvents) -> None:
         self._batches.put_nowait(message.events)
@@ -254,21 +277,26 @@ class CockpitApp(App[None]):
 
     @_while_mounted
     async def _refresh_repos(self) -> None:
-        if self.engine is None:
+        engine = self.engine
+        if engine is None:
             return
-        for name in list(self.model.repos):
+
+        async def refresh(name: str) -> None:
             path = self.workspace.repo_path(name)
             try:
-                status = await self.engine.worktrees.status(path)
+                status = await engine.worktrees.status(path)
             except CockpitError:
-                continue
+                return
             self.model.repos[name] = status
             if status.head_sha and not status.clean:
                 with contextlib.suppress(CockpitError):
-                    self._repo_diffs[name] = await self.engine.worktrees.diff(path, status.head_sha)
+                    self._repo_diffs[name] = await engine.worktrees.diff(path, status.head_sha)
             else:
                 self._repo_diffs.pop(name, None)
             self.query_one(RunList).update_repo(self.model, name)
+
+        # Repos are independent git processes: read them side by side.
+        await asyncio.gather(*(refresh(name) for name in list(self.model.repos)))
         self._show_selected(refresh_only=True)
 
     def on_transcript_wants_older(self, message: Transcript.WantsOlder) -> None:
@@ -280,21 +308,30 @@ class CockpitApp(App[None]):
         if self.engine is None or view.first_seq <= 1:
             return
         older = await self.engine.store.events_tail(view.run.id, PAGE, before_seq=view.first_seq)
-        if view.prepend(older):
+        added = view.prepend(older)
+        if added:
             pane = self.query_one(RunPane)
             if pane.view is view:
-                pane.query_one(Transcript).show(view, keep_top=True)
+                pane.query_one(Transcript).show(view, revealed=added)
 
     # --- rendering ----------------------------------------------------------------
     def _schedule_render(self) -> None:
         # Many events between two frames cost one widget update.
+        # Streaming panes are redrawn at most every RENDER_INTERVAL: a growing transcript
+        # relayouts the whole screen in Textual, which 60 times a second would starve the
+        # keyboard. Keys (selection, zoom…) redraw at once, not through here.
         if not self._render_scheduled:
             self._render_scheduled = True
-            self.call_after_refresh(self._render_dirty)
+            wait = self._last_render + RENDER_INTERVAL - time.monotonic()
+            if wait > 0:
+                self.set_timer(wait, self._render_dirty)
+            else:
+                self.call_after_refresh(self._render_dirty)
 
     @_while_mounted
     def _render_dirty(self) -> None:
         self._render_scheduled = False
+        self._last_render = time.monotonic()
         dirty, self._dirty = self._dirty, set()
         run_list = self.query_one(RunList)
         for run_id in dirty:

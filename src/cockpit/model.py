@@ -80,6 +80,13 @@ class RunView:
     #: Entries ever added (the deque keeps only the newest), so views append exactly once.
     entries_total: int = 0
     _first_seq: int = 0
+    #: The state as the events applied so far tell it. Transitions are judged on this,
+    #: not on ``run.state``: the stored row is re-read on state events and may already
+    #: show the new state, which would swallow the transition and its notice.
+    _event_state: RunState | None = None
+
+    def __post_init__(self) -> None:
+        self._event_state = self.run.state
 
     def _add(self, entry: Entry) -> None:
         self.entries.append(entry)
@@ -96,7 +103,7 @@ class RunView:
         notice: str | None = None
         match event:
             case RunStateChanged(new=new, reason=reason):
-                old = self.run.state
+                old, self._event_state = self._event_state, new
                 self.run.state = new
                 if new is RunState.RUNNING and self.run.started_at is None:
                     self.run.started_at = event.at

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Input
+from textual.widgets import Input, Static
 
 from cockpit.app import CockpitApp
 from cockpit.model import RunView
@@ -241,7 +241,8 @@ async def test_answer_the_question_by_steering(ws: Workspace, scenario) -> None:
     async with app.run_test(size=SIZE) as pilot:
         run_id = await start_run(pilot, path)
         await until(pilot, lambda: state_of(app, run_id) is RunState.WAITING_FOR_HUMAN)
-        assert "needs you" in " ".join(n.message for n in app._notifications)
+        # The stored row can show the new state a batch before the event that notifies.
+        await until(pilot, lambda: "needs you" in " ".join(n.message for n in app._notifications))
         await pilot.press("s")
         await type_text(pilot, "yes")
         await pilot.press("enter")
@@ -257,6 +258,11 @@ async def test_cancel_a_run(ws: Workspace, scenario) -> None:
         await until(pilot, lambda: state_of(app, run_id) is RunState.RUNNING)
         await pilot.press("c")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.pause()
+        # The question and the keys are drawn, not squeezed to nothing by the box.
+        question, keys = app.screen.query(Static)
+        assert question.region.width >= 40 and question.region.height >= 1
+        assert keys.region.width >= 14
         await pilot.press("y")
         await until(pilot, lambda: state_of(app, run_id) is RunState.CANCELLED)
         assert not isinstance(app.screen, ConfirmScreen)
@@ -410,3 +416,30 @@ async def test_modals_dim_rather_than_hide_the_cockpit(ws: Workspace) -> None:
         await pilot.press("i")
         await until(pilot, lambda: isinstance(app.screen, InboxScreen))
         assert app.screen.styles.background.a < 1
+
+
+async def test_long_lines_wrap_to_the_pane_and_rewrap_on_zoom(ws: Workspace, scenario) -> None:
+    words = " ".join(f"word{i}" for i in range(150))
+    path = scenario(f'[[step]]\nsay = "{words}"\n')
+    app = make_app(ws)
+    async with app.run_test(size=SIZE) as pilot:
+        run_id = await start_run(pilot, path)
+        await until(pilot, lambda: state_of(app, run_id) is RunState.FINISHED)
+        transcript = app.query_one(Transcript)
+
+        def wrapped_to_width() -> bool:
+            width = transcript.scrollable_content_region.width
+            lines = [strip.text.rstrip() for strip in transcript.lines]
+            return (
+                "word149" in transcript_text(app)
+                and all(len(line) <= width for line in lines)
+                and sum("word" in line for line in lines) >= 2  # wrapped, not cut
+            )
+
+        await until(pilot, wrapped_to_width)
+        narrow = sum("word" in strip.text for strip in transcript.lines)
+        await pilot.press("z")
+        await until(pilot, lambda: transcript.scrollable_content_region.width > 100)
+        # Wider pane, fewer lines: the text was wrapped again, not kept at the old width.
+        await until(pilot, lambda: sum("word" in strip.text for strip in transcript.lines) < narrow)
+        assert wrapped_to_width()

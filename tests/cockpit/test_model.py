@@ -85,6 +85,18 @@ def test_state_change_to_the_same_state_adds_no_entry_and_no_notice() -> None:
     assert len(view.entries) == 0
 
 
+def test_a_stored_row_ahead_of_the_events_does_not_swallow_the_transition() -> None:
+    # The app re-reads the run's row on state events: it can show the new state before
+    # the event that tells of the transition is applied.
+    model, seq = CockpitModel(), Seq()
+    view = model.upsert(make_run())
+    to_running(view, seq)
+    model.upsert(make_run(state=RunState.WAITING_FOR_HUMAN))
+    _, notices = model.apply([state(seq, RunState.WAITING_FOR_HUMAN, old=RunState.RUNNING)])
+    assert notices == ["r1 (app) needs you"]
+    assert [e.text for e in view.entries][-1] == "waiting_for_human"
+
+
 def test_failed_records_the_reason_as_error_and_notifies() -> None:
     view, seq = RunView(make_run()), Seq()
     to_running(view, seq)

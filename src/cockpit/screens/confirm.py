@@ -17,9 +17,10 @@ class ConfirmScreen(ModalScreen[bool]):
     DEFAULT_CSS = """
     ConfirmScreen { align: center middle; }
     ConfirmScreen > Vertical {
-        width: auto; max-width: 80; height: auto;
+        width: 64; max-width: 100%; height: auto;
         background: $panel; border: round $warning; padding: 1 2;
     }
+    ConfirmScreen Static { width: 100%; }
     """
     BINDINGS = [
         Binding("y", "answer(True)", "Yes", id="confirm.yes"),

@@ -1,9 +1,11 @@
-"""State glyphs and theme-aware styles shared by the widgets."""
+"""State glyphs, theme-aware styles and update helpers shared by the widgets."""
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import App
 from textual.color import Color
+from textual.widgets import Static
 
 from engine.domain.state import RunState
 
@@ -60,3 +62,10 @@ def human_duration(seconds: float | None) -> str:
     if s < 3600:
         return f"{s // 60}m{s % 60:02d}s"
     return f"{s // 3600}h{(s % 3600) // 60:02d}m"
+
+
+def update_if_changed(static: Static, content: Text) -> None:
+    """``Static.update`` relayouts the screen: skip it when nothing changed (panes are
+    refreshed on every frame while runs stream)."""
+    if static.content != content:
+        static.update(content)

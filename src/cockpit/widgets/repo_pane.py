@@ -9,7 +9,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from cockpit.model import CockpitModel
-from cockpit.widgets.glyphs import GLYPH, colour, state_style
+from cockpit.widgets.glyphs import GLYPH, colour, state_style, update_if_changed
 from engine.domain.diffs import RepoStatus, WorktreeDiff
 
 
@@ -68,4 +68,4 @@ class RepoPane(VerticalScroll):
             run = view.run
             text.append(f"   {GLYPH[run.state]} ", style=state_style(app, run.state))
             text.append(f"{run.id} {run.state.value:<18} {run.task}\n")
-        self.query_one("#repo-body", Static).update(text)
+        update_if_changed(self.query_one("#repo-body", Static), text)

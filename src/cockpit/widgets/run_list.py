@@ -57,15 +57,18 @@ class RunList(OptionList):
         view = model.runs.get(run_id)
         if view is None:
             return
+        self._replace_if_changed(f"run:{run_id}", self._run_row(view))
+
+    def _replace_if_changed(self, option_id: str, row: Text) -> None:
+        # Streaming runs mark their row dirty on every event, but the row only changes
+        # with state: replacing an unchanged prompt would re-render the whole list.
         with contextlib.suppress(OptionDoesNotExist):  # not there yet: the next rebuild adds it
-            self.replace_option_prompt(f"run:{run_id}", self._run_row(view))
+            if self.get_option(option_id).prompt != row:
+                self.replace_option_prompt(option_id, row)
 
     def update_repo(self, model: CockpitModel, name: str) -> None:
         """Re-render one repo's row."""
-        with contextlib.suppress(OptionDoesNotExist):
-            self.replace_option_prompt(
-                f"repo:{name}", self._repo_row(model, name, model.repos.get(name))
-            )
+        self._replace_if_changed(f"repo:{name}", self._repo_row(model, name, model.repos.get(name)))
 
     def select_id(self, item_id: str) -> None:
         """Highlight ``run:ID`` or ``repo:NAME``."""

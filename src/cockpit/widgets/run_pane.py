@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
-from rich.console import RenderableType
 from rich.syntax import Syntax
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.events import Resize
 from textual.message import Message
 from textual.widgets import RichLog, Static
 
 from cockpit.model import COLLAPSE_AFTER, Entry, RunView
-from cockpit.widgets.glyphs import GLYPH, colour, human_duration, state_style
+from cockpit.widgets.glyphs import GLYPH, colour, human_duration, state_style, update_if_changed
+from cockpit.widgets.log import Log
+
+#: Entries written when a run is switched to; the rest wait for the reader to scroll up.
+SHOW_FIRST = 60
 
 
-class Transcript(RichLog):
+class Transcript(Log):
     """The run's transcript. Long tool results are collapsed unless expanded."""
 
     HELP_GROUP = "Run pane"
@@ -32,44 +36,84 @@ class Transcript(RichLog):
             self.view = view
 
     def __init__(self, **kwargs) -> None:
-        super().__init__(wrap=True, markup=False, highlight=False, max_lines=5000, **kwargs)
+        # min_width=1: RichLog renders at least 78 columns wide by default, which in a
+        # narrower pane cut lines off behind a horizontal scrollbar instead of wrapping.
+        super().__init__(
+            wrap=True, markup=False, highlight=False, max_lines=5000, min_width=1, **kwargs
+        )
+        self._wrapped_at = 0
         self.expanded = False
         self._view: RunView | None = None
         self._shown = 0  # entries of the view already written
+        self._held = 0  # entries at the front not written (shown on scrolling up)
 
-    def show(self, view: RunView, keep_top: bool = False) -> None:
-        """Render ``view`` from scratch (another run, expand toggled, older lines loaded)."""
+    def show(self, view: RunView, revealed: int | None = None) -> None:
+        """Render ``view`` from scratch (another run, expand toggled, older lines loaded).
+
+        A run switched to shows only its last SHOW_FIRST entries, so a key press is not
+        spent laying out a long transcript; scrolling to the top reveals the rest. With
+        ``revealed`` (entries just put in front), every entry is written and the reader
+        stays on the line they were reading.
+        """
         self._view = view
         self.clear()
-        self._shown = 0
-        self.follow(view)
-        if keep_top:
+        # The width lines are wrapped at (0 while the pane is hidden): see on_resize.
+        self._wrapped_at = self.scrollable_content_region.width
+        entries = list(view.entries)
+        if revealed is None:
+            start = max(0, len(entries) - SHOW_FIRST)
+        else:
+            start = 0
             self.auto_scroll = False
-            self.scroll_home(animate=False)
+        self._held = start
+        if revealed is None:
+            self._write_all(entries[start:])
+        else:
+            self._write_all(entries[:revealed])
+            anchor = len(self.lines)
+            self._write_all(entries[revealed:])
+            self.scroll_to(y=anchor, animate=False)
+        self._shown = view.entries_total
+
+    def _write_all(self, entries: list[Entry]) -> None:
+        # One write of all the entries: each RichLog.write has a fixed cost (console
+        # options, measuring, a refresh) that dominated switching to a long transcript.
+        if entries:
+            self.write(Text("\n").join(self._render_entry(entry) for entry in entries))
+
+    def on_resize(self, event: Resize) -> None:
+        # Written lines keep the width they were wrapped at: rewrap for the new width
+        # (zoom, a resized terminal). Textual calls RichLog's own handler after this one.
+        if self._view is not None and self.scrollable_content_region.width != self._wrapped_at:
+            self.show(self._view)
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_y(old_value, new_value)
-        # Scrolling up to the very top asks for the previous page (like a chat client).
-        view = self._view
-        if new_value == 0 and old_value > 0 and view is not None and view.first_seq > 1:
-            self.post_message(self.WantsOlder(view))
+        # Scrolling up to the very top shows earlier lines (like a chat client).
+        if new_value == 0 and old_value > 0:
+            self.action_older()
         if new_value >= self.max_scroll_y:
             self.auto_scroll = True
 
     def action_older(self) -> None:
-        if self._view is not None:
-            self.post_message(self.WantsOlder(self._view))
+        """Entries held back in memory first, then the previous page from the store."""
+        view = self._view
+        if view is None:
+            return
+        if self._held:
+            self.call_later(self.show, view, self._held)
+        elif view.first_seq > 1:
+            self.post_message(self.WantsOlder(view))
 
     def follow(self, view: RunView) -> None:
         """Append entries that arrived since the last call."""
-        if view is not self._view:
+        if view is not self._view or self.scrollable_content_region.width != self._wrapped_at:
             self.show(view)
             return
         entries = list(view.entries)
         # The deque drops old entries; count from the end so nothing is written twice.
         new = view.entries_total - self._shown
-        for entry in entries[max(0, len(entries) - new) :]:
-            self.write(self._render_entry(entry))
+        self._write_all(entries[max(0, len(entries) - new) :])
         self._shown = view.entries_total
 
     def action_toggle_expand(self) -> None:
@@ -77,7 +121,7 @@ class Transcript(RichLog):
         if self._view is not None:
             self.show(self._view)
 
-    def _render_entry(self, entry: Entry) -> RenderableType:
+    def _render_entry(self, entry: Entry) -> Text:
         app = self.app
         muted = colour(app, "foreground-muted")
         match entry.kind:
@@ -132,18 +176,25 @@ class DiffPanel(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static(id="diff-summary")
-        yield RichLog(id="diff-hunks", wrap=False, markup=False, highlight=False)
+        yield Log(id="diff-hunks", wrap=False, markup=False, highlight=False)
 
     def on_mount(self) -> None:
         self.hunks = False
         self.query_one("#diff-hunks").display = False
+        # What is on screen: a diff is redrawn only when the view or its diff changes.
+        self._shown: object = None
+        self._shown_view: RunView | None = None
 
     def show(self, view: RunView) -> None:
         """Render the view's last known diff."""
         summary = self.query_one("#diff-summary", Static)
         diff = view.diff
+        if diff is self._shown and view is self._shown_view:
+            return
+        self._shown, self._shown_view = diff, view
         if diff is None:
-            summary.update(Text("no diff yet", style="italic"))
+            update_if_changed(summary, Text("no diff yet", style="italic"))
+            self.query_one("#diff-hunks", RichLog).clear()
             return
         text = Text()
         text.append(f"{len(diff.files)} files  ", style="bold")
@@ -156,7 +207,7 @@ class DiffPanel(Vertical):
             text.append(f" -{f.removed}\n", style=colour(self.app, "error"))
         if len(diff.files) > 30:
             text.append(f" … {len(diff.files) - 30} more files\n", style="italic")
-        summary.update(text)
+        update_if_changed(summary, text)
         hunks = self.query_one("#diff-hunks", RichLog)
         hunks.clear()
         if self.hunks:
@@ -167,6 +218,7 @@ class DiffPanel(Vertical):
     def action_toggle_hunks(self) -> None:
         self.hunks = not self.hunks
         self.query_one("#diff-hunks").display = self.hunks
+        self._shown_view = None
         pane = self.query_ancestor(RunPane)
         if pane.view is not None:
             self.show(pane.view)
@@ -226,6 +278,8 @@ class RunPane(Vertical):
             head.append("  — type your answer below and press enter", style="italic")
         if run.error:
             head.append(f"\n ✗ {run.error}", style=colour(app, "error"))
-        self.query_one("#run-header", Static).update(head)
+        update_if_changed(self.query_one("#run-header", Static), head)
         # Gate badges are filled by the gates issue; the place is here.
-        self.query_one("#run-gates", Static).update(Text(" gates: none configured", style="dim"))
+        update_if_changed(
+            self.query_one("#run-gates", Static), Text(" gates: none configured", style="dim")
+        )

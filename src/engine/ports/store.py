@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -71,6 +71,12 @@ class RunStore(Protocol):
 
     async def events_after_id(self, after_id: int, limit: int = 1000) -> list[tuple[int, Event]]:
         """``(id, event)`` of every run's events after ``after_id``, in commit order."""
+
+    async def follow_events(
+        self, after_id: int, limit: int = 1000, skip_runs: Collection[str] = ()
+    ) -> tuple[int, list[Event]]:
+        """The next page of every run's events after ``after_id``, leaving out (and not
+        decoding) those of ``skip_runs``; returns the last id read and the events."""
 
     async def last_event_id(self) -> int:
         """Id of the newest stored event (0 when none)."""

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from engine.adapters.agents.scenario import Scenario, Step, load_scenario
 from engine.domain.errors import BadInput, ScenarioError
 from engine.domain.events import (
     AgentText,
@@ -21,6 +20,9 @@ from engine.domain.events import (
     ToolCallRequested,
 )
 from engine.ports.agent import AgentOutcome, RunContext
+
+if TYPE_CHECKING:
+    from engine.adapters.agents.scenario import Scenario, Step
 
 
 class ScriptedAgentBackend:
@@ -35,6 +37,9 @@ class ScriptedAgentBackend:
                 "the scripted agent needs a scenario: pass --scenario FILE "
                 "or set `scenario` in its [agents.NAME] profile"
             )
+        # Imported on use: its models cost start-up time to processes that run no scenario.
+        from engine.adapters.agents.scenario import load_scenario
+
         load_scenario(Path(scenario))
 
     async def run(self, ctx: RunContext) -> AgentOutcome:
@@ -42,6 +47,8 @@ class ScriptedAgentBackend:
         if not ctx.run.scenario:
             return AgentOutcome(ok=False, error="no scenario")
         try:
+            from engine.adapters.agents.scenario import load_scenario
+
             scenario: Scenario = await asyncio.to_thread(load_scenario, Path(ctx.run.scenario))
         except ScenarioError as exc:
             return AgentOutcome(ok=False, error=str(exc))

@@ -260,6 +260,12 @@ async def test_events_roundtrip_and_last_seq(store: SqliteRunStore) -> None:
     rest = await store.events_after_id(page[-1][0])
     assert [e for _, e in rest] == events[3:]
 
+    # Following while skipping a run: its rows move the cursor but are not returned.
+    last, followed = await store.follow_events(0, skip_runs=["r1"])
+    assert followed == [e for e in events if e.run_id != "r1"]
+    assert last == await store.last_event_id()
+    assert await store.follow_events(last) == (last, [])
+
 
 async def test_steering(store: SqliteRunStore) -> None:
     m1 = await store.add_steering("r1", "first")

@@ -16,7 +16,7 @@ import json
 import re
 import sqlite3
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
@@ -440,6 +440,21 @@ class SqliteRunStore:
             "SELECT id, data FROM events WHERE id > ? ORDER BY id LIMIT ?", (after_id, limit)
         )
         return [(row[0], event_from_json(row[1])) for row in rows]
+
+    async def follow_events(
+        self, after_id: int, limit: int = 1000, skip_runs: Collection[str] = ()
+    ) -> tuple[int, list[Event]]:
+        """Like :meth:`events_after_id`, for a UI whose own engine already delivers the
+        events of ``skip_runs``: those rows advance the cursor but are not decoded."""
+        rows = await self._read(
+            "SELECT id, run_id, data FROM events WHERE id > ? ORDER BY id LIMIT ?",
+            (after_id, limit),
+        )
+        if not rows:
+            return after_id, []
+        skip = set(skip_runs)
+        events = [event_from_json(data) for _, run_id, data in rows if run_id not in skip]
+        return rows[-1][0], events
 
     async def events_tail(
         self, run_id: str, limit: int, before_seq: int | None = None
