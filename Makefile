@@ -7,7 +7,8 @@ SRC := src tests bench
 
 .PHONY: setup demo test lint format bench clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml scripts/system-deps
+	scripts/system-deps
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'

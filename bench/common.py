@@ -150,3 +150,90 @@ def write_scenario(folder: Path, text: str = NOOP_SCENARIO, name: str = "scenari
     path = folder / name
     path.write_text(text)
     return str(path)
+
+
+# --- helpers of the UI benchmarks (bench_ui_*.py) -----------------------------------------
+
+
+def private_config_home(root: Path) -> Path:
+    """Point ``XDG_CONFIG_HOME`` (UI settings, user themes) at ``root/xdg``, never the
+    user's own, for this process and the subprocesses it starts; return the folder."""
+    home = root / "xdg"
+    home.mkdir(parents=True, exist_ok=True)
+    os.environ["XDG_CONFIG_HOME"] = str(home)
+    return home
+
+
+def rss_kib(field: str = "VmRSS") -> int:
+    """A memory figure of this process from ``/proc/self/status`` (``VmRSS``, ``VmHWM``…)
+    in KiB."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(f"{field}:"):
+                return int(line.split()[1])
+    raise RuntimeError(f"no {field} in /proc/self/status")
+
+
+async def seed_finished_runs(
+    db_path: Path,
+    repos: Sequence[str],
+    runs: int,
+    events_per_run: int,
+    text: str = "The agent is reading the module and thinking about what to change next.",
+    chunk: int = 5_000,
+) -> list[str]:
+    """Insert ``runs`` finished run rows (round-robin over ``repos``) straight into the
+    store at ``db_path``, each with ``events_per_run`` events: queued, running, agent
+    texts, finished. Nothing is executed; returns the run ids, oldest first."""
+    from datetime import timedelta
+
+    from engine.adapters.store.sqlite import SqliteRunStore
+    from engine.domain.events import AgentText, Event, RunStateChanged
+    from engine.domain.models import Run, utcnow
+    from engine.domain.state import RunState
+
+    store = SqliteRunStore(db_path)
+    await store.open()
+    ids: list[str] = []
+    try:
+        start = utcnow() - timedelta(hours=1)
+        for i in range(runs):
+            run_id = f"b{i:07d}"
+            created = start + timedelta(seconds=i)
+            run = Run(
+                id=run_id,
+                repo=repos[i % len(repos)],
+                task=f"bench task {i}: tidy the module and add a test",
+                agent="scripted",
+                state=RunState.FINISHED,
+                branch=f"cockpit/{run_id}",
+                base="main",
+                turns_completed=1,
+                created_at=created,
+                updated_at=created,
+                started_at=created,
+                finished_at=created + timedelta(minutes=5),
+            )
+            await store.insert_run(run)
+            ids.append(run_id)
+            events: list[Event] = [
+                RunStateChanged(run_id=run_id, seq=1, new=RunState.QUEUED, reason="submitted"),
+                RunStateChanged(run_id=run_id, seq=2, old=RunState.QUEUED, new=RunState.RUNNING),
+            ]
+            events += [
+                AgentText(run_id=run_id, seq=seq, text=f"{text} {seq}")
+                for seq in range(3, events_per_run)
+            ]
+            events.append(
+                RunStateChanged(
+                    run_id=run_id,
+                    seq=max(3, events_per_run),
+                    old=RunState.RUNNING,
+                    new=RunState.FINISHED,
+                )
+            )
+            for offset in range(0, len(events), chunk):
+                await store.append_events(events[offset : offset + chunk])
+    finally:
+        await store.close()
+    return ids

@@ -1,0 +1,207 @@
+"""first_frame: milliseconds from process start to the cockpit's first full frame.
+
+A fresh interpreter is started for every measurement (``python -c CHILD``); the clock
+starts in this process just before the child is spawned (``time.monotonic()``, the
+system-wide ``CLOCK_MONOTONIC``, so both processes read the same clock) and stops at the
+timestamp the child prints. Interpreter start-up and imports are therefore included.
+
+The child runs the app headless at 160x48 (``app.run(headless=True)``). Headless Textual
+still lays out and renders every widget to strips on each refresh (the compositor's
+``render_update``); only the encoding into terminal escape codes is skipped, which costs
+both apps alike. The 'first full frame' signal: a watcher started in ``on_mount`` waits
+(1 ms polls) until the app shows its content, then asks ``call_after_refresh`` for a
+callback; Textual invokes it only once the screen has been refreshed with nothing left
+dirty, so the timestamp follows the first frame that *contains* that content.
+
+* Cockpit ("content"): the stored runs are listed in the run list, every repo row shows
+  its git status (not the placeholder) and the detail pane shows the highlighted item.
+  The workspace: 3 small repos, 6 finished runs with 40 events each in the store.
+* The baseline: a hello-world app (``Header``, ``Static("hello")``, ``Footer``), whose
+  content is there from the start: its first refresh.
+
+Extras: ``first_paint`` is Cockpit's first refresh whatever it shows (the same signal as
+the hello app), ``runs_listed`` the first refresh with the runs listed (repo statuses may
+still be placeholders). Both apps alternate, after one untimed warm-up each.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+
+from common import (
+    emit,
+    log,
+    make_repo,
+    median,
+    private_config_home,
+    seed_finished_runs,
+    temp_dir,
+    write_workspace,
+)
+from engine.workspace import open_workspace
+
+REPEATS = 5
+REPOS = ("app", "lib", "web")
+RUNS = 6
+EVENTS_PER_RUN = 40
+SIZE = (160, 48)
+
+#: The child process: ``python -c CHILD hello|cockpit [WORKSPACE RUNS]``; prints one JSON
+#: object of ``time.monotonic()`` stamps, then exits.
+CHILD = """
+import asyncio, json, sys, time
+
+mode = sys.argv[1]
+stamps = {}
+
+def watch(app, stages):
+    async def run():
+        for name, ready in stages:
+            while not ready(app):
+                await asyncio.sleep(0.001)
+            done = asyncio.Event()
+            def stamp(name=name, done=done):
+                stamps[name] = time.monotonic()
+                done.set()
+            app.call_after_refresh(stamp)
+            await done.wait()
+        print(json.dumps(stamps), flush=True)
+        # Cockpit's own quit stops its engine first (a bare exit() cancels it mid-way).
+        (getattr(app, "action_quit_cockpit", None) or app.exit)()
+    return asyncio.get_running_loop().create_task(run())
+
+if mode == "hello":
+    from textual.app import App
+    from textual.widgets import Footer, Header, Static
+
+    class Hello(App):
+        def compose(self):
+            yield Header()
+            yield Static("hello")
+            yield Footer()
+
+        def on_mount(self):
+            self._watcher = watch(self, [("first_paint", lambda app: True)])
+
+    Hello().run(headless=True, size=SIZE)
+else:
+    from pathlib import Path
+
+    from cockpit.app import CockpitApp
+    from cockpit.widgets.run_list import RunList
+    from engine.workspace import open_workspace
+
+    runs = int(sys.argv[3])
+
+    def runs_listed(app):
+        if len(app.model.runs) < runs:
+            return False
+        run_list = app.query_one(RunList)
+        ids = {run_list.get_option_at_index(i).id for i in range(run_list.option_count)}
+        return all(f"run:{run_id}" in ids for run_id in app.model.runs)
+
+    def complete(app):
+        repos = app.model.repos
+        shown = app.query_one("#repo-body").content or app.query_one("#run-header").content
+        return runs_listed(app) and bool(repos) and all(
+            status is not None for status in repos.values()
+        ) and bool(shown)
+
+    class Probe(CockpitApp):
+        # Textual resolves CSS_PATH beside the subclass's file, which ``-c`` has not.
+        CSS_PATH = str(Path(sys.modules[CockpitApp.__module__].__file__).parent / "app.tcss")
+
+        def on_mount(self):
+            self._watcher = watch(
+                self,
+                [
+                    ("first_paint", lambda app: True),
+                    ("runs_listed", runs_listed),
+                    ("content", complete),
+                ],
+            )
+
+    Probe(open_workspace(Path(sys.argv[2]))).run(headless=True, size=SIZE)
+""".replace("size=SIZE", f"size={SIZE!r}")
+
+
+def measure(*args: str) -> dict[str, float]:
+    """Start a child; milliseconds from just before the spawn to each of its stamps."""
+    # As installed for a user, modules start from their bytecode cache: a
+    # PYTHONDONTWRITEBYTECODE inherited from the caller would recompile our sources
+    # (not Textual's, which pip compiled) on every start. The warm-up writes the cache.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    t0 = time.monotonic()
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        out, err = child.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        # The stamps are printed before the app quits: a child stuck on its way out
+        # still measured its start-up (reported, then stopped).
+        child.kill()
+        out, err = child.communicate()
+        log(f"first_frame: child {args[0]} did not exit within 60 s after its stamps")
+    lines = [line for line in out.splitlines() if line.startswith("{")]
+    if child.returncode not in (0, -9) and lines:
+        last = err.strip().splitlines()[-1:] or ["?"]
+        log(f"first_frame: child {args[0]} failed on its way out, after its stamps: {last[0]}")
+    if not lines:
+        raise RuntimeError(f"first-frame child {args[0]} printed no stamps:\n{err[-3000:]}")
+    return {name: (at - t0) * 1000 for name, at in json.loads(lines[-1]).items()}
+
+
+def main() -> None:
+    cockpit: dict[str, list[float]] = {"first_paint": [], "runs_listed": [], "content": []}
+    hello: list[float] = []
+    with temp_dir("first-frame") as tmp:
+        private_config_home(tmp)
+        repos = {name: make_repo(tmp / "repos" / name) for name in REPOS}
+        root = write_workspace(tmp / "ws", repos)
+        ws = open_workspace(root)
+        asyncio.run(seed_finished_runs(ws.db_path, REPOS, RUNS, EVENTS_PER_RUN))
+        # Repetition 0 is an untimed warm-up of both (page cache, .pyc files).
+        for rep in range(REPEATS + 1):
+            ours = measure("cockpit", str(root), str(RUNS))
+            theirs = measure("hello")["first_paint"]
+            if rep == 0:
+                continue
+            for name in cockpit:
+                cockpit[name].append(ours[name])
+            hello.append(theirs)
+            log(
+                f"first_frame rep {rep}: cockpit paint {ours['first_paint']:.0f} ms, "
+                f"runs listed {ours['runs_listed']:.0f} ms, full {ours['content']:.0f} ms; "
+                f"hello {theirs:.0f} ms"
+            )
+    emit(
+        "first_frame",
+        median(cockpit["content"]),
+        "ms",
+        "textual hello world",
+        median(hello),
+        goal="<= 1.5",
+        digits=1,
+        first_paint=round(median(cockpit["first_paint"]), 1),
+        runs_listed=round(median(cockpit["runs_listed"]), 1),
+        min=round(min(cockpit["content"]), 1),
+        max=round(max(cockpit["content"]), 1),
+        repos=len(REPOS),
+        runs=RUNS,
+        size=f"{SIZE[0]}x{SIZE[1]}",
+        repeats=REPEATS,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,258 @@
+"""keypress_p95: milliseconds from a keypress to the screen showing its effect, under load.
+
+The load: 20 scripted runs, each streaming ``AgentText`` events (scenario ``stream = {
+count = N, interval = 0.01 }`` in one step, i.e. up to 100 events/s per run) through the
+cockpit's own engine, with ``max_running = max_running_per_repo = 20``. They are submitted
+through ``app.engine.submit`` once the app is up; measuring starts when all 20 are
+``running`` in the app's model (and have streamed for a moment).
+
+The app runs in ``app.run_test(size=(160, 48))`` with the run list focused. A press is a
+``Key`` event posted to the app (``app.post_message``, as a terminal driver does; not
+``pilot.press``, whose idle waits would add tens of ms to every figure). The cursor bounces
+``down``/``up`` over the rows of the run list that are runs, so every press selects
+another run. The clock stops when the first frame showing the newly highlighted run's
+id in the run pane's header has been composed (see :class:`FrameWatch`). Presses are ~50 ms apart (a fast typist), 100 of them after 5 warm-ups.
+
+The baseline is the same app on the same workspace with no runs: the cursor bounces over
+the repo rows, the clock stops at the first frame showing the highlighted repo's pane. ``cpu_share`` is process CPU time / wall time over the measurement window
+(``time.process_time()``, all threads). ``events_per_s`` is the rate events reached the
+app's bus during the window (20 runs x 100/s is the nominal 2,000/s).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from textual import events
+from textual.pilot import Pilot
+from textual.widgets import Static
+
+from cockpit.app import CockpitApp
+from cockpit.widgets.run_list import RunList
+from common import (
+    emit,
+    log,
+    make_repo,
+    median,
+    percentile,
+    private_config_home,
+    temp_dir,
+    write_scenario,
+    write_workspace,
+)
+from engine.domain.events import Event
+from engine.domain.state import RunState
+from engine.workspace import open_workspace
+
+RUNS = 20
+REPOS = ("app", "lib")
+PRESSES = 100
+WARMUP = 5
+GAP_S = 0.05
+SIZE = (160, 48)
+#: Long enough to stream through every press (the runs are stopped afterwards).
+STREAM = '[[step]]\nstream = { text = "streaming output line", count = 6000, interval = 0.01 }\n'
+
+
+async def wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
+    """Poll ``check`` every millisecond until it holds (or fail after ``timeout`` s)."""
+    deadline = time.perf_counter() + timeout
+    while not check():
+        if time.perf_counter() > deadline:
+            raise RuntimeError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.001)
+
+
+def shown_text(app: CockpitApp, selector: str) -> str:
+    """The plain text a ``Static`` of the app was last given."""
+    content = app.query_one(selector, Static).content
+    return getattr(content, "plain", str(content))
+
+
+@dataclass
+class Window:
+    """What one measurement window gave."""
+
+    latencies: list[float]
+    cpu_share: float
+    events_per_s: float
+    still_running: int
+
+
+class FrameWatch:
+    """Stamps the first frame that shows an expected change.
+
+    Wraps the app's ``_display``, which Textual calls with each composed screen update
+    (headless, it is not written anywhere). Rendering and event handling share one
+    thread, so a frame composed after the change was made holds it: the check runs right
+    after each frame, exactly, with no polling delay and no wait for a later refresh.
+    """
+
+    def __init__(self, app: CockpitApp) -> None:
+        self._check: Callable[[], bool] | None = None
+        self._shown: asyncio.Future[float] | None = None
+        display = app._display
+
+        def watched(screen, renderable) -> None:
+            display(screen, renderable)
+            shown, check = self._shown, self._check
+            if check is not None and shown is not None and not shown.done() and check():
+                shown.set_result(time.perf_counter())
+
+        app._display = watched
+
+    def expect(self, check: Callable[[], bool]) -> None:
+        """The next frame for which ``check()`` holds is the one to stamp."""
+        self._check = check
+        self._shown = asyncio.get_running_loop().create_future()
+
+    async def wait(self, timeout: float, what: str) -> float:
+        """``time.perf_counter()`` when the expected frame was composed."""
+        assert self._shown is not None
+        try:
+            return await asyncio.wait_for(self._shown, timeout)
+        except TimeoutError:
+            raise RuntimeError(f"timed out waiting for {what}") from None
+        finally:
+            self._check = None
+
+
+class EventCounter:
+    """A bus sink counting the events that reach the app's engine bus."""
+
+    def __init__(self) -> None:
+        self.events = 0
+
+    def add(self, batch: list[Event]) -> None:
+        self.events += len(batch)
+
+
+async def measure(root: Path, scenario: str | None) -> Window:
+    """Latencies (ms) of PRESSES presses, with CPU share and event rate over the window."""
+    app = CockpitApp(open_workspace(root))
+    result: Window | None = None
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            result = await drive(app, pilot, scenario)
+    except Exception as exc:
+        # The figures are taken before the app shuts down: report a failure on the way
+        # out, but keep them.
+        if result is None:
+            raise
+        log(f"keypress: the app failed while shutting down, after measuring: {exc!r}")
+    assert result is not None
+    return result
+
+
+async def drive(app: CockpitApp, pilot: Pilot, scenario: str | None) -> Window:
+    """Submit the load (if any), take the presses, stop the engine: the window's figures."""
+    counter = EventCounter()
+    await wait_until(lambda: app.engine is not None, 30, "the engine")
+    engine = app.engine
+    assert engine is not None
+    run_list = app.query_one(RunList)
+    await wait_until(lambda: run_list.option_count > len(REPOS), 30, "the run list")
+    if scenario is not None:
+        engine.bus.add_sink(counter.add)
+        for i in range(RUNS):
+            await engine.submit(REPOS[i % len(REPOS)], f"stream {i}", "scripted", scenario)
+
+        def all_running() -> bool:
+            views = app.model.runs.values()
+            running = sum(v.run.state is RunState.RUNNING and v.entries_total > 3 for v in views)
+            return running == RUNS
+
+        await wait_until(all_running, 240, f"{RUNS} streaming runs")
+        await asyncio.sleep(1.0)
+        prefix, selector = "run:", "#run-header"
+    else:
+        prefix, selector = "repo:", "#repo-body"
+    rows = [
+        index
+        for index in range(run_list.option_count)
+        if (run_list.get_option_at_index(index).id or "").startswith(prefix)
+    ]
+    frames = FrameWatch(app)
+    run_list.focus()
+    run_list.highlighted = rows[0]
+    await pilot.pause()
+    latencies: list[float] = []
+    position, step = 0, 1
+    cpu0 = wall0 = 0.0
+    events0 = 0
+    for press in range(WARMUP + PRESSES):
+        if press == WARMUP:
+            cpu0, wall0, events0 = time.process_time(), time.perf_counter(), counter.events
+        if not 0 <= position + step < len(rows):
+            step = -step
+        position += step
+        expected = (run_list.get_option_at_index(rows[position]).id or "").split(":", 1)[1]
+        frames.expect(lambda expected=expected: f" {expected}" in shown_text(app, selector))
+        t0 = time.perf_counter()
+        app.post_message(events.Key("down" if step > 0 else "up", None))
+        shown_at = await frames.wait(10, f"the pane to show {expected}")
+        elapsed = (shown_at - t0) * 1000
+        if press >= WARMUP:
+            latencies.append(elapsed)
+        await asyncio.sleep(GAP_S)
+    wall = time.perf_counter() - wall0
+    cpu = time.process_time() - cpu0
+    events_in_window = counter.events - events0
+    still_running = app.model.counts()["running"]
+    # Cockpit's own way out: stop the engine (runs become interrupted), then exit.
+    engine.request_stop()
+    for worker in list(app.workers):
+        if worker.group == "engine":
+            await worker.wait()
+    app.exit()
+    if scenario is not None and still_running < RUNS:
+        log(f"keypress: only {still_running} of {RUNS} runs still streamed at the end")
+    return Window(latencies, cpu / wall, events_in_window / wall, still_running)
+
+
+def main() -> None:
+    with temp_dir("keypress") as tmp:
+        private_config_home(tmp)
+        repos = {name: make_repo(tmp / "repos" / name) for name in REPOS}
+        scenario = write_scenario(tmp / "scenarios", STREAM)
+        loaded_root = write_workspace(
+            tmp / "ws-loaded", repos, max_running=RUNS, max_running_per_repo=RUNS
+        )
+        idle_root = write_workspace(
+            tmp / "ws-idle", repos, max_running=RUNS, max_running_per_repo=RUNS
+        )
+        log("keypress: baseline (no runs)")
+        idle = asyncio.run(measure(idle_root, None))
+        log(f"keypress: {RUNS} streaming runs")
+        loaded = asyncio.run(measure(loaded_root, scenario))
+    ours, theirs = loaded.latencies, idle.latencies
+    log(
+        f"keypress: loaded p50 {median(ours):.1f} p95 {percentile(ours, 95):.1f} max "
+        f"{max(ours):.1f} ms; idle p50 {median(theirs):.1f} p95 {percentile(theirs, 95):.1f} ms"
+    )
+    emit(
+        "keypress_p95",
+        percentile(ours, 95),
+        "ms",
+        "same app, no runs",
+        percentile(theirs, 95),
+        goal="<= 3",
+        target="<= 50 ms",
+        digits=1,
+        p50=round(median(ours), 1),
+        max=round(max(ours), 1),
+        baseline_p50=round(median(theirs), 1),
+        cpu_share=round(loaded.cpu_share, 3),
+        baseline_cpu_share=round(idle.cpu_share, 3),
+        events_per_s=round(loaded.events_per_s),
+        runs=RUNS,
+        presses=PRESSES,
+    )
+
+
+if __name__ == "__main__":
+    main()
