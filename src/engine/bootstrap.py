@@ -7,6 +7,7 @@ import time
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
 
+from engine.adapters.agents.anthropic_backend import AnthropicBackend
 from engine.adapters.agents.scripted import ScriptedAgentBackend
 from engine.adapters.control import ControlServer, poke_engines
 from engine.adapters.git.worktrees import GitWorktrees
@@ -21,7 +22,7 @@ from engine.workspace import Workspace
 
 def available_backends() -> dict[str, AgentBackend]:
     """Backends by the name profiles use in ``backend = "..."``."""
-    return {"scripted": ScriptedAgentBackend()}
+    return {"scripted": ScriptedAgentBackend(), "anthropic": AnthropicBackend()}
 
 
 def this_engine() -> EngineId:

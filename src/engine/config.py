@@ -185,6 +185,9 @@ class AgentProfile(_Model):
     scenario: str | None = None
     env: dict[str, str] = Field(default_factory=dict)
     idle_timeout: Duration | None = None
+    #: The built-in harness's limits: model replies per run, tokens per reply.
+    max_turns: int | None = None
+    max_tokens: int | None = None
 
 
 def _check_regex(value: str | None) -> str | None:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from engine.domain.events import Event
+from engine.domain.guard import GuardVerdict, ToolRequest
 from engine.domain.models import Run, SteeringMessage
 
 
@@ -39,6 +40,15 @@ class RunContext(Protocol):
 
     async def ask_human(self, question: str) -> str:
         """Ask the human and wait (state waiting_for_human) until an answer arrives."""
+
+    async def check_tool(self, request: ToolRequest) -> GuardVerdict:
+        """The guard's verdict on a tool call, asked before it runs (every backend)."""
+
+    async def load_state(self) -> dict[str, Any] | None:
+        """What the backend saved for this run in an earlier attempt (to resume), or None."""
+
+    async def save_state(self, data: dict[str, Any]) -> None:
+        """Keep what the backend needs to resume this run (JSON-serialisable)."""
 
     async def run_command(self, command: str, timeout: float | None = None) -> tuple[int, str]:
         """Run a shell command in the worktree in its own process group; (exit code, output).

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from engine.domain.events import Event
 from engine.domain.models import Run, SteeringMessage
@@ -77,6 +77,12 @@ class RunStore(Protocol):
     ) -> tuple[int, list[Event]]:
         """The next page of every run's events after ``after_id``, leaving out (and not
         decoding) those of ``skip_runs``; returns the last id read and the events."""
+
+    async def save_agent_state(self, run_id: str, data: dict[str, Any]) -> None:
+        """Replace what the run's backend keeps for resuming (JSON-serialisable)."""
+
+    async def load_agent_state(self, run_id: str) -> dict[str, Any] | None:
+        """What :meth:`save_agent_state` kept for the run, or None."""
 
     async def last_event_id(self) -> int:
         """Id of the newest stored event (0 when none)."""

@@ -24,6 +24,7 @@ from engine.domain.events import (
     TurnFinished,
     WorkCommitted,
 )
+from engine.domain.guard import ALLOW, GuardVerdict, ToolRequest
 from engine.domain.models import Run, SteeringMessage, turn_ref, utcnow
 from engine.domain.state import RunState, transition
 from engine.ports.agent import AgentBackend, AgentOutcome
@@ -115,6 +116,18 @@ class RunExecution:
             # A poke from another process sets the event; the timeout covers a lost poke.
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.steering_arrived.wait(), self._poll)
+
+    async def check_tool(self, request: ToolRequest) -> GuardVerdict:
+        """The guard's hook point: no policy is configured yet, so every call is allowed."""
+        return ALLOW
+
+    async def load_state(self) -> dict[str, Any] | None:
+        """The backend's saved state for this run, if any."""
+        return await self._store.load_agent_state(self.run.id)
+
+    async def save_state(self, data: dict[str, Any]) -> None:
+        """Persist the backend's state for this run."""
+        await self._store.save_agent_state(self.run.id, data)
 
     async def run_command(self, command: str, timeout: float | None = None) -> tuple[int, str]:
         """Run a shell command in the worktree, in its own process group."""

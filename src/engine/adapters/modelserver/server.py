@@ -123,7 +123,9 @@ class ModelServer:
             if task is not None:
                 self._connections.discard(task)
             writer.close()
-            with contextlib.suppress(Exception):
+            # The task ends here either way: a cancel arriving now must not make asyncio
+            # log the connection's task as failed.
+            with contextlib.suppress(Exception, asyncio.CancelledError):
                 await writer.wait_closed()
 
     @staticmethod

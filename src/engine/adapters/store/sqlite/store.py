@@ -506,6 +506,20 @@ class SqliteRunStore:
             for r in rows
         ]
 
+    async def save_agent_state(self, run_id: str, data: dict[str, Any]) -> None:
+        """Replace what the run's backend keeps for resuming (JSON-serialisable)."""
+        await self._w.execute(
+            "INSERT INTO agent_state (run_id, data, updated_at) VALUES (?, ?, ?)"
+            " ON CONFLICT (run_id) DO UPDATE SET data = excluded.data,"
+            " updated_at = excluded.updated_at",
+            (run_id, json.dumps(data), _ts(datetime.now(UTC))),
+        )
+
+    async def load_agent_state(self, run_id: str) -> dict[str, Any] | None:
+        """What :meth:`save_agent_state` kept for the run, or None."""
+        rows = await self._read("SELECT data FROM agent_state WHERE run_id = ?", (run_id,))
+        return json.loads(rows[0][0]) if rows else None
+
     async def mark_delivered(self, steering_id: int, at: datetime) -> None:
         """Record that the backend delivered a message."""
         await self._w.execute(

@@ -1,0 +1,40 @@
+"""The guard's answer about one tool call, before it runs.
+
+Every backend asks :meth:`RunContext.check_tool` before running a tool; the policy that
+decides (rules over commands and paths, the refusal ledger) is the guard's. Until rules
+are configured the engine allows every call, but the hook point is already in each
+backend's path, so a policy only has to be plugged in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+Decision = Literal["allow", "ask", "deny"]
+
+
+@dataclass(frozen=True)
+class ToolRequest:
+    """A tool call as the guard sees it: the kind (shell/read/write/edit/other), the
+    backend's own tool name, and its arguments."""
+
+    kind: str
+    tool: str
+    arguments: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class GuardVerdict:
+    """``decision`` with the rule that decided and a reason the agent is told."""
+
+    decision: Decision
+    rule: str | None = None
+    reason: str = ""
+
+    @property
+    def allowed(self) -> bool:
+        return self.decision == "allow"
+
+
+ALLOW = GuardVerdict("allow")
