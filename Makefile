@@ -11,7 +11,7 @@ $(STAMP): pyproject.toml scripts/system-deps
 	scripts/system-deps
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,claude-code]'
 	touch $(STAMP)
 
 setup: $(STAMP)

@@ -27,8 +27,8 @@ async def seed_demo_runs(ws: Workspace) -> str | None:
         if await engine.list_runs():
             return None  # a reused demo folder keeps its runs
         first: str | None = None
-        for repo, task, scenario, finish_first in DEMO_RUNS:
-            run = await engine.submit(repo, task, "scripted", str(ws.root / "scenarios" / scenario))
+        for repo, task, agent, scenario, finish_first in DEMO_RUNS:
+            run = await engine.submit(repo, task, agent, str(ws.root / "scenarios" / scenario))
             if finish_first:
                 await engine.run()  # only-engine: executes what it submitted, then returns
             first = first or run.id

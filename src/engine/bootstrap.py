@@ -8,6 +8,7 @@ from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
 
 from engine.adapters.agents.anthropic_backend import AnthropicBackend
+from engine.adapters.agents.claude_code import ClaudeCodeBackend
 from engine.adapters.agents.scripted import ScriptedAgentBackend
 from engine.adapters.control import ControlServer, poke_engines
 from engine.adapters.git.worktrees import GitWorktrees
@@ -22,7 +23,11 @@ from engine.workspace import Workspace
 
 def available_backends() -> dict[str, AgentBackend]:
     """Backends by the name profiles use in ``backend = "..."``."""
-    return {"scripted": ScriptedAgentBackend(), "anthropic": AnthropicBackend()}
+    return {
+        "scripted": ScriptedAgentBackend(),
+        "anthropic": AnthropicBackend(),
+        "claude-code": ClaudeCodeBackend(),
+    }
 
 
 def this_engine() -> EngineId:

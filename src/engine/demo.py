@@ -6,7 +6,9 @@ works on a fresh machine.
 
 from __future__ import annotations
 
+import json
 import subprocess
+import tomllib
 from pathlib import Path
 
 REPOS: dict[str, dict[str, str]] = {
@@ -150,6 +152,13 @@ run_timeout = "30m"
 
 [agents.scripted]
 backend = "scripted"
+
+# Cockpit's own harness on the anthropic SDK. The demo gives its run a model script, so
+# it talks to a scripted model server in the process: no key, no network. Remove the
+# script (and set ANTHROPIC_API_KEY) to use the real API.
+[agents.claude-demo]
+backend = "anthropic"
+model = "claude-scripted"
 """
 
 
@@ -182,13 +191,59 @@ def build_demo_workspace(root: Path) -> Path:
     scenarios.mkdir(exist_ok=True)
     for name, text in SCENARIOS.items():
         (scenarios / name).write_text(text, encoding="utf-8")
+    (scenarios / "rate-limit-model.toml").write_text(
+        model_script_from(
+            SCENARIOS["rate-limit.toml"],
+            "Rate limiting is in: /login allows 5 attempts a minute per user.",
+        ),
+        encoding="utf-8",
+    )
     (root / "cockpit.toml").write_text(config, encoding="utf-8")
     return root
 
 
-#: The runs `cockpit demo` starts: (repo, task, scenario, run it to the end first?).
+#: The runs `cockpit demo` starts: (repo, task, agent, scenario, run it to the end first?).
+#: The api run is Cockpit's real `anthropic` harness (the anthropic SDK talking to a
+#: scripted model server in the process); the others are the scripted backend.
 DEMO_RUNS = [
-    ("api", "add rate limiting to /login", "rate-limit.toml", True),
-    ("cli", "add a --verbose flag", "ask.toml", False),
-    ("shared", "document and extend the text helpers", "docs-sweep.toml", False),
+    ("api", "add rate limiting to /login", "claude-demo", "rate-limit-model.toml", True),
+    ("cli", "add a --verbose flag", "scripted", "ask.toml", False),
+    ("shared", "document and extend the text helpers", "scripted", "docs-sweep.toml", False),
 ]
+
+
+def model_script_from(scenario: str, closing: str) -> str:
+    """A model script (for the scripted model server) doing what a scripted-backend
+    scenario does, with the harness's tools: ``say`` → text, ``run`` → run_command,
+    ``write`` → write_file, ``edit`` → edit_file; then a closing reply."""
+    lines: list[str] = [
+        "# Made by `cockpit demo` from a scenario: the model's replies, turn by turn."
+    ]
+
+    def string(value: object) -> str:
+        return json.dumps(str(value), ensure_ascii=False)  # JSON strings are TOML strings
+
+    for step in tomllib.loads(scenario)["step"]:
+        lines.append("\n[[turn]]")
+        if "say" in step:
+            lines.append(f"text = {string(step['say'])}")
+        calls: list[tuple[str, dict[str, object]]] = []
+        if "run" in step:
+            run = step["run"]
+            calls.append(
+                ("run_command", {"command": run if isinstance(run, str) else run["command"]})
+            )
+        if "write" in step:
+            calls.append(
+                ("write_file", {"path": step["write"]["path"], "content": step["write"]["content"]})
+            )
+        if "edit" in step:
+            edit = step["edit"]
+            calls.append(
+                ("edit_file", {"path": edit["path"], "old": edit["old"], "new": edit["new"]})
+            )
+        for name, arguments in calls:
+            fields = ", ".join(f"{key} = {string(value)}" for key, value in arguments.items())
+            lines += ["[[turn.tool_use]]", f'name = "{name}"', f"input = {{ {fields} }}"]
+    lines += ["\n[[turn]]", f"text = {string(closing)}"]
+    return "\n".join(lines) + "\n"

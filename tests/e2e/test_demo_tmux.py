@@ -117,8 +117,8 @@ def step1_visible(screen: str) -> bool:
     )
 
 
-#: The run pane's header: "✓ finished  166c01e3 · api · scripted · turn 4 · 0s".
-HEADER = re.compile(r"([a-z_ ]+?)\s+([0-9a-f]{8}) · (api|cli|shared) · scripted · turn")
+#: The run pane's header: "✓ finished  166c01e3 · api · claude-demo · turn 5 · 1s".
+HEADER = re.compile(r"([a-z_ ]+?)\s+([0-9a-f]{8}) · (api|cli|shared) · [\w-]+ · turn")
 
 
 def run_header(screen: str) -> tuple[str, str, str]:

@@ -28,6 +28,9 @@ class RunContext(Protocol):
     profile: dict[str, Any]
     #: Turns already completed in an earlier attempt; a resumed backend starts after them.
     turns_completed: int
+    #: A private folder of the backend for this run, kept across resumes (created on use;
+    #: e.g. Claude Code's per-run CLAUDE_CONFIG_DIR). Never inside the worktree.
+    state_dir: Path
 
     async def emit(self, event: Event) -> None:
         """Publish an event of this run (the engine assigns its seq and persists it)."""

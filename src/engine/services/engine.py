@@ -274,6 +274,7 @@ class Engine:
             timeout=self.workspace.config.limits.run_timeout,
             poll_interval=self.options.poll_interval,
             run_shell=self._run_shell,
+            state_dir=self.workspace.state_dir / "agents" / run.id,
         )
         self._executions[run.id] = execution
         task = asyncio.create_task(execution.execute(), name=f"run-{run.id}")

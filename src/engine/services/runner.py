@@ -56,8 +56,11 @@ class RunExecution:
         timeout: float | None,
         poll_interval: float,
         run_shell: Callable[[str, Path, float | None], Awaitable[tuple[int, str]]],
+        state_dir: Path | None = None,
     ) -> None:
         self.run = run
+        #: The backend's private folder for this run (kept across resumes).
+        self.state_dir = state_dir or worktree.parent / f".{run.id}.agent"
         self.repo_path = repo_path
         self.worktree = worktree
         self.profile = profile

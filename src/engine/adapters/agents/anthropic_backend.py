@@ -8,7 +8,8 @@ where it stopped. Steering messages join the conversation at the start of a turn
 
 Profile (``[agents.NAME]``): ``model``, ``base_url`` (any Anthropic-compatible server),
 ``api_key_env`` (default ``ANTHROPIC_API_KEY``; the key is read from the environment and
-never stored), ``max_turns``, ``max_tokens``.
+never stored), ``max_turns``, ``max_tokens``. A run given a model script (``--scenario``)
+talks to its own scripted model server instead (no key needed).
 """
 
 from __future__ import annotations
@@ -20,7 +21,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from engine.adapters.agents import fs_tools
-from engine.domain.errors import BadInput
+from engine.adapters.agents.scripted_model import (
+    SCRIPTED_KEY,
+    check_model_script,
+    scripted_endpoint,
+)
+from engine.domain.errors import BadInput, ScenarioError
 from engine.domain.events import (
     AgentText,
     FileChanged,
@@ -125,7 +131,11 @@ class AnthropicBackend:
     name = "anthropic"
 
     def preflight(self, profile: dict[str, Any], scenario: str | None) -> None:
-        """The API key's variable must be set (its value is never looked at here)."""
+        """With a model script: it must be valid. Else the API key's variable must be set
+        (its value is never looked at here)."""
+        if scenario:
+            check_model_script(scenario)
+            return
         key_env = profile.get("api_key_env") or DEFAULT_KEY_ENV
         if not os.environ.get(key_env):
             raise BadInput(
@@ -135,16 +145,22 @@ class AnthropicBackend:
 
     async def run(self, ctx: RunContext) -> AgentOutcome:
         """Converse until the model stops calling tools (or max_turns)."""
-        profile = ctx.profile
-        key_env = profile.get("api_key_env") or DEFAULT_KEY_ENV
+        if ctx.run.scenario:
+            try:
+                async with scripted_endpoint(ctx.run.scenario, ctx.worktree) as url:
+                    return await self._converse(ctx, SCRIPTED_KEY, url)
+            except ScenarioError as exc:
+                return AgentOutcome(ok=False, error=str(exc))
+        key_env = ctx.profile.get("api_key_env") or DEFAULT_KEY_ENV
         api_key = os.environ.get(key_env)
         if not api_key:
             return AgentOutcome(ok=False, error=f"{key_env} is not set: no API key")
+        return await self._converse(ctx, api_key, ctx.profile.get("base_url"))
+
+    async def _converse(self, ctx: RunContext, api_key: str, base_url: str | None) -> AgentOutcome:
         import anthropic  # imported on use: processes without such runs skip its cost
 
-        client = anthropic.AsyncAnthropic(
-            api_key=api_key, base_url=profile.get("base_url") or None, max_retries=2
-        )
+        client = anthropic.AsyncAnthropic(api_key=api_key, base_url=base_url or None, max_retries=2)
         try:
             return await _Conversation(ctx, client, anthropic).run()
         finally:
@@ -252,9 +268,7 @@ class _Conversation:
         elif name == "run_command":
             timeout = float(arguments.get("timeout") or 120)
             exit_code, output = await ctx.run_command(str(arguments.get("command", "")), timeout)
-            result = fs_tools.ToolResult(
-                f"exit code {exit_code}\n{output}", is_error=exit_code != 0
-            )
+            result = fs_tools.ToolResult(output, is_error=exit_code != 0)
         else:
             result = await asyncio.to_thread(run_file_tool, ctx.worktree, name, arguments)
         output = result.output
@@ -272,6 +286,9 @@ class _Conversation:
         )
         for path, change in result.changes:
             await ctx.emit(FileChanged(run_id=ctx.run.id, path=path, change=change))  # ty: ignore[invalid-argument-type]
+        if exit_code is not None:
+            # The event carries the exit code in its own field; the model reads it here.
+            output = f"exit code {exit_code}\n{output}"
         return {
             "type": "tool_result",
             "tool_use_id": call_id,

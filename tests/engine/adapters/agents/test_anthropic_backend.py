@@ -126,8 +126,15 @@ async def test_a_run_reads_writes_edits_runs_and_is_confined(
     assert len(refused) == 2
     assert all("outside the worktree" in e.output for e in refused)
     assert not Path("/tmp/cockpit-escape.txt").exists()
-    run_output = next(e.output for e in finished if e.tool == "run_command")
-    assert run_output.startswith("exit code 0") and "1" in run_output
+    command = next(e for e in finished if e.tool == "run_command")
+    assert command.exit_code == 0 and command.output.strip() == "1"
+    # The model is told the exit code with the output.
+    sent = [
+        block["content"]
+        for block in requests[3].body["messages"][-1]["content"]
+        if block.get("content", "").startswith("exit code")
+    ]
+    assert sent == ["exit code 0\n1\n"]
 
     changed = {(e.path, e.change) for e in events if isinstance(e, FileChanged)}
     assert changed == {("app/helper.py", "added"), ("README.md", "modified")}

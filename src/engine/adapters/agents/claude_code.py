@@ -1,0 +1,293 @@
+"""The ``claude-code`` backend: Claude Code driven through ``claude-agent-sdk``.
+
+Needs the optional extra (``pip install 'cockpit[claude-code]'``; the SDK bundles the CLI).
+Each run gets its own ``CLAUDE_CONFIG_DIR`` (in the run's state folder, so its session
+survives for ``resume``). The guard is wired as a ``PreToolUse`` hook: a denied call is
+refused with the guard's reason, and a call the guard wants asked about becomes a
+question in the cockpit's inbox. Claude Code's message stream is mapped to Cockpit's
+events; each model reply with its tool results is one turn. Steering messages are sent
+as the next user message when a reply ends.
+
+Profile: ``model``, ``base_url`` (any Anthropic-compatible server; for a local one
+non-essential traffic is turned off), ``api_key_env`` (default ``ANTHROPIC_API_KEY``),
+``env`` (more variables for the CLI), ``args`` (extra CLI flags, ``--flag=value``),
+``command`` (a Claude Code CLI other than the bundled one).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+from pathlib import Path
+from typing import Any, cast
+from urllib.parse import urlparse
+
+from engine.adapters.agents.scripted_model import (
+    SCRIPTED_KEY,
+    check_model_script,
+    scripted_endpoint,
+)
+from engine.domain.errors import BadInput, ScenarioError
+from engine.domain.events import (
+    AgentText,
+    FileChanged,
+    ToolCallFinished,
+    ToolCallRequested,
+    UsageReported,
+)
+from engine.domain.guard import ToolRequest
+from engine.ports.agent import AgentOutcome, RunContext
+
+DEFAULT_KEY_ENV = "ANTHROPIC_API_KEY"
+#: The guard's tool kind of Claude Code's tools (others are "other").
+KIND = {
+    "Bash": "shell",
+    "BashOutput": "shell",
+    "Read": "read",
+    "Glob": "read",
+    "Grep": "read",
+    "LS": "read",
+    "Write": "write",
+    "Edit": "edit",
+    "MultiEdit": "edit",
+    "NotebookEdit": "edit",
+}
+_RESUME_PROMPT = "Continue the task where you left off."
+
+
+class ClaudeCodeBackend:
+    """See the module docstring."""
+
+    name = "claude-code"
+
+    def preflight(self, profile: dict[str, Any], scenario: str | None) -> None:
+        """The SDK must be installed and the key's variable set."""
+        if importlib.util.find_spec("claude_agent_sdk") is None:
+            raise BadInput(
+                "the claude-code agent needs claude-agent-sdk: pip install 'cockpit[claude-code]'"
+            )
+        if scenario:
+            check_model_script(scenario)
+        command = profile.get("command")
+        if command and shutil.which(command) is None:
+            raise BadInput(
+                f"the claude-code agent's command {command!r} was not found: install Claude"
+                " Code or remove `command` from its profile to use the bundled CLI"
+            )
+        key_env = profile.get("api_key_env") or DEFAULT_KEY_ENV
+        if not scenario and not os.environ.get(key_env):
+            raise BadInput(
+                f"the claude-code agent needs an API key: set {key_env} in the environment"
+                " (or name another variable with api_key_env in its [agents.NAME] profile)"
+            )
+
+    async def run(self, ctx: RunContext) -> AgentOutcome:
+        try:
+            import claude_agent_sdk as sdk
+        except ImportError:
+            return AgentOutcome(ok=False, error="claude-agent-sdk is not installed")
+        if ctx.run.scenario:
+            try:
+                async with scripted_endpoint(ctx.run.scenario, ctx.worktree) as url:
+                    profile = dict(ctx.profile, base_url=url)
+                    return await self._drive(ctx, sdk, profile, SCRIPTED_KEY)
+            except ScenarioError as exc:
+                return AgentOutcome(ok=False, error=str(exc))
+        key_env = ctx.profile.get("api_key_env") or DEFAULT_KEY_ENV
+        api_key = os.environ.get(key_env)
+        if not api_key:
+            return AgentOutcome(ok=False, error=f"{key_env} is not set: no API key")
+        return await self._drive(ctx, sdk, ctx.profile, api_key)
+
+    async def _drive(
+        self, ctx: RunContext, sdk: Any, profile: dict[str, Any], api_key: str
+    ) -> AgentOutcome:
+        saved = await ctx.load_state() or {}
+        session = _Session(ctx, sdk)
+        options = sdk.ClaudeAgentOptions(
+            cwd=str(ctx.worktree),
+            model=profile.get("model") or None,
+            permission_mode="acceptEdits",
+            env=claude_env(profile, ctx.state_dir / "claude", api_key),
+            # The SDK types hook inputs as TypedDicts; ours reads them as plain dicts.
+            hooks={
+                "PreToolUse": [
+                    sdk.HookMatcher(matcher=None, hooks=[cast(Any, session.pre_tool_use)])
+                ]
+            },
+            resume=saved.get("session_id"),
+            extra_args=_extra_args(profile.get("args") or []),
+            # `command`: another Claude Code CLI than the one the SDK bundles.
+            cli_path=profile.get("command") or None,
+        )
+        prompt = _RESUME_PROMPT if saved.get("session_id") else ctx.run.task
+        try:
+            async with sdk.ClaudeSDKClient(options=options) as client:
+                await client.query(prompt)
+                while True:
+                    outcome = await session.receive(client)
+                    if outcome is not None:
+                        return outcome
+                    steering = await ctx.take_steering()
+                    if not steering:
+                        return AgentOutcome(ok=True)
+                    text = "\n".join(f"Message from the human: {m.text}" for m in steering)
+                    await client.query(text)
+        except sdk.CLINotFoundError:
+            where = profile.get("command") or "bundled with claude-agent-sdk"
+            return AgentOutcome(ok=False, error=f"the Claude Code CLI was not found ({where})")
+        except sdk.ProcessError as exc:
+            return AgentOutcome(ok=False, error=f"Claude Code exited with {exc.exit_code}")
+        except sdk.ClaudeSDKError as exc:
+            return AgentOutcome(ok=False, error=f"Claude Code: {str(exc).splitlines()[0]}")
+        return AgentOutcome(ok=False, error="Claude Code ended without a result")
+
+
+def claude_env(profile: dict[str, Any], config_dir: Path, api_key: str) -> dict[str, str]:
+    """The CLI's environment: key, base URL, a private config dir."""
+    config_dir.mkdir(parents=True, exist_ok=True)
+    env = {
+        "ANTHROPIC_API_KEY": api_key,
+        "CLAUDE_CONFIG_DIR": str(config_dir),
+    }
+    base_url = profile.get("base_url")
+    if base_url:
+        env["ANTHROPIC_BASE_URL"] = base_url
+        if urlparse(base_url).hostname in ("127.0.0.1", "localhost", "::1"):
+            env["CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC"] = "1"
+    env.update({str(k): str(v) for k, v in (profile.get("env") or {}).items()})
+    return env
+
+
+def _extra_args(args: list[str]) -> dict[str, str | None]:
+    """``["--flag=value", "--switch"]`` as the SDK's extra_args mapping."""
+    extra: dict[str, str | None] = {}
+    for arg in args:
+        name, _, value = arg.lstrip("-").partition("=")
+        extra[name] = value or None
+    return extra
+
+
+class _Session:
+    """Maps one Claude Code session's messages to events; answers its PreToolUse hook."""
+
+    def __init__(self, ctx: RunContext, sdk: Any) -> None:
+        self.ctx = ctx
+        self.sdk = sdk
+        self.tools: dict[str, tuple[str, dict[str, Any]]] = {}
+        self.in_turn = False
+
+    async def pre_tool_use(self, data: dict[str, Any], tool_use_id: str | None, _: Any) -> dict:
+        """The guard decides; "ask" asks the human through the inbox."""
+        name = str(data.get("tool_name"))
+        arguments = data.get("tool_input") or {}
+        verdict = await self.ctx.check_tool(
+            ToolRequest(kind=KIND.get(name, "other"), tool=name, arguments=arguments)
+        )
+        decision, reason = verdict.decision, verdict.reason
+        if decision == "ask":
+            shown = arguments.get("command") or arguments.get("file_path") or arguments
+            answer = await self.ctx.ask_human(
+                f"Allow {name} {shown}? ({reason or 'the guard asks'}) — answer yes or no"
+            )
+            allowed = answer.strip().lower().startswith("y")
+            decision = "allow" if allowed else "deny"
+            reason = "allowed by the human" if allowed else f"refused by the human: {answer}"
+        if decision == "allow":
+            return {}
+        rule = f" (rule {verdict.rule})" if verdict.rule else ""
+        return {
+            "hookSpecificOutput": {
+                "hookEventName": "PreToolUse",
+                "permissionDecision": "deny",
+                "permissionDecisionReason": f"refused by Cockpit's guard{rule}: {reason}",
+            }
+        }
+
+    async def receive(self, client: Any) -> AgentOutcome | None:
+        """Map messages until the reply's result; an outcome only when the run failed."""
+        sdk, ctx, run_id = self.sdk, self.ctx, self.ctx.run.id
+        async for message in client.receive_response():
+            if isinstance(message, sdk.SystemMessage) and message.subtype == "init":
+                session_id = message.data.get("session_id")
+                if session_id:
+                    await ctx.save_state({"session_id": session_id})
+            elif isinstance(message, sdk.AssistantMessage):
+                self.in_turn = True
+                for block in message.content:
+                    await self._assistant_block(block)
+            elif isinstance(message, sdk.UserMessage) and isinstance(message.content, list):
+                for block in message.content:
+                    if isinstance(block, sdk.ToolResultBlock):
+                        await self._tool_result(block)
+                await self._end_turn()
+            elif isinstance(message, sdk.ResultMessage):
+                await self._end_turn()
+                usage = message.usage or {}
+                await ctx.emit(
+                    UsageReported(
+                        run_id=run_id,
+                        input_tokens=int(usage.get("input_tokens") or 0),
+                        output_tokens=int(usage.get("output_tokens") or 0),
+                        cost_usd=message.total_cost_usd,
+                    )
+                )
+                if message.session_id:
+                    await ctx.save_state({"session_id": message.session_id})
+                if message.is_error:
+                    detail = message.result or message.subtype
+                    return AgentOutcome(ok=False, error=f"Claude Code: {detail}")
+        return None
+
+    async def _end_turn(self) -> None:
+        if self.in_turn:
+            self.in_turn = False
+            await self.ctx.end_turn()
+
+    async def _assistant_block(self, block: Any) -> None:
+        sdk, run_id = self.sdk, self.ctx.run.id
+        if isinstance(block, sdk.TextBlock) and block.text.strip():
+            await self.ctx.emit(AgentText(run_id=run_id, text=block.text))
+        elif isinstance(block, sdk.ToolUseBlock):
+            self.tools[block.id] = (block.name, block.input)
+            await self.ctx.emit(
+                ToolCallRequested(
+                    run_id=run_id,
+                    call_id=block.id,
+                    tool=block.name,
+                    kind=KIND.get(block.name, "other"),
+                    arguments=block.input,
+                )
+            )
+
+    async def _tool_result(self, block: Any) -> None:
+        run_id = self.ctx.run.id
+        name, arguments = self.tools.get(block.tool_use_id, ("tool", {}))
+        content = block.content
+        if isinstance(content, list):
+            content = "\n".join(
+                str(part.get("text", "")) for part in content if isinstance(part, dict)
+            )
+        await self.ctx.emit(
+            ToolCallFinished(
+                run_id=run_id,
+                call_id=block.tool_use_id,
+                tool=name,
+                output=str(content or ""),
+                is_error=bool(block.is_error),
+            )
+        )
+        path = arguments.get("file_path") if KIND.get(name) in ("write", "edit") else None
+        if path and not block.is_error:
+            relative = _inside(self.ctx.worktree, str(path))
+            if relative is not None:
+                change = "added" if name == "Write" and "created" in str(content) else "modified"
+                await self.ctx.emit(FileChanged(run_id=run_id, path=relative, change=change))
+
+
+def _inside(worktree: Path, path: str) -> str | None:
+    try:
+        return Path(path).resolve().relative_to(worktree.resolve()).as_posix()
+    except ValueError:
+        return None
