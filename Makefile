@@ -7,11 +7,12 @@ SRC := src tests bench
 
 .PHONY: setup demo test lint format bench clean
 
-$(STAMP): pyproject.toml scripts/system-deps
+$(STAMP): pyproject.toml package-lock.json scripts/system-deps
 	scripts/system-deps
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev,claude-code]'
+	npm ci --no-audit --no-fund --loglevel=error
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -20,8 +21,8 @@ demo: $(STAMP)
 	$(BIN)/cockpit demo $(if $(DIR),--dir $(DIR))
 
 lint: $(STAMP)
-	$(BIN)/ruff check $(SRC)
-	$(BIN)/ruff format --check $(SRC)
+	$(BIN)/ruff check --no-cache $(SRC)
+	$(BIN)/ruff format --no-cache --check $(SRC)
 	$(BIN)/ty check
 	$(BIN)/lint-imports
 

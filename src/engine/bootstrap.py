@@ -7,8 +7,10 @@ import time
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
 
+from engine.adapters.agents.acp_backend import AcpBackend
 from engine.adapters.agents.anthropic_backend import AnthropicBackend
 from engine.adapters.agents.claude_code import ClaudeCodeBackend
+from engine.adapters.agents.codex import CodexBackend
 from engine.adapters.agents.scripted import ScriptedAgentBackend
 from engine.adapters.control import ControlServer, poke_engines
 from engine.adapters.git.worktrees import GitWorktrees
@@ -27,6 +29,8 @@ def available_backends() -> dict[str, AgentBackend]:
         "scripted": ScriptedAgentBackend(),
         "anthropic": AnthropicBackend(),
         "claude-code": ClaudeCodeBackend(),
+        "acp": AcpBackend(),
+        "codex": CodexBackend(),
     }
 
 

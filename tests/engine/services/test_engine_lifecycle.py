@@ -7,7 +7,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from enginekit import running_engine, wait_for_state
 
 from engine.bootstrap import open_engine
 from engine.domain.errors import BadInput, UnknownRepo
@@ -24,6 +23,7 @@ from engine.domain.events import (
 )
 from engine.domain.state import RunState
 from engine.services.engine import EngineOptions
+from enginekit import running_engine, wait_for_state
 
 
 def git(cwd: Path | str, *args: str) -> str:

@@ -15,18 +15,12 @@ talks to its own scripted model server instead (no key needed).
 from __future__ import annotations
 
 import asyncio
-import os
 import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from engine.adapters.agents import fs_tools
-from engine.adapters.agents.scripted_model import (
-    SCRIPTED_KEY,
-    check_model_script,
-    scripted_endpoint,
-)
-from engine.domain.errors import BadInput, ScenarioError
+from engine.adapters.agents.scripted_model import check_model_access, with_model
 from engine.domain.events import (
     AgentText,
     FileChanged,
@@ -131,40 +125,24 @@ class AnthropicBackend:
     name = "anthropic"
 
     def preflight(self, profile: dict[str, Any], scenario: str | None) -> None:
-        """With a model script: it must be valid. Else the API key's variable must be set
-        (its value is never looked at here)."""
-        if scenario:
-            check_model_script(scenario)
-            return
-        key_env = profile.get("api_key_env") or DEFAULT_KEY_ENV
-        if not os.environ.get(key_env):
-            raise BadInput(
-                f"the anthropic agent needs an API key: set {key_env} in the environment"
-                " (or name another variable with api_key_env in its [agents.NAME] profile)"
-            )
+        """A valid model script, or the API key's variable set."""
+        check_model_access("anthropic", profile, scenario, DEFAULT_KEY_ENV)
 
     async def run(self, ctx: RunContext) -> AgentOutcome:
         """Converse until the model stops calling tools (or max_turns)."""
-        if ctx.run.scenario:
+
+        async def converse(profile: dict[str, Any], api_key: str) -> AgentOutcome:
+            import anthropic  # imported on use: processes without such runs skip its cost
+
+            client = anthropic.AsyncAnthropic(
+                api_key=api_key, base_url=profile.get("base_url") or None, max_retries=2
+            )
             try:
-                async with scripted_endpoint(ctx.run.scenario, ctx.worktree) as url:
-                    return await self._converse(ctx, SCRIPTED_KEY, url)
-            except ScenarioError as exc:
-                return AgentOutcome(ok=False, error=str(exc))
-        key_env = ctx.profile.get("api_key_env") or DEFAULT_KEY_ENV
-        api_key = os.environ.get(key_env)
-        if not api_key:
-            return AgentOutcome(ok=False, error=f"{key_env} is not set: no API key")
-        return await self._converse(ctx, api_key, ctx.profile.get("base_url"))
+                return await _Conversation(ctx, client, anthropic).run()
+            finally:
+                await client.close()
 
-    async def _converse(self, ctx: RunContext, api_key: str, base_url: str | None) -> AgentOutcome:
-        import anthropic  # imported on use: processes without such runs skip its cost
-
-        client = anthropic.AsyncAnthropic(api_key=api_key, base_url=base_url or None, max_retries=2)
-        try:
-            return await _Conversation(ctx, client, anthropic).run()
-        finally:
-            await client.close()
+        return await with_model(ctx, DEFAULT_KEY_ENV, converse)
 
 
 class _Conversation:

@@ -17,18 +17,13 @@ non-essential traffic is turned off), ``api_key_env`` (default ``ANTHROPIC_API_K
 from __future__ import annotations
 
 import importlib.util
-import os
 import shutil
 from pathlib import Path
 from typing import Any, cast
 from urllib.parse import urlparse
 
-from engine.adapters.agents.scripted_model import (
-    SCRIPTED_KEY,
-    check_model_script,
-    scripted_endpoint,
-)
-from engine.domain.errors import BadInput, ScenarioError
+from engine.adapters.agents.scripted_model import check_model_access, with_model
+from engine.domain.errors import BadInput
 from engine.domain.events import (
     AgentText,
     FileChanged,
@@ -67,38 +62,24 @@ class ClaudeCodeBackend:
             raise BadInput(
                 "the claude-code agent needs claude-agent-sdk: pip install 'cockpit[claude-code]'"
             )
-        if scenario:
-            check_model_script(scenario)
         command = profile.get("command")
         if command and shutil.which(command) is None:
             raise BadInput(
                 f"the claude-code agent's command {command!r} was not found: install Claude"
                 " Code or remove `command` from its profile to use the bundled CLI"
             )
-        key_env = profile.get("api_key_env") or DEFAULT_KEY_ENV
-        if not scenario and not os.environ.get(key_env):
-            raise BadInput(
-                f"the claude-code agent needs an API key: set {key_env} in the environment"
-                " (or name another variable with api_key_env in its [agents.NAME] profile)"
-            )
+        check_model_access("claude-code", profile, scenario, DEFAULT_KEY_ENV)
 
     async def run(self, ctx: RunContext) -> AgentOutcome:
         try:
             import claude_agent_sdk as sdk
         except ImportError:
             return AgentOutcome(ok=False, error="claude-agent-sdk is not installed")
-        if ctx.run.scenario:
-            try:
-                async with scripted_endpoint(ctx.run.scenario, ctx.worktree) as url:
-                    profile = dict(ctx.profile, base_url=url)
-                    return await self._drive(ctx, sdk, profile, SCRIPTED_KEY)
-            except ScenarioError as exc:
-                return AgentOutcome(ok=False, error=str(exc))
-        key_env = ctx.profile.get("api_key_env") or DEFAULT_KEY_ENV
-        api_key = os.environ.get(key_env)
-        if not api_key:
-            return AgentOutcome(ok=False, error=f"{key_env} is not set: no API key")
-        return await self._drive(ctx, sdk, ctx.profile, api_key)
+
+        async def drive(profile: dict[str, Any], api_key: str) -> AgentOutcome:
+            return await self._drive(ctx, sdk, profile, api_key)
+
+        return await with_model(ctx, DEFAULT_KEY_ENV, drive)
 
     async def _drive(
         self, ctx: RunContext, sdk: Any, profile: dict[str, Any], api_key: str

@@ -3,6 +3,7 @@ CLI) in a real worktree, talking to Cockpit's scripted model server."""
 
 from __future__ import annotations
 
+import importlib.util
 import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -23,7 +24,12 @@ from engine.services.runner import RunExecution
 from engine.workspace import Workspace, open_workspace
 from enginekit import running_engine, wait_for_state
 
-pytest.importorskip("claude_agent_sdk", reason="the claude-code extra is not installed")
+
+@pytest.fixture(autouse=True)
+def sdk_installed() -> None:
+    # Fails, not skips: CI must run these (make installs the claude-code extra).
+    assert importlib.util.find_spec("claude_agent_sdk"), "pip install -e '.[claude-code]'"
+
 
 KEY_ENV = "COCKPIT_TEST_CLAUDE_KEY"
 
