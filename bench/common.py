@@ -52,27 +52,26 @@ def emit(
     bench: str,
     value: float,
     unit: str,
-    baseline: str,
-    baseline_value: float,
+    baseline: str | None,
+    baseline_value: float | None,
     *,
     goal: str | None = None,
     target: str | None = None,
     digits: int = 2,
     **extra: Any,
 ) -> dict[str, Any]:
-    """Print one figure as a JSON line: ``ratio`` is ``value / baseline_value``.
+    """Print one figure as a JSON line: ``ratio`` is ``value / baseline_value`` (no
+    baseline: ``baseline``, ``baseline_value`` and ``ratio`` are left out).
 
     ``goal`` is the ratio's goal (e.g. ``">= 0.5"``); ``target`` an absolute goal on
     ``value``. Extra keyword fields (``p50``, ``runs``, ...) are appended as given.
     """
-    line: dict[str, Any] = {
-        "bench": bench,
-        "value": round(value, digits),
-        "unit": unit,
-        "baseline": baseline,
-        "baseline_value": round(baseline_value, digits),
-        "ratio": round(value / baseline_value, 3) if baseline_value else None,
-    }
+    line: dict[str, Any] = {"bench": bench, "value": round(value, digits), "unit": unit}
+    # A figure with no sensible baseline gives only its target (TESTING.md).
+    if baseline is not None and baseline_value is not None:
+        line["baseline"] = baseline
+        line["baseline_value"] = round(baseline_value, digits)
+        line["ratio"] = round(value / baseline_value, 3) if baseline_value else None
     if goal is not None:
         line["goal"] = goal
     if target is not None:

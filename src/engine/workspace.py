@@ -296,7 +296,7 @@ backend = "scripted"
 
 # [agents.claude]
 # backend = "anthropic"
-# model = "claude-sonnet-4-5"
+# model = "claude-sonnet-5"
 # api_key_env = "ANTHROPIC_API_KEY"   # the NAME of the variable holding the key, never the key
 #
 # [agents.claude-code]

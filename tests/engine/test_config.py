@@ -48,7 +48,7 @@ scenario = "scenarios/demo.toml"
 
 [agents.claude]
 backend = "anthropic"
-model = "claude-sonnet-4-5"
+model = "claude-sonnet-5"
 base_url = "https://example.invalid"
 api_key_env = "ANTHROPIC_API_KEY"
 env = { FOO = "bar" }

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -76,10 +77,15 @@ class RunExecution:
         self.steering_arrived = asyncio.Event()
         #: Why the task was cancelled (CANCEL or SHUTDOWN), set before ``task.cancel()``.
         self.stop_reason: str | None = None
+        # For the idle watchdog: the last sign of life, and what is not idleness.
+        self._last_activity = time.monotonic()
+        self._waiting_for_human = False
+        self._commands_running = 0
 
     # --- RunContext -------------------------------------------------------------------
     async def emit(self, event: Event) -> None:
         """Publish an event of this run."""
+        self._last_activity = time.monotonic()
         self._bus.emit(event)
 
     async def end_turn(self) -> None:
@@ -110,9 +116,12 @@ class RunExecution:
         """Wait in ``waiting_for_human`` until a steering message answers the question."""
         self._bus.emit(HumanAsked(run_id=self.run.id, question=question))
         await self.set_state(RunState.WAITING_FOR_HUMAN, reason=question)
+        self._waiting_for_human = True  # not idle: the human is the one to act
         while True:
             messages = await self.take_steering()
             if messages:
+                self._waiting_for_human = False
+                self._last_activity = time.monotonic()
                 await self.set_state(RunState.RUNNING, reason="answered")
                 return "\n".join(m.text for m in messages)
             self.steering_arrived.clear()
@@ -134,7 +143,12 @@ class RunExecution:
 
     async def run_command(self, command: str, timeout: float | None = None) -> tuple[int, str]:
         """Run a shell command in the worktree, in its own process group."""
-        return await self._run_shell(command, self.worktree, timeout)
+        self._commands_running += 1  # a long test run is work, not a hang
+        try:
+            return await self._run_shell(command, self.worktree, timeout)
+        finally:
+            self._commands_running -= 1
+            self._last_activity = time.monotonic()
 
     # --- lifecycle --------------------------------------------------------------------
     async def set_state(self, new: RunState, reason: str | None = None, **fields: Any) -> None:
@@ -168,7 +182,7 @@ class RunExecution:
                 await self.set_state(
                     RunState.RUNNING, worktree=str(self.worktree), base_sha=base_sha
                 )
-                outcome = await self._backend.run(self)
+                outcome = await self._run_backend()
             await asyncio.shield(self._conclude(outcome))
         except TimeoutError:
             await asyncio.shield(self._fail(f"timed out after {self._timeout:g}s"))
@@ -182,6 +196,34 @@ class RunExecution:
         except Exception as exc:  # an adapter bug must fail the run, not the engine
             log.exception("run %s crashed", run.id)
             await asyncio.shield(self._fail(f"internal error: {type(exc).__name__}: {exc}"))
+
+    async def _run_backend(self) -> AgentOutcome:
+        """The backend's run, failed as hung when it is silent for the profile's
+        ``idle_timeout`` (no event, not waiting for the human, no command running)."""
+        idle = self.profile.get("idle_timeout")
+        if not idle:
+            return await self._backend.run(self)
+        task = asyncio.ensure_future(self._backend.run(self))
+        try:
+            while True:
+                done, _ = await asyncio.wait({task}, timeout=min(idle / 4, 1.0))
+                if done:
+                    return task.result()
+                busy = self._waiting_for_human or self._commands_running
+                if not busy and time.monotonic() - self._last_activity > idle:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
+                    return AgentOutcome(
+                        ok=False, error=f"the agent was silent for {idle:g}s (idle_timeout): hung"
+                    )
+        except asyncio.CancelledError:
+            # Cancelled from outside: the backend's own cleanup (killing its process)
+            # must run before this run is recorded as ended.
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            raise
 
     async def _conclude(self, outcome: AgentOutcome) -> None:
         if not outcome.ok:

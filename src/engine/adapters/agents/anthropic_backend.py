@@ -34,7 +34,7 @@ from engine.ports.agent import AgentOutcome, RunContext
 if TYPE_CHECKING:
     import anthropic
 
-DEFAULT_MODEL = "claude-sonnet-4-5"
+DEFAULT_MODEL = "claude-sonnet-5"
 DEFAULT_KEY_ENV = "ANTHROPIC_API_KEY"
 DEFAULT_MAX_TURNS = 50
 DEFAULT_MAX_TOKENS = 8192

@@ -16,6 +16,8 @@ non-essential traffic is turned off), ``api_key_env`` (default ``ANTHROPIC_API_K
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import importlib.util
 import shutil
 from pathlib import Path
@@ -105,16 +107,20 @@ class ClaudeCodeBackend:
         prompt = _RESUME_PROMPT if saved.get("session_id") else ctx.run.task
         try:
             async with sdk.ClaudeSDKClient(options=options) as client:
-                await client.query(prompt)
-                while True:
-                    outcome = await session.receive(client)
-                    if outcome is not None:
-                        return outcome
-                    steering = await ctx.take_steering()
-                    if not steering:
-                        return AgentOutcome(ok=True)
-                    text = "\n".join(f"Message from the human: {m.text}" for m in steering)
-                    await client.query(text)
+                try:
+                    await client.query(prompt)
+                    while True:
+                        outcome = await session.receive(client)
+                        if outcome is not None:
+                            return outcome
+                        steering = await ctx.take_steering()
+                        if not steering:
+                            return AgentOutcome(ok=True)
+                        text = "\n".join(f"Message from the human: {m.text}" for m in steering)
+                        await client.query(text)
+                except asyncio.CancelledError:
+                    _terminate_cli(client)
+                    raise
         except sdk.CLINotFoundError:
             where = profile.get("command") or "bundled with claude-agent-sdk"
             return AgentOutcome(ok=False, error=f"the Claude Code CLI was not found ({where})")
@@ -123,6 +129,17 @@ class ClaudeCodeBackend:
         except sdk.ClaudeSDKError as exc:
             return AgentOutcome(ok=False, error=f"Claude Code: {str(exc).splitlines()[0]}")
         return AgentOutcome(ok=False, error="Claude Code ended without a result")
+
+
+def _terminate_cli(client: Any) -> None:
+    """On cancel, stop the CLI now: closing the SDK client gives it 5 s to exit after
+    stdin closes (so it can flush its session file) before it terminates it, and a
+    cancel must be prompt. The SDK exposes no handle, hence the private attribute; if it
+    moves, closing still ends the CLI, only later."""
+    process = getattr(getattr(client, "_transport", None), "_process", None)
+    if process is not None and process.returncode is None:
+        with contextlib.suppress(ProcessLookupError):
+            process.terminate()
 
 
 def claude_env(profile: dict[str, Any], config_dir: Path, api_key: str) -> dict[str, str]:

@@ -76,7 +76,7 @@ def ws(workspace_root: Path, server: ModelServer, monkeypatch: pytest.MonkeyPatc
         + f"""
 [agents.cc]
 backend = "claude-code"
-model = "claude-sonnet-4-5"
+model = "claude-sonnet-5"
 base_url = "{server.url}"
 api_key_env = "{KEY_ENV}"
 env = {{ CLAUDE_CODE_MAX_RETRIES = "0" }}
@@ -141,8 +141,15 @@ async def test_the_guard_refuses_through_the_pre_tool_use_hook(
     assert bash.is_error
     assert "test-no-shell" in bash.output and "no shell in this test" in bash.output
     # The refusal went back to the model as the tool's result.
-    last = server.turn_requests[-1].body["messages"][-1]["content"]
-    assert any("no shell in this test" in str(block.get("content")) for block in last)
+    results = [
+        str(block.get("content"))
+        for request in server.turn_requests
+        for message in request.body["messages"]
+        if isinstance(message["content"], list)
+        for block in message["content"]
+        if block.get("type") == "tool_result"
+    ]
+    assert any("no shell in this test" in text for text in results), results
 
 
 async def test_missing_sdk_or_key_fails_the_submission(
