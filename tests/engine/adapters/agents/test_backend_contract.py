@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from engine.domain.events import AgentText, ToolCallFinished, ToolCallRequested, TurnFinished
 from engine.domain.state import RunState
 from engine.workspace import Workspace, open_workspace
 from enginekit import running_engine, wait_for_state
@@ -84,3 +86,55 @@ async def test_cancel_stops_the_agent_and_leaves_no_process(
     while processes_in(worktree):
         assert asyncio.get_running_loop().time() < deadline, processes_in(worktree)
         await asyncio.sleep(0.1)
+
+
+#: Per backend, a model script (or, for acp, the scripted agent's prompt) that says
+#: something, then makes a file in the worktree with the backend's own tool.
+TASKS = {
+    "anthropic": (
+        '[[turn]]\ntext = "Writing the file."\n[[turn.tool_use]]\nname = "write_file"\n'
+        'input = { path = "contract.txt", content = "made by the agent\\n" }\n'
+        '[[turn]]\ntext = "Done."\n'
+    ),
+    "claude-code": (
+        '[[turn]]\ntext = "Writing the file."\n[[turn.tool_use]]\nname = "Write"\n'
+        'input = { file_path = "{cwd}/contract.txt", content = "made by the agent\\n" }\n'
+        '[[turn]]\ntext = "Done."\n'
+    ),
+    "codex": (
+        '[[turn]]\ntext = "Writing the file."\n[[turn.tool_use]]\nname = "exec_command"\n'
+        "input = { cmd = \"printf 'made by the agent\\\\n' > contract.txt\" }\n"
+        '[[turn]]\ntext = "Done."\n'
+    ),
+}
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_a_task_end_to_end(backend: str, ws: Workspace, tmp_path: Path) -> None:
+    scenario = None
+    if backend in TASKS:
+        script = tmp_path / "task.toml"
+        script.write_text(TASKS[backend])
+        scenario = str(script)
+    async with running_engine(ws) as engine:
+        run = await engine.submit("app", "make contract.txt", backend, scenario)
+        run = await wait_for_state(engine, run.id, RunState.FINISHED, RunState.FAILED, timeout=120)
+        assert run.state is RunState.FINISHED, run.error
+        events = await engine.store.events_for(run.id)
+
+    # The change landed (committed on the run's branch).
+    expected = "from acp\n" if backend == "acp" else "made by the agent\n"
+    name = "notes.txt" if backend == "acp" else "contract.txt"
+    shown = subprocess.run(
+        ["git", "show", f"{run.branch}:{name}"],
+        cwd=ws.repo_path("app"),
+        capture_output=True,
+        text=True,
+    )
+    assert shown.stdout == expected
+    # Text, tool call, tool result, turn end: each there, in that order.
+    kinds = (AgentText, ToolCallRequested, ToolCallFinished, TurnFinished)
+    firsts = [next(i for i, e in enumerate(events) if isinstance(e, kind)) for kind in kinds]
+    assert firsts == sorted(firsts), [type(e).__name__ for e in events]
+    seqs = [e.seq for e in events]
+    assert seqs == list(range(1, len(seqs) + 1))  # dense and ordered
