@@ -186,20 +186,25 @@ class _Conversation:
             await ctx.save_state({"messages": self.messages})
             await ctx.end_turn()
             if not calls:
+                # Steering that came during the last reply is answered, not dropped.
+                if await self._deliver_steering():
+                    continue
                 return AgentOutcome(ok=True)
         return AgentOutcome(ok=False, error=f"stopped after {self.max_turns} turns (max_turns)")
 
-    async def _deliver_steering(self) -> None:
-        """Steering joins the conversation as the human's words, at a turn's start."""
+    async def _deliver_steering(self) -> bool:
+        """Steering joins the conversation as the human's words, at a turn's start;
+        True when there was some."""
         steering = await self.ctx.take_steering()
         if not steering:
-            return
+            return False
         blocks = [_text(f"Message from the human steering you: {m.text}") for m in steering]
         last = self.messages[-1]
         if last["role"] == "user":
             last["content"] = [*_as_blocks(last["content"]), *blocks]
         else:
             self.messages.append({"role": "user", "content": blocks})
+        return True
 
     async def _ask(self, system: str) -> Any:
         async with self.client.messages.stream(

@@ -4,7 +4,7 @@ On a prompt it: says what it works on; asks permission to write ``notes.txt`` an
 allowed, writes it through the client; asks permission to run ``rm -rf /`` (a guard
 should refuse); tries to write outside its cwd (the client must refuse); reads the
 README through the client and quotes its first line. A later prompt is answered with
-"Noted: …"; a prompt containing "hang" is never answered. It supports loadSession.
+"Noted: …"; a prompt containing "hang" is never answered, one with "slowly" waits 2 s. It supports loadSession.
 """
 
 from __future__ import annotations
@@ -81,6 +81,8 @@ class ScriptedAgent:
     async def prompt(self, session_id: str, prompt: list[Any], **_: Any) -> PromptResponse:
         text = " ".join(getattr(block, "text", "") for block in prompt)
         self.prompts += 1
+        if "slowly" in text:  # time for a test to steer it
+            await asyncio.sleep(2.0)
         if "hang" in text:  # for cancel and contract tests: never answers
             await self.say(session_id, "thinking for a long time")
             await asyncio.sleep(3600)
