@@ -16,11 +16,6 @@ def assistant_turns(body: dict[str, Any]) -> int:
     return sum(1 for m in body.get("messages") or [] if m.get("role") == "assistant")
 
 
-def is_side_request(body: dict[str, Any]) -> bool:
-    """No tools offered: a title, a summary, a probe — not a turn of the script."""
-    return not body.get("tools")
-
-
 def estimate_tokens(payload: Any) -> int:
     """A stable rough count (4 characters a token) for usage figures."""
     return max(1, len(json.dumps(payload, default=str)) // 4)

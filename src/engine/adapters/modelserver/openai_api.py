@@ -29,11 +29,6 @@ def assistant_turns(body: dict[str, Any]) -> int:
     return turns
 
 
-def is_side_request(body: dict[str, Any]) -> bool:
-    """No tools offered: not a turn of the script."""
-    return not body.get("tools")
-
-
 def _frame(data: dict[str, Any]) -> bytes:
     return f"event: {data['type']}\ndata: {json.dumps(data)}\n\n".encode()
 

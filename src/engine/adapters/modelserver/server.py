@@ -174,33 +174,38 @@ class ModelServer:
                 writer, 404, anthropic_api.error_body("not_found_error", f"no route {route}")
             )
 
-    def _turn(self, side: bool, spoken: int) -> Turn:
-        return Turn(text=SIDE_TEXT) if side else self.script.reply_for(spoken)
+    async def _turn(
+        self, body: dict[str, Any], api: Any, writer: asyncio.StreamWriter
+    ) -> Turn | None:
+        """The scripted turn answering ``body`` (after its delay); None when the turn is
+        an error, which has then been sent. ``api`` is the API module (its conversation
+        counting and error envelope)."""
+        # No tools offered: a title, a summary, a probe — not a turn of the script.
+        if not body.get("tools"):
+            return Turn(text=SIDE_TEXT)
+        turn = self.script.reply_for(api.assistant_turns(body))
+        if turn.delay:
+            await asyncio.sleep(turn.delay)
+        if turn.error is None:
+            return turn
+        envelope = api.error_body(turn.error.type, turn.error.message)
+        await self._send_json(writer, turn.error.status, envelope)
+        return None
 
     async def _messages(self, request: Request, writer: asyncio.StreamWriter) -> None:
         body = request.body
-        side = anthropic_api.is_side_request(body)
-        turn = self._turn(side, anthropic_api.assistant_turns(body))
-        if turn.delay:
-            await asyncio.sleep(turn.delay)
-        if turn.error is not None:
-            envelope = anthropic_api.error_body(turn.error.type, turn.error.message)
-            await self._send_json(writer, turn.error.status, envelope)
-        elif body.get("stream"):
+        turn = await self._turn(body, anthropic_api, writer)
+        if turn is None:
+            return
+        if body.get("stream"):
             await self._send_stream(writer, anthropic_api.stream(turn, body, self.cwd))
         else:
             await self._send_json(writer, 200, anthropic_api.message(turn, body, self.cwd))
 
     async def _responses(self, request: Request, writer: asyncio.StreamWriter) -> None:
         body = request.body
-        side = openai_api.is_side_request(body)
-        turn = self._turn(side, openai_api.assistant_turns(body))
-        if turn.delay:
-            await asyncio.sleep(turn.delay)
-        if turn.error is not None:
-            envelope = openai_api.error_body(turn.error.type, turn.error.message)
-            await self._send_json(writer, turn.error.status, envelope)
-        else:
+        turn = await self._turn(body, openai_api, writer)
+        if turn is not None:
             # Codex streams; a non-streaming request gets the same events (it is lenient).
             await self._send_stream(writer, openai_api.stream(turn, body, self.cwd))
 
