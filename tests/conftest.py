@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
+from enginekit import git
 
 # Tests commit in throw-away repos; give git an identity that never depends on the machine.
 os.environ.update(
@@ -17,12 +18,6 @@ os.environ.update(
     GIT_COMMITTER_EMAIL="test@cockpit.invalid",
 )
 os.environ.pop("COCKPIT_WORKSPACE", None)
-
-
-def git(cwd: Path, *args: str) -> str:
-    """Run git in ``cwd`` and return its stdout (raises on failure)."""
-    done = subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True)
-    return done.stdout
 
 
 @pytest.fixture

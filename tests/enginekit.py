@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from engine.bootstrap import open_engine
 from engine.domain.models import Run
 from engine.domain.state import RunState
 from engine.services.engine import Engine, EngineOptions
 from engine.workspace import Workspace
+
+
+def git(cwd: Path, *args: str) -> str:
+    """Run git in ``cwd`` and return its stdout (raises on failure)."""
+    done = subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True)
+    return done.stdout
 
 
 @asynccontextmanager

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import subprocess
 import tempfile
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -48,6 +47,7 @@ from engine.domain.state import RunState
 from engine.services.engine import EngineOptions
 from engine.services.recovery import HOST
 from engine.workspace import Workspace, open_workspace
+from enginekit import git
 
 SIZE = (160, 48)
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
@@ -74,10 +74,6 @@ backend = "scripted"
 """
 
 
-def _git(cwd: Path, *args: str) -> None:
-    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True)
-
-
 def _build_workspace(name: str) -> Workspace:
     """A fresh workspace at ``BASE/name/ws`` with clean repos ``app`` and ``lib``."""
     top = BASE / name
@@ -87,9 +83,9 @@ def _build_workspace(name: str) -> Workspace:
         (path / "src").mkdir(parents=True)
         (path / "README.md").write_text(f"# {repo}\n")
         (path / "src" / "main.py").write_text("x = 1\n")
-        _git(path, "init", "-q", "-b", "main")
-        _git(path, "add", "-A")
-        _git(path, "commit", "-q", "-m", "initial")
+        git(path, "init", "-q", "-b", "main")
+        git(path, "add", "-A")
+        git(path, "commit", "-q", "-m", "initial")
     root = top / "ws"
     root.mkdir()
     (root / "cockpit.toml").write_text(TOML)

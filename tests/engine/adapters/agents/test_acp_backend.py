@@ -3,49 +3,28 @@ over stdio, the engine as its client, real git worktrees."""
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from agentkit import acp_profile, deny_shell, with_profiles
 
 from engine.bootstrap import open_engine
 from engine.domain.errors import BadInput
 from engine.domain.events import AgentText, FileChanged, ToolCallFinished, ToolCallRequested
-from engine.domain.guard import ALLOW, GuardVerdict, ToolRequest
 from engine.domain.state import RunState
-from engine.services.runner import RunExecution
 from engine.workspace import Workspace, open_workspace
-from enginekit import running_engine, wait_for_state
-
-AGENT = Path(__file__).with_name("acp_scripted_agent.py")
+from enginekit import git, running_engine, wait_for_state
 
 
 @pytest.fixture
 def ws(workspace_root: Path) -> Workspace:
-    config = workspace_root / "cockpit.toml"
-    config.write_text(
-        config.read_text()
-        + f"""
-[agents.acp-scripted]
-backend = "acp"
-command = "{sys.executable}"
-args = ["{AGENT}"]
-"""
-    )
-    return open_workspace(workspace_root)
+    return with_profiles(workspace_root, acp_profile("acp-scripted"))
 
 
 @pytest.fixture
 def no_shell(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A guard verdict for the test (the policy itself is the guard's, a later issue)."""
-
-    async def verdict(self: RunExecution, request: ToolRequest) -> GuardVerdict:
-        if request.kind == "shell":
-            return GuardVerdict("deny", rule="test-no-shell", reason="no shell")
-        return ALLOW
-
-    monkeypatch.setattr(RunExecution, "check_tool", verdict)
+    deny_shell(monkeypatch, "no shell")
 
 
 async def test_an_acp_agent_is_driven_guarded_and_confined(ws: Workspace, no_shell: None) -> None:
@@ -70,10 +49,7 @@ async def test_an_acp_agent_is_driven_guarded_and_confined(ws: Workspace, no_she
     ]
     assert not (ws.worktrees_dir / "app" / "escape.txt").exists()
     repo = ws.repo_path("app")
-    shown = subprocess.run(
-        ["git", "show", f"{run.branch}:notes.txt"], cwd=repo, capture_output=True, text=True
-    )
-    assert shown.stdout == "from acp\n"
+    assert git(repo, "show", f"{run.branch}:notes.txt") == "from acp\n"
     assert saved == {"session_id": "scripted-session-1"}
 
 

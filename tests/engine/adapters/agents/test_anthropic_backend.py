@@ -4,7 +4,6 @@ anthropic SDK talking to Cockpit's scripted model server."""
 from __future__ import annotations
 
 import asyncio
-import subprocess
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from engine.domain.events import FileChanged, ToolCallFinished, UsageReported
 from engine.domain.state import RunState
 from engine.services.engine import Engine
 from engine.workspace import open_workspace
-from enginekit import running_engine, wait_for_state
+from enginekit import git, running_engine, wait_for_state
 
 KEY_ENV = "COCKPIT_TEST_ANTHROPIC_KEY"
 
@@ -56,12 +55,6 @@ WORK = {
         {"text": "Done: helper added and documented."},
     ]
 }
-
-
-def git(cwd: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", *args], cwd=cwd, check=True, capture_output=True, text=True
-    ).stdout
 
 
 @pytest.fixture

@@ -7,11 +7,10 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from agentkit import acp_profile, codex_profile, with_profiles
 
 from engine.domain.events import (
     AgentText,
@@ -21,11 +20,9 @@ from engine.domain.events import (
     TurnFinished,
 )
 from engine.domain.state import RunState
-from engine.workspace import Workspace, open_workspace
-from enginekit import running_engine, wait_for_state
+from engine.workspace import Workspace
+from enginekit import git, running_engine, wait_for_state
 
-HERE = Path(__file__).resolve().parent
-CODEX = HERE.parents[3] / "node_modules" / ".bin" / "codex"
 BACKENDS = ["anthropic", "claude-code", "acp", "codex"]
 
 #: A model that never answers its first request (within the test).
@@ -34,29 +31,14 @@ HANG = '[[turn]]\ndelay = 600\ntext = "never said"\n'
 
 @pytest.fixture
 def ws(workspace_root: Path) -> Workspace:
-    config = workspace_root / "cockpit.toml"
-    config.write_text(
-        config.read_text()
-        + f"""
-[agents.anthropic]
-backend = "anthropic"
-
-[agents.claude-code]
-backend = "claude-code"
-env = {{ CLAUDE_CODE_MAX_RETRIES = "0" }}
-
-[agents.acp]
-backend = "acp"
-command = "{sys.executable}"
-args = ["{HERE / "acp_scripted_agent.py"}"]
-
-[agents.codex]
-backend = "codex"
-command = "{CODEX}"
-model = "gpt-scripted"
-"""
+    return with_profiles(
+        workspace_root,
+        '\n[agents.anthropic]\nbackend = "anthropic"\n',
+        '\n[agents.claude-code]\nbackend = "claude-code"\n'
+        'env = { CLAUDE_CODE_MAX_RETRIES = "0" }\n',
+        acp_profile("acp"),
+        codex_profile("codex"),
     )
-    return open_workspace(workspace_root)
 
 
 def processes_in(folder: Path) -> list[int]:
@@ -132,13 +114,7 @@ async def test_a_task_end_to_end(backend: str, ws: Workspace, tmp_path: Path) ->
     # The change landed (committed on the run's branch).
     expected = "from acp\n" if backend == "acp" else "made by the agent\n"
     name = "notes.txt" if backend == "acp" else "contract.txt"
-    shown = subprocess.run(
-        ["git", "show", f"{run.branch}:{name}"],
-        cwd=ws.repo_path("app"),
-        capture_output=True,
-        text=True,
-    )
-    assert shown.stdout == expected
+    assert git(ws.repo_path("app"), "show", f"{run.branch}:{name}") == expected
     # Text, tool call, tool result, turn end: each there, in that order.
     kinds = (AgentText, ToolCallRequested, ToolCallFinished, TurnFinished)
     firsts = [next(i for i, e in enumerate(events) if isinstance(e, kind)) for kind in kinds]

@@ -4,11 +4,11 @@ CLI) in a real worktree, talking to Cockpit's scripted model server."""
 from __future__ import annotations
 
 import importlib.util
-import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from agentkit import deny_shell
 
 from engine.adapters.modelserver import ModelServer, parse_model_script
 from engine.bootstrap import open_engine
@@ -18,11 +18,9 @@ from engine.domain.events import (
     ToolCallRequested,
     UsageReported,
 )
-from engine.domain.guard import ALLOW, GuardVerdict, ToolRequest
 from engine.domain.state import RunState
-from engine.services.runner import RunExecution
 from engine.workspace import Workspace, open_workspace
-from enginekit import running_engine, wait_for_state
+from enginekit import git, running_engine, wait_for_state
 
 
 @pytest.fixture(autouse=True)
@@ -53,12 +51,6 @@ SCRIPT = {
         {"text": "Done."},
     ]
 }
-
-
-def git(cwd: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", *args], cwd=cwd, check=True, capture_output=True, text=True
-    ).stdout
 
 
 @pytest.fixture
@@ -126,12 +118,7 @@ async def test_the_guard_refuses_through_the_pre_tool_use_hook(
     ws: Workspace, server: ModelServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The policy itself is the guard's (a later issue); here only its verdict is set.
-    async def no_shell(self: RunExecution, request: ToolRequest) -> GuardVerdict:
-        if request.kind == "shell":
-            return GuardVerdict("deny", rule="test-no-shell", reason="no shell in this test")
-        return ALLOW
-
-    monkeypatch.setattr(RunExecution, "check_tool", no_shell)
+    deny_shell(monkeypatch, "no shell in this test")
     run_id = await submit_queued(ws, server)
     async with running_engine(ws) as engine:
         run = await wait_for_state(engine, run_id, RunState.FINISHED, RunState.FAILED, timeout=120)

@@ -4,19 +4,17 @@ Responses API."""
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
+from agentkit import CODEX, codex_profile, with_profiles
 
 from engine.bootstrap import open_engine
 from engine.domain.errors import BadInput
 from engine.domain.events import AgentText, ToolCallFinished, ToolCallRequested, UsageReported
 from engine.domain.state import RunState
 from engine.workspace import Workspace, open_workspace
-from enginekit import running_engine, wait_for_state
-
-CODEX = Path(__file__).resolve().parents[4] / "node_modules" / ".bin" / "codex"
+from enginekit import git, running_engine, wait_for_state
 
 
 @pytest.fixture(autouse=True)
@@ -45,17 +43,7 @@ text = "Done."
 
 @pytest.fixture
 def ws(workspace_root: Path) -> Workspace:
-    config = workspace_root / "cockpit.toml"
-    config.write_text(
-        config.read_text()
-        + f"""
-[agents.codex]
-backend = "codex"
-command = "{CODEX}"
-model = "gpt-scripted"
-"""
-    )
-    return open_workspace(workspace_root)
+    return with_profiles(workspace_root, codex_profile("codex"))
 
 
 async def test_codex_runs_in_its_sandbox_and_reports(ws: Workspace, tmp_path: Path) -> None:
@@ -78,13 +66,7 @@ async def test_codex_runs_in_its_sandbox_and_reports(ws: Workspace, tmp_path: Pa
     # (codex exec --json does not report a command its sandbox refused: no event for it.)
     assert not (ws.worktrees_dir / "app" / "outside.txt").exists()
     assert [e for e in events if isinstance(e, UsageReported)][-1].input_tokens > 0
-    shown = subprocess.run(
-        ["git", "show", f"{run.branch}:notes.txt"],
-        cwd=ws.repo_path("app"),
-        capture_output=True,
-        text=True,
-    )
-    assert shown.stdout == "from codex\n"
+    assert git(ws.repo_path("app"), "show", f"{run.branch}:notes.txt") == "from codex\n"
     assert saved and saved["thread_id"]
     assert (ws.state_dir / "agents" / run.id / "codex" / "config.toml").is_file()
 
