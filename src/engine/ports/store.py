@@ -69,9 +69,6 @@ class RunStore(Protocol):
     ) -> list[Event]:
         """The newest ``limit`` events of a run (older than ``before_seq``), in order."""
 
-    async def events_after_id(self, after_id: int, limit: int = 1000) -> list[tuple[int, Event]]:
-        """``(id, event)`` of every run's events after ``after_id``, in commit order."""
-
     async def follow_events(
         self, after_id: int, limit: int = 1000, skip_runs: Collection[str] = ()
     ) -> tuple[int, list[Event]]:

@@ -255,10 +255,10 @@ async def test_events_roundtrip_and_last_seq(store: SqliteRunStore) -> None:
         )
     assert await store.last_seq("r1") == 4
 
-    page = await store.events_after_id(0, limit=3)
-    assert [e for _, e in page] == events[:3]
-    rest = await store.events_after_id(page[-1][0])
-    assert [e for _, e in rest] == events[3:]
+    cursor, page = await store.follow_events(0, limit=3)
+    assert page == events[:3]
+    _, rest = await store.follow_events(cursor)
+    assert rest == events[3:]
 
     # Following while skipping a run: its rows move the cursor but are not returned.
     last, followed = await store.follow_events(0, skip_runs=["r1"])

@@ -430,22 +430,14 @@ class SqliteRunStore:
         )
         return [event_from_json(row[0]) for row in rows]
 
-    async def events_after_id(self, after_id: int, limit: int = 1000) -> list[tuple[int, Event]]:
-        """``(id, event)`` of every run's events with ``id > after_id``, in insertion order.
-
-        For UIs following all runs: keep the last id seen and ask again. Ids grow in commit
-        order because SQLite has a single writer at a time, so nothing is skipped.
-        """
-        rows = await self._read(
-            "SELECT id, data FROM events WHERE id > ? ORDER BY id LIMIT ?", (after_id, limit)
-        )
-        return [(row[0], event_from_json(row[1])) for row in rows]
-
     async def follow_events(
         self, after_id: int, limit: int = 1000, skip_runs: Collection[str] = ()
     ) -> tuple[int, list[Event]]:
-        """Like :meth:`events_after_id`, for a UI whose own engine already delivers the
-        events of ``skip_runs``: those rows advance the cursor but are not decoded."""
+        """Every run's events with ``id > after_id`` (at most ``limit`` rows), in
+        insertion order, and the last id read: a UI keeps it and asks again. Ids grow in
+        commit order because SQLite has a single writer at a time, so nothing is skipped.
+        Rows of ``skip_runs`` (runs whose events the UI's own engine already delivers)
+        advance the cursor but are not decoded."""
         rows = await self._read(
             "SELECT id, run_id, data FROM events WHERE id > ? ORDER BY id LIMIT ?",
             (after_id, limit),
