@@ -52,6 +52,8 @@ REPO_POLL = 3.0
 PAGE = 300
 #: Shortest time between two redraws of streaming panes (10 a second).
 RENDER_INTERVAL = 0.1
+#: Seconds the app waits, on its way out, for the engine to close the store.
+ENGINE_CLOSE_WAIT = 5.0
 
 
 def _while_mounted(method: F) -> F:
@@ -124,6 +126,8 @@ class CockpitApp(App[None]):
         self.settings: UiSettings = load_settings()
         self._engine_options = engine_options or EngineOptions()
         self._engine_ready = asyncio.Event()
+        self._engine_closed = asyncio.Event()
+        self._engine_started = False
         self._dirty: set[str] = set()
         # One consumer folds batches in arrival order: views drop seqs they have passed, so
         # a batch overtaking an earlier one would lose events.
@@ -165,11 +169,26 @@ class CockpitApp(App[None]):
         if self._welcome:
             self.notify(self._welcome, title="Cockpit", timeout=20)
         self.run_worker(self._engine_main(), group="engine", name="engine", exit_on_error=False)
+        self._engine_started = True
         self.set_interval(1.0, self._tick)
         self.set_interval(REPO_POLL, self._refresh_repos)
 
+    async def on_unmount(self) -> None:
+        # However the app ends (quit, a test leaving run_test, an error), the engine
+        # worker was cancelled: wait for it to close the store, whose connection threads
+        # would otherwise keep the process alive after the app is gone.
+        if self._engine_started:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._engine_closed.wait(), ENGINE_CLOSE_WAIT)
+
     # --- engine -------------------------------------------------------------------
     async def _engine_main(self) -> None:
+        try:
+            await self._engine_session()
+        finally:
+            self._engine_closed.set()
+
+    async def _engine_session(self) -> None:
         async with open_engine(self.workspace, self._engine_options) as engine:
             self.engine = engine
             engine.bus.add_sink(lambda batch: self.post_message(EngineEvents(batch)))

@@ -50,27 +50,30 @@ async def open_engine(
     Leaving the context closes the socket and the store; call ``engine.run()`` inside it
     to execute runs.
     """
+    options = options or EngineOptions()
     store = SqliteRunStore(workspace.db_path)
     await store.open()
-    options = options or EngineOptions()
-    engine = Engine(
-        workspace,
-        store,
-        GitWorktrees(),
-        available_backends(),
-        this_engine(),
-        run_shell=lambda cmd, cwd, timeout: run_shell(cmd, cwd, timeout),
-        notify=lambda: poke_engines(workspace.state_dir),
-        options=options,
-    )
     control: ControlServer | None = None
-    if listen:
-        kind = "only" if options.only is not None else "general"
-        control = ControlServer(workspace.state_dir, kind, engine.wake)
-        await control.start()
     try:
+        engine = Engine(
+            workspace,
+            store,
+            GitWorktrees(),
+            available_backends(),
+            this_engine(),
+            run_shell=lambda cmd, cwd, timeout: run_shell(cmd, cwd, timeout),
+            notify=lambda: poke_engines(workspace.state_dir),
+            options=options,
+        )
+        if listen:
+            kind = "only" if options.only is not None else "general"
+            control = ControlServer(workspace.state_dir, kind, engine.wake)
+            await control.start()
         yield engine
     finally:
-        if control is not None:
-            await control.close()
-        await store.close()
+        # The store is closed however this ends (a failed start, a cancellation).
+        try:
+            if control is not None:
+                await control.close()
+        finally:
+            await store.close()

@@ -8,6 +8,7 @@ polling, never by sleeping blindly.
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -407,6 +408,25 @@ async def test_a_new_cockpit_shows_finished_runs_from_the_store(ws: Workspace, s
         await until(pilot, lambda: "Hi from the scripted agent" in transcript_text(second))
         # Loading history raises no notifications (they were raised in the first session).
         assert not any("finished" in n.message for n in second._notifications)
+
+
+def store_threads() -> list[threading.Thread]:
+    """aiosqlite's connection threads (not daemons: one left open blocks the exit)."""
+    return [t for t in threading.enumerate() if "_connection_worker_thread" in t.name]
+
+
+@pytest.mark.parametrize("early", [True, False], ids=["while-starting", "once-ready"])
+async def test_leaving_the_app_without_quit_closes_the_store(ws: Workspace, early: bool) -> None:
+    before = store_threads()
+    app = make_app(ws)
+    async with app.run_test(size=SIZE) as pilot:
+        if not early:
+            await ready(pilot)
+            assert len(store_threads()) == len(before) + 2  # writer and reader
+    assert app._engine_closed.is_set()
+    for thread in set(store_threads()) - set(before):
+        thread.join(timeout=5)  # stopped: it exits once it has closed its connection
+        assert not thread.is_alive(), "a store connection thread outlived the app"
 
 
 async def test_modals_dim_rather_than_hide_the_cockpit(ws: Workspace) -> None:

@@ -232,12 +232,14 @@ class SqliteRunStore:
             self._writer = writer
             await self._migrate()
             reader = await aiosqlite.connect(self.path, isolation_level=None)
+            self._reader = reader
             await reader.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             await reader.execute("PRAGMA query_only = ON")
-            self._reader = reader
         except BaseException:
-            self._writer = None
-            await writer.close()
+            # Also when cancelled half-way: a connection left open keeps its worker thread,
+            # which is not a daemon, and the process could never exit.
+            self._writer = writer
+            await self.close()
             raise
 
     @staticmethod
@@ -264,12 +266,18 @@ class SqliteRunStore:
 
     async def close(self) -> None:
         """Close both connections (committed data is already durable)."""
-        reader, writer = self._reader, self._writer
+        pending = [c for c in (self._reader, self._writer) if c is not None]
         self._reader = self._writer = None
-        if reader is not None:
-            await reader.close()
-        if writer is not None:
-            await writer.close()
+        try:
+            while pending:
+                # aiosqlite's close stops its worker thread even when cut short itself.
+                await pending.pop(0).close()
+        finally:
+            # A close cut short (cancelled, or failing) must still stop the connections
+            # not yet closed: their worker threads are not daemons, and one left waiting
+            # for work keeps the process from ever exiting.
+            for connection in pending:
+                connection.stop()
 
     async def user_version(self) -> int:
         """The schema version (number of the last applied migration)."""
