@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from textual.geometry import Region
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
@@ -463,3 +464,63 @@ async def test_long_lines_wrap_to_the_pane_and_rewrap_on_zoom(ws: Workspace, sce
         # Wider pane, fewer lines: the text was wrapped again, not kept at the old width.
         await until(pilot, lambda: sum("word" in strip.text for strip in transcript.lines) < narrow)
         assert wrapped_to_width()
+
+
+def highlighted_rows(run_list: RunList) -> list[int]:
+    """Rows of the run list as drawn (through its line cache) in the highlight colour."""
+    highlight = run_list.get_visual_style(
+        "option-list--option", "option-list--option-highlighted"
+    ).rich_style.bgcolor
+    lines = run_list.render_lines(Region(0, 0, run_list.size.width, run_list.size.height))
+    return [
+        y
+        for y, strip in enumerate(lines)
+        if any(segment.style and segment.style.bgcolor == highlight for segment in strip)
+    ]
+
+
+async def test_moving_the_highlight_repaints_the_rows_it_leaves(ws: Workspace) -> None:
+    app = make_app(ws)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        run_list = app.query_one(RunList)
+        await until(pilot, lambda: run_list.option_count >= 3)
+        await pilot.pause()
+        first = highlighted_rows(run_list)
+        assert len(first) == 1
+        await pilot.press("down")
+        await pilot.pause()
+        second = highlighted_rows(run_list)
+        assert len(second) == 1 and second != first  # the old row lost its highlight
+        await pilot.press("up")
+        await pilot.pause()
+        assert highlighted_rows(run_list) == first
+
+
+async def test_the_run_header_grows_and_shrinks_with_its_text(ws: Workspace, scenario) -> None:
+    path = scenario('[[step]]\nsay = "done"\n')
+    long_task = " ".join(f"step{i}" for i in range(60))  # wraps over several header lines
+    app = make_app(ws)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        assert app.engine is not None
+        # Submitted directly: typing a task this long key by key takes most of a minute.
+        short_id = (await app.engine.submit("app", "short", "scripted", str(path))).id
+        long_id = (await app.engine.submit("app", long_task, "scripted", str(path))).id
+        await until(pilot, lambda: {short_id, long_id} <= set(app.model.runs))
+        header = app.query_one("#run-header", Static)
+        run_list = app.query_one(RunList)
+
+        async def select(run_id: str) -> int:
+            run_list.select_id(f"run:{run_id}")
+            await until(pilot, lambda: app._selected_run_id() == run_id)
+            await pilot.pause()
+            return header.size.height
+
+        short = await select(short_id)
+        tall = await select(long_id)
+        assert tall > short
+        # Every line of the wrapped task is on screen, the last word included.
+        drawn = "".join(s.text for s in header.render_lines(Region(0, 0, *header.size)))
+        assert "step59" in drawn
+        assert await select(short_id) == short

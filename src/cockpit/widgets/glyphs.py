@@ -66,6 +66,21 @@ def human_duration(seconds: float | None) -> str:
 
 def update_if_changed(static: Static, content: Text) -> None:
     """``Static.update`` relayouts the screen: skip it when nothing changed (panes are
-    refreshed on every frame while runs stream)."""
-    if static.content != content:
-        static.update(content)
+    refreshed on every frame while runs stream), and repaint without a relayout when the
+    new text takes as many lines as the old at the widget's width (a key press switching
+    panes would otherwise pay for arranging every widget again)."""
+    old = static.content
+    if old == content:
+        return
+    width = static.content_region.width
+    same_height = (
+        isinstance(old, Text)
+        and width > 0
+        and _height(static, old, width) == _height(static, content, width)
+    )
+    static.update(content, layout=not same_height)
+
+
+def _height(static: Static, text: Text, width: int) -> int:
+    """Lines ``text`` wraps to at ``width`` cells."""
+    return len(text.wrap(static.app.console, width))

@@ -6,6 +6,7 @@ import contextlib
 
 from rich.text import Text
 from textual.binding import Binding
+from textual.reactive import reactive
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option, OptionDoesNotExist
 
@@ -24,6 +25,20 @@ class RunList(OptionList):
         Binding("g", "first", "First", show=False, id="list.first"),
         Binding("G", "last", "Last", show=False, id="list.last"),
     ]
+
+    #: Moving the highlight repaints the two rows it leaves and enters, not every row
+    #: (OptionList's own reactive repaints the whole list, on every key press).
+    highlighted: reactive[int | None] = reactive(None, repaint=False)
+
+    def on_mount(self) -> None:
+        self.watch(self, "highlighted", self._repaint_rows, init=False)
+
+    def _repaint_rows(self, old: int | None, new: int | None) -> None:
+        self._update_lines()
+        for index in (old, new):
+            line = self._index_to_line.get(index) if index is not None else None
+            if line is not None:
+                self.refresh_lines(line, self._heights.get(index, 1))
 
     def rebuild(self, model: CockpitModel) -> None:
         """Re-render every row, keeping the highlighted item."""
