@@ -8,12 +8,12 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
-from engine.adapters.modelserver.script import Turn, substitute
+from engine.adapters.modelserver.script import Turn, spoken_turns, substitute
 
 
 def assistant_turns(body: dict[str, Any]) -> int:
     """How many times the assistant has spoken in the request's conversation."""
-    return sum(1 for m in body.get("messages") or [] if m.get("role") == "assistant")
+    return spoken_turns(m.get("role") == "assistant" for m in body.get("messages") or [])
 
 
 def estimate_tokens(payload: Any) -> int:

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from engine.adapters.modelserver.anthropic_api import estimate_tokens
-from engine.adapters.modelserver.script import Turn, substitute
+from engine.adapters.modelserver.script import Turn, spoken_turns, substitute
 
 #: Input items the assistant produced (a run of them is one assistant turn).
 _ASSISTANT_ITEMS = {"function_call", "reasoning", "local_shell_call", "custom_tool_call"}
@@ -20,13 +20,9 @@ def assistant_turns(body: dict[str, Any]) -> int:
     items = body.get("input")
     if not isinstance(items, list):
         return 0
-    turns, in_turn = 0, False
-    for item in items:
-        mine = item.get("role") == "assistant" or item.get("type") in _ASSISTANT_ITEMS
-        if mine and not in_turn:
-            turns += 1
-        in_turn = mine
-    return turns
+    return spoken_turns(
+        item.get("role") == "assistant" or item.get("type") in _ASSISTANT_ITEMS for item in items
+    )
 
 
 def _frame(data: dict[str, Any]) -> bytes:

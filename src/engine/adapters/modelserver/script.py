@@ -23,6 +23,7 @@ Strings in tool inputs may use ``{cwd}``: the working directory the server was t
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -97,6 +98,17 @@ def parse_model_script(data: dict[str, Any], where: str = "model script") -> Mod
         first = exc.errors()[0]
         place = ".".join(str(part) for part in first["loc"])
         raise ScenarioError(f"{where}: {place}: {first['msg']}") from None
+
+
+def spoken_turns(by_assistant: Iterable[bool]) -> int:
+    """Turns the assistant took in a conversation, given for each of its items whether
+    the assistant produced it: each maximal run of such items is one turn (a client may
+    store one reply as several messages, as Claude Code does in a resumed session)."""
+    turns, in_turn = 0, False
+    for mine in by_assistant:
+        turns += mine and not in_turn
+        in_turn = mine
+    return turns
 
 
 def substitute(value: Any, cwd: str) -> Any:

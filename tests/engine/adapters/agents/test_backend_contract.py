@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 
 import pytest
-from agentkit import acp_profile, codex_profile, with_profiles
+from agentkit import acp_profile, codex_profile, deny_shell, with_profiles
 
 from engine.domain.events import (
     AgentText,
@@ -164,3 +164,118 @@ async def test_steering_reaches_the_agent(backend: str, ws: Workspace, tmp_path:
         "Noted: Message from the human: please also say thanks" if backend == "acp" else "Got it."
     )
     assert any(text.startswith(wanted) for text in after), after
+
+
+#: Per backend, a model script that asks for a shell command the guard refuses, then
+#: carries on. (acp: the scripted agent asks permission for ``rm -rf /`` on its own.)
+REFUSED = {
+    "anthropic": (
+        '[[turn]]\ntext = "Running it."\n[[turn.tool_use]]\nname = "run_command"\n'
+        'input = { command = "touch refused.txt", timeout = 10 }\n'
+        '[[turn]]\ntext = "Understood."\n'
+    ),
+    "claude-code": (
+        '[[turn]]\ntext = "Running it."\n[[turn.tool_use]]\nname = "Bash"\n'
+        'input = { command = "touch refused.txt" }\n[[turn]]\ntext = "Understood."\n'
+    ),
+}
+
+
+# codex is not here: `codex exec --json` asks for no approvals, so no guard sees its tool
+# calls; its floor is Codex's own sandbox (test_codex_backend: a write outside refused).
+@pytest.mark.parametrize("backend", ["anthropic", "claude-code", "acp"])
+async def test_the_guard_refuses_a_tool_call(
+    backend: str, ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    deny_shell(monkeypatch, "no shell in the contract test")
+    scenario = None
+    if backend in REFUSED:
+        script = tmp_path / "refused.toml"
+        script.write_text(REFUSED[backend])
+        scenario = str(script)
+    async with running_engine(ws) as engine:
+        run = await engine.submit("app", "run a command", backend, scenario)
+        run = await wait_for_state(engine, run.id, RunState.FINISHED, RunState.FAILED, timeout=120)
+        assert run.state is RunState.FINISHED, run.error  # a refusal is not a failure
+        events = await engine.store.events_for(run.id)
+
+    shell = [e for e in events if isinstance(e, ToolCallRequested) and e.kind == "shell"]
+    assert shell, [type(e).__name__ for e in events]
+    finished = {e.call_id: e for e in events if isinstance(e, ToolCallFinished)}
+    refused = finished[shell[0].call_id]
+    assert refused.is_error
+    if backend != "acp":  # ACP's permission answer carries no reason, only "rejected"
+        assert "no shell in the contract test" in refused.output
+    assert not (ws.worktrees_dir / "app" / run.id / "refused.txt").exists()
+    # The agent went on after the refusal: it spoke again.
+    after = [e for e in events if isinstance(e, AgentText) and e.seq > refused.seq]
+    assert after, "the agent stopped at the refusal"
+
+
+#: Per backend, a first reply that works (a tool call, so a second request follows) and a
+#: second reply. While ``delay`` is set the second reply never comes in the test: the
+#: engine is stopped then, and the run resumed with the delay gone.
+RESUMED = {
+    "anthropic": ('name = "write_file"\ninput = { path = "part1.txt", content = "one\\n" }\n'),
+    "claude-code": (
+        'name = "Write"\ninput = { file_path = "{cwd}/part1.txt", content = "one\\n" }\n'
+    ),
+    "codex": 'name = "exec_command"\ninput = { cmd = "printf \'one\\\\n\' > part1.txt" }\n',
+}
+
+
+def resumed_script(backend: str, delay: float) -> str:
+    # The third turn says the same: Claude Code closes the exchange its interruption cut
+    # short with an assistant message of its own ("No response requested."), so its
+    # resumed conversation holds two replies.
+    return (
+        f'[[turn]]\ntext = "First part."\n[[turn.tool_use]]\n{RESUMED[backend]}'
+        f'[[turn]]\ndelay = {delay}\ntext = "Second part."\n'
+        '[[turn]]\ntext = "Second part."\n'
+    )
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_an_interrupted_run_resumes_where_it_stopped(
+    backend: str, ws: Workspace, tmp_path: Path
+) -> None:
+    script = tmp_path / "resumed.toml"
+    scenario = None
+    task = "hang on the first prompt"  # acp: the scripted agent never answers it
+    if backend in RESUMED:
+        script.write_text(resumed_script(backend, delay=600))
+        scenario, task = str(script), "write part one, then part two"
+    async with running_engine(ws) as engine:
+        run = await engine.submit("app", task, backend, scenario)
+        await wait_for_state(engine, run.id, RunState.RUNNING, timeout=60)
+        deadline = asyncio.get_running_loop().time() + 90
+
+        async def progressed() -> bool:
+            if backend == "acp":  # its session is open (its text is held until the turn ends)
+                return bool(await engine.store.load_agent_state(run.id))
+            events = await engine.store.events_for(run.id)
+            return any(isinstance(e, ToolCallFinished) for e in events)
+
+        while not await progressed():
+            assert asyncio.get_running_loop().time() < deadline, "the first part never came"
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(1.5)  # the agent is now waiting on its second reply
+    if backend in RESUMED:
+        script.write_text(resumed_script(backend, delay=0))
+    async with running_engine(ws) as engine:
+        stopped = await wait_for_state(engine, run.id, RunState.INTERRUPTED, timeout=30)
+        before = len(await engine.store.events_for(run.id))
+        await engine.resume(stopped.id)
+        run = await wait_for_state(engine, run.id, RunState.FINISHED, RunState.FAILED, timeout=120)
+        assert run.state is RunState.FINISHED, run.error
+        events = (await engine.store.events_for(run.id))[before:]
+
+    said = " ".join(e.text for e in events if isinstance(e, AgentText))
+    if backend == "acp":
+        # Only a loaded session answers "Noted:"; a new one would start "Working on:".
+        assert "Noted: Continue the task where you left off." in said, said
+        return
+    # The resumed agent sent its conversation so far (one reply in it): the model went on
+    # with the second part and was not asked to start over.
+    assert "Second part." in said and "First part." not in said, said
+    assert git(ws.repo_path("app"), "show", f"{run.branch}:part1.txt") == "one\n"

@@ -235,3 +235,24 @@ def test_bad_scripts_are_one_clear_error(tmp_path: Path) -> None:
         load_model_script(tmp_path / "missing.toml")
     path.write_text('[[turn]]\ntext = "hi"\n[[turn.tool_use]]\nname = "ls"\n')
     assert load_model_script(path).turn[0].tool_use[0].name == "ls"
+
+
+def test_a_reply_stored_as_several_messages_is_one_turn() -> None:
+    from engine.adapters.modelserver import anthropic_api, openai_api
+
+    def messages(*roles: str) -> dict:
+        return {"messages": [{"role": role, "content": "x"} for role in roles]}
+
+    assert anthropic_api.assistant_turns(messages()) == 0
+    assert anthropic_api.assistant_turns(messages("user", "assistant", "user")) == 1
+    # A client splitting one reply in two messages (or merging them): the same turn.
+    assert anthropic_api.assistant_turns(messages("user", "assistant", "assistant", "user")) == 1
+    assert anthropic_api.assistant_turns(messages("user", "assistant", "user", "assistant")) == 2
+    items = [
+        {"role": "user", "content": "x"},
+        {"type": "reasoning"},
+        {"type": "function_call"},
+        {"type": "function_call_output"},
+        {"role": "assistant", "content": "y"},
+    ]
+    assert openai_api.assistant_turns({"input": items}) == 2
