@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import os
 import signal
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 #: Seconds between SIGTERM and SIGKILL when a process group is stopped.
@@ -52,6 +52,19 @@ async def kill_group(pgid: int, grace: float = KILL_GRACE) -> None:
         await asyncio.sleep(0.02)
     with contextlib.suppress(ProcessLookupError):
         os.killpg(pgid, signal.SIGKILL)
+
+
+async def read_lines(stream: asyncio.StreamReader | None, keep: Callable[[str], None]) -> None:
+    """Hand every non-empty line of ``stream`` (a child's stderr) to ``keep`` until it ends.
+
+    Also what keeps a child writing to a pipe nobody else reads from blocking on it.
+    """
+    if stream is None:
+        return
+    async for raw in stream:
+        text = raw.decode("utf-8", errors="replace").strip()
+        if text:
+            keep(text)
 
 
 def clip_output(text: str, limit: int = MAX_OUTPUT) -> str:

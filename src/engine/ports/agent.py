@@ -53,6 +53,10 @@ class RunContext(Protocol):
     async def save_state(self, data: dict[str, Any]) -> None:
         """Keep what the backend needs to resume this run (JSON-serialisable)."""
 
+    def agent_stderr(self, line: str) -> None:
+        """A line the agent's process wrote on stderr. The last ones are kept and go into
+        the events when the run fails (a crash, a hang), so the reason is not lost."""
+
     async def run_command(self, command: str, timeout: float | None = None) -> tuple[int, str]:
         """Run a shell command in the worktree in its own process group; (exit code, output).
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -38,6 +40,9 @@ log = logging.getLogger(__name__)
 #: Why the engine cancelled a run's task: the user asked, or the engine is shutting down.
 CANCEL = "cancel"
 SHUTDOWN = "shutdown"
+#: Stderr lines of the agent's process kept for a failure's event, and their width.
+STDERR_LINES = 40
+STDERR_LINE_CHARS = 500
 
 
 class RunExecution:
@@ -81,6 +86,8 @@ class RunExecution:
         self._last_activity = time.monotonic()
         self._waiting_for_human = False
         self._commands_running = 0
+        #: The agent process's last stderr lines (kept for a failure's event).
+        self._stderr: deque[str] = deque(maxlen=STDERR_LINES)
 
     # --- RunContext -------------------------------------------------------------------
     async def emit(self, event: Event) -> None:
@@ -236,8 +243,20 @@ class RunExecution:
         )
         await self.set_state(RunState.FINISHED)
 
+    def agent_stderr(self, line: str) -> None:
+        """Keep one stderr line of the agent's process (its API key masked)."""
+        line = line.rstrip()
+        if not line:
+            return
+        key_env = self.profile.get("api_key_env")
+        key = os.environ.get(key_env) if key_env else None
+        if key and len(key) >= 8:  # a short value would mask ordinary words
+            line = line.replace(key, "[redacted]")
+        self._stderr.append(line[:STDERR_LINE_CHARS])
+
     async def _fail(self, error: str) -> None:
-        self._bus.emit(ErrorOccurred(run_id=self.run.id, message=error))
+        detail = "\n".join(self._stderr) or None
+        self._bus.emit(ErrorOccurred(run_id=self.run.id, message=error, detail=detail))
         await self._end(RunState.FAILED, error, error=error)
 
     async def _end(self, state: RunState, reason: str, **fields: Any) -> None:

@@ -22,6 +22,7 @@ import shutil
 from typing import Any, cast
 
 from engine.adapters.agents import fs_tools
+from engine.adapters.process import read_lines
 from engine.domain.errors import BadInput
 from engine.domain.events import (
     AgentText,
@@ -84,6 +85,9 @@ class AcpBackend:
                 cwd=str(ctx.worktree),
             ) as (conn, process):
                 client.process = process
+                # Its stderr is a pipe: read it (kept for a failure's event), or a chatty
+                # agent would block once the pipe fills.
+                client.stderr = asyncio.create_task(read_lines(process.stderr, ctx.agent_stderr))
                 init = await conn.initialize(
                     protocol_version=acp.PROTOCOL_VERSION,
                     client_capabilities=ClientCapabilities(
@@ -126,6 +130,9 @@ class AcpBackend:
             return AgentOutcome(
                 ok=False, error=f"the acp agent failed: {str(exc) or type(exc).__name__}"
             )
+        finally:
+            if client.stderr is not None:
+                client.stderr.cancel()
 
 
 def agent_env(profile: dict[str, Any]) -> dict[str, str]:
@@ -150,6 +157,8 @@ class _Client:
     def __init__(self, ctx: RunContext) -> None:
         self.ctx = ctx
         self.process: Any = None
+        #: Reads the agent's stderr into the run's kept lines.
+        self.stderr: asyncio.Task[None] | None = None
         self._text: list[str] = []
         self._tools: dict[str, tuple[str, str]] = {}  # id -> (title, guard kind)
         self._finished: set[str] = set()

@@ -103,6 +103,8 @@ class ClaudeCodeBackend:
             extra_args=_extra_args(profile.get("args") or []),
             # `command`: another Claude Code CLI than the one the SDK bundles.
             cli_path=profile.get("command") or None,
+            # Kept for the events of a failure (a crash, a hang), never on our terminal.
+            stderr=ctx.agent_stderr,
         )
         prompt = _RESUME_PROMPT if saved.get("session_id") else ctx.run.task
         try:

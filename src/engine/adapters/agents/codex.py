@@ -23,11 +23,13 @@ import contextlib
 import json
 import os
 import shutil
+from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from engine.adapters.agents.scripted_model import check_model_access, with_model
-from engine.adapters.process import kill_group
+from engine.adapters.process import kill_group, read_lines
 from engine.domain.errors import BadInput
 from engine.domain.events import (
     AgentText,
@@ -113,7 +115,7 @@ class CodexBackend:
                 ok=False, error=f"the codex command {command!r} was not found"
             ), thread
         stream = _Stream(ctx)
-        stderr_task = asyncio.create_task(_tail(process.stderr))
+        stderr_task = asyncio.create_task(_tail(process.stderr, ctx.agent_stderr))
         try:
             assert process.stdout is not None
             async for raw in process.stdout:
@@ -162,15 +164,16 @@ def write_codex_home(home: Path, profile: dict[str, Any]) -> None:
     (home / "config.toml").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-async def _tail(stream: asyncio.StreamReader | None) -> list[str]:
-    if stream is None:
-        return []
-    lines: list[str] = []
-    async for raw in stream:
-        text = raw.decode("utf-8", errors="replace").strip()
-        if text:
-            lines = [*lines[-(_STDERR_LINES * 4) :], text]
-    return lines
+async def _tail(stream: asyncio.StreamReader | None, keep: Callable[[str], None]) -> list[str]:
+    """Read a stderr to its end, handing every line to ``keep``; its last lines."""
+    lines: deque[str] = deque(maxlen=_STDERR_LINES)
+
+    def both(line: str) -> None:
+        keep(line)
+        lines.append(line)
+
+    await read_lines(stream, both)
+    return list(lines)
 
 
 class _Stream:

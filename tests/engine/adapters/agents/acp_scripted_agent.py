@@ -4,12 +4,16 @@ On a prompt it: says what it works on; asks permission to write ``notes.txt`` an
 allowed, writes it through the client; asks permission to run ``rm -rf /`` (a guard
 should refuse); tries to write outside its cwd (the client must refuse); reads the
 README through the client and quotes its first line. A later prompt is answered with
-"Noted: …"; a prompt containing "hang" is never answered, one with "slowly" waits 2 s. It supports loadSession.
+"Noted: …"; a prompt containing "hang" is never answered (it says so on stderr), one
+with "slowly" waits 2 s, one with "crash" exits at once with a reason on stderr. It
+supports loadSession.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
 from typing import Any, cast
 
 import acp
@@ -83,7 +87,12 @@ class ScriptedAgent:
         self.prompts += 1
         if "slowly" in text:  # time for a test to steer it
             await asyncio.sleep(2.0)
+        if "crash" in text:  # for the failure tests: dies, saying why on stderr
+            print("scripted agent: fatal: the disk is on fire", file=sys.stderr, flush=True)
+            os._exit(3)
         if "hang" in text:  # for cancel and contract tests: never answers
+            print("scripted agent: waiting for a model that never answers", file=sys.stderr)
+            sys.stderr.flush()
             await self.say(session_id, "thinking for a long time")
             await asyncio.sleep(3600)
         if self.prompts > 1:

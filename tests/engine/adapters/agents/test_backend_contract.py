@@ -14,6 +14,7 @@ from agentkit import acp_profile, codex_profile, deny_shell, with_profiles
 
 from engine.domain.events import (
     AgentText,
+    ErrorOccurred,
     SteeringDelivered,
     ToolCallFinished,
     ToolCallRequested,
@@ -279,3 +280,48 @@ async def test_an_interrupted_run_resumes_where_it_stopped(
     # with the second part and was not asked to start over.
     assert "Second part." in said and "First part." not in said, said
     assert git(ws.repo_path("app"), "show", f"{run.branch}:part1.txt") == "one\n"
+
+
+#: Per process backend: what makes the real client die at once, and a line of what it
+#: says on stderr then. (anthropic runs in the engine's process: no stderr of its own.)
+CRASHES = {
+    "claude-code": ('args = ["--no-such-flag"]\n', "no-such-flag"),
+    "codex": ('args = ["--no-such-flag"]\n', "no-such-flag"),
+    "acp": ("", "the disk is on fire"),
+}
+
+
+@pytest.mark.parametrize("backend", list(CRASHES))
+async def test_a_crashed_agent_fails_the_run_with_its_stderr_kept(
+    backend: str, workspace_root: Path, tmp_path: Path
+) -> None:
+    extra, said = CRASHES[backend]
+    scenario = None
+    if backend in TASKS:  # a scripted model (never reached: the client dies first)
+        script = tmp_path / "task.toml"
+        script.write_text(TASKS[backend])
+        scenario = str(script)
+    tables = {
+        "claude-code": '\n[agents.broken]\nbackend = "claude-code"\n',
+        "codex": codex_profile("broken"),
+        "acp": acp_profile("broken"),
+    }
+    ws = with_profiles(workspace_root, tables[backend] + extra)
+    async with running_engine(ws) as engine:
+        run = await engine.submit("app", "crash now", "broken", scenario)
+        run = await wait_for_state(engine, run.id, RunState.FAILED, RunState.FINISHED, timeout=60)
+        events = await engine.store.events_for(run.id)
+    assert run.state is RunState.FAILED
+    errors = [e for e in events if isinstance(e, ErrorOccurred)]
+    assert errors and errors[-1].detail and said in errors[-1].detail, errors
+
+
+async def test_a_hung_agent_fails_with_its_stderr_kept(workspace_root: Path) -> None:
+    ws = with_profiles(workspace_root, acp_profile("slow") + "idle_timeout = 1.5\n")
+    async with running_engine(ws) as engine:
+        run = await engine.submit("app", "hang forever", "slow")
+        run = await wait_for_state(engine, run.id, RunState.FAILED, timeout=60)
+        events = await engine.store.events_for(run.id)
+    assert "idle_timeout" in (run.error or "")
+    error = next(e for e in events if isinstance(e, ErrorOccurred))
+    assert error.detail and "a model that never answers" in error.detail
