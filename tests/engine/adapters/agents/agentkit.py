@@ -17,6 +17,8 @@ HERE = Path(__file__).resolve().parent
 CODEX = HERE.parents[3] / "node_modules" / ".bin" / "codex"
 #: A real ACP agent process for the tests (scripted, in Python).
 ACP_AGENT = HERE / "acp_scripted_agent.py"
+#: A real ACP agent from npm (Claude Code behind ACP), pinned in package.json.
+CLAUDE_AGENT_ACP = HERE.parents[3] / "node_modules" / ".bin" / "claude-agent-acp"
 
 
 def acp_profile(name: str) -> str:
