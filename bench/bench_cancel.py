@@ -12,55 +12,18 @@ No baseline; the issue's target is ≤ 2000 ms. Medians of REPEATS cancels.
 from __future__ import annotations
 
 import asyncio
-import os
-import sys
 import time
 from pathlib import Path
 
+from agents import BACKENDS, CODEX, PROFILES, processes_in
 from common import emit, log, make_repo, median, temp_dir, write_workspace
 from engine.bootstrap import open_engine
 from engine.domain.state import RunState
 from engine.services.engine import EngineOptions
 from engine.workspace import open_workspace
 
-ROOT = Path(__file__).resolve().parent.parent
-ACP_AGENT = ROOT / "tests" / "engine" / "adapters" / "agents" / "acp_scripted_agent.py"
-CODEX = ROOT / "node_modules" / ".bin" / "codex"
-BACKENDS = ("anthropic", "claude-code", "acp", "codex")
 REPEATS = 3
 HANG = '[[turn]]\ndelay = 600\ntext = "never said"\n'
-PROFILES = f"""
-[agents.anthropic]
-backend = "anthropic"
-
-[agents.claude-code]
-backend = "claude-code"
-env = {{ CLAUDE_CODE_MAX_RETRIES = "0" }}
-
-[agents.acp]
-backend = "acp"
-command = "{sys.executable}"
-args = ["{ACP_AGENT}"]
-
-[agents.codex]
-backend = "codex"
-command = "{CODEX}"
-model = "gpt-scripted"
-"""
-
-
-def processes_in(folder: Path) -> int:
-    """How many processes have their working directory inside ``folder``."""
-    count = 0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            cwd = Path(os.readlink(entry / "cwd"))
-        except OSError:
-            continue
-        count += cwd == folder or folder in cwd.parents
-    return count
 
 
 async def wait_for(check, timeout: float, what: str) -> None:

@@ -15,6 +15,8 @@ talks to its own scripted model server instead (no key needed).
 from __future__ import annotations
 
 import asyncio
+import functools
+import ssl
 import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -135,7 +137,10 @@ class AnthropicBackend:
             import anthropic  # imported on use: processes without such runs skip its cost
 
             client = anthropic.AsyncAnthropic(
-                api_key=api_key, base_url=profile.get("base_url") or None, max_retries=2
+                api_key=api_key,
+                base_url=profile.get("base_url") or None,
+                max_retries=2,
+                http_client=anthropic.DefaultAsyncHttpxClient(verify=_tls_context()),
             )
             try:
                 return await _Conversation(ctx, client, anthropic).run()
@@ -143,6 +148,19 @@ class AnthropicBackend:
                 await client.close()
 
         return await with_model(ctx, DEFAULT_KEY_ENV, converse)
+
+
+@functools.cache
+def _tls_context() -> ssl.SSLContext | bool:
+    """One verifying TLS context for every run of this process: loading the system's CA
+    certificates, which each new client otherwise does, takes ~50 ms a run. It is the
+    context the SDK's HTTP stack would build itself; ``True`` (its own default, built per
+    client) if that stack is not the one expected."""
+    try:
+        import httpcore2
+    except ImportError:
+        return True
+    return httpcore2.default_ssl_context()
 
 
 class _Conversation:

@@ -5,7 +5,8 @@ allowed, writes it through the client; asks permission to run ``rm -rf /`` (a gu
 should refuse); tries to write outside its cwd (the client must refuse); reads the
 README through the client and quotes its first line. A later prompt is answered with
 "Noted: …"; a prompt containing "hang" is never answered (it says so on stderr), one
-with "slowly" waits 2 s, one with "crash" exits at once with a reason on stderr. It
+with "slowly" waits 2 s, one with "crash" exits at once with a reason on stderr, one with "burst" reads the README
+through the client BURST times, each a reported tool call (for the throughput bench). It
 supports loadSession.
 """
 
@@ -27,6 +28,9 @@ from acp.schema import (
     ToolCallUpdate,
     ToolKind,
 )
+
+#: Tool calls a "burst" prompt makes.
+BURST = 100
 
 
 class ScriptedAgent:
@@ -95,6 +99,18 @@ class ScriptedAgent:
             sys.stderr.flush()
             await self.say(session_id, "thinking for a long time")
             await asyncio.sleep(3600)
+        if "burst" in text:  # for the throughput bench: many tool calls, then a line
+            for i in range(BURST):
+                call_id = f"b{self.prompts}-{i}"
+                await self.client.session_update(
+                    session_id, acp.start_tool_call(call_id, "Read README.md", kind="read")
+                )
+                readme = await self.client.read_text_file(
+                    session_id=session_id, path=f"{self.cwd}/README.md", limit=1
+                )
+                await self.finish(session_id, call_id, True, readme.content)
+            await self.say(session_id, "Done.")
+            return PromptResponse(stop_reason="end_turn")
         if self.prompts > 1:
             await self.say(session_id, f"Noted: {text}")
             return PromptResponse(stop_reason="end_turn")
