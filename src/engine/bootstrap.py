@@ -15,6 +15,7 @@ from engine.adapters.agents.scripted import ScriptedAgentBackend
 from engine.adapters.control import ControlServer, poke_engines
 from engine.adapters.git.worktrees import GitWorktrees
 from engine.adapters.process import run_shell
+from engine.adapters.skills import FolderSkillLibrary
 from engine.adapters.store.sqlite import SqliteRunStore
 from engine.domain.models import EngineId
 from engine.ports.agent import AgentBackend
@@ -64,6 +65,7 @@ async def open_engine(
             run_shell=lambda cmd, cwd, timeout: run_shell(cmd, cwd, timeout),
             notify=lambda: poke_engines(workspace.state_dir),
             options=options,
+            skills=FolderSkillLibrary(workspace.root),
         )
         if listen:
             kind = "only" if options.only is not None else "general"

@@ -9,6 +9,7 @@ from typing import Any, Protocol
 from engine.domain.events import Event
 from engine.domain.guard import GuardVerdict, ToolRequest
 from engine.domain.models import Run, SteeringMessage
+from engine.domain.skills import Skill
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,9 @@ class RunContext(Protocol):
     #: A private folder of the backend for this run, kept across resumes (created on use;
     #: e.g. Claude Code's per-run CLAUDE_CONFIG_DIR). Never inside the worktree.
     state_dir: Path
+    #: The skills this run loads (selected by the engine, requirements first): the
+    #: backend hands them to its agent in its own way (system prompt, prepended context).
+    skills: list[Skill]
 
     async def emit(self, event: Event) -> None:
         """Publish an event of this run (the engine assigns its seq and persists it)."""

@@ -23,6 +23,7 @@ from engine.domain.models import EngineId, Run, branch_for, new_run_id, utcnow
 from engine.domain.state import RunState, transition
 from engine.ports.agent import AgentBackend
 from engine.ports.git import Salvage, Worktrees
+from engine.ports.skills import SkillLibrary
 from engine.ports.store import RunStore
 from engine.services.bus import EventBus
 from engine.services.recovery import reap_orphans
@@ -61,8 +62,10 @@ class Engine:
         run_shell: Shell,
         notify: Callable[[], Awaitable[Any]] | None = None,
         options: EngineOptions | None = None,
+        skills: SkillLibrary | None = None,
     ) -> None:
         self.workspace = workspace
+        self.skills = skills
         self.store = store
         self.worktrees = worktrees
         self.backends = dict(backends)
@@ -108,6 +111,10 @@ class Engine:
         if scenario is None and profile.scenario:
             scenario = str((self.workspace.root / profile.scenario).resolve())
         backend.preflight(profile.model_dump(), scenario)
+        if self.skills is not None:  # unknown or malformed skills: refused now, exit 2
+            await asyncio.to_thread(
+                self.skills.select, repo, repo_path, self._wanted_skills(repo, skills or [])
+            )
         run_id = new_run_id()
         run = Run(
             id=run_id,
@@ -258,6 +265,10 @@ class Engine:
                 return
             self._start(run)
 
+    def _wanted_skills(self, repo: str, named: list[str]) -> list[str]:
+        """The repo's configured skills, then those the run names."""
+        return [*self.workspace.repo(repo).skills, *named]
+
     def _start(self, run: Run) -> None:
         profile = self.workspace.agent(run.agent)
         backend = self.backends[profile.backend]
@@ -275,6 +286,8 @@ class Engine:
             poll_interval=self.options.poll_interval,
             run_shell=self._run_shell,
             state_dir=self.workspace.state_dir / "agents" / run.id,
+            skill_library=self.skills,
+            wanted_skills=self._wanted_skills(run.repo, run.skills),
         )
         self._executions[run.id] = execution
         task = asyncio.create_task(execution.execute(), name=f"run-{run.id}")

@@ -29,9 +29,11 @@ from engine.domain.events import (
 )
 from engine.domain.guard import ALLOW, GuardVerdict, ToolRequest
 from engine.domain.models import Run, SteeringMessage, turn_ref, utcnow
+from engine.domain.skills import Skill
 from engine.domain.state import RunState, transition
 from engine.ports.agent import AgentBackend, AgentOutcome
 from engine.ports.git import Worktrees
+from engine.ports.skills import SkillLibrary
 from engine.ports.store import RunStore
 from engine.services.bus import EventBus
 
@@ -63,8 +65,13 @@ class RunExecution:
         poll_interval: float,
         run_shell: Callable[[str, Path, float | None], Awaitable[tuple[int, str]]],
         state_dir: Path | None = None,
+        skill_library: SkillLibrary | None = None,
+        wanted_skills: list[str] | None = None,
     ) -> None:
         self.run = run
+        self.skills: list[Skill] = []
+        self._skill_library = skill_library
+        self._wanted_skills = list(wanted_skills or [])
         #: The backend's private folder for this run (kept across resumes).
         self.state_dir = state_dir or worktree.parent / f".{run.id}.agent"
         self.repo_path = repo_path
@@ -186,6 +193,11 @@ class RunExecution:
                 base_sha = await self._git.create(
                     self.repo_path, self.worktree, run.branch, run.base_sha or run.base
                 )
+                if self._skill_library is not None:
+                    # From the worktree: the run's own checkout of the repo's skills.
+                    self.skills = await asyncio.to_thread(
+                        self._skill_library.select, run.repo, self.worktree, self._wanted_skills
+                    )
                 await self.set_state(
                     RunState.RUNNING, worktree=str(self.worktree), base_sha=base_sha
                 )

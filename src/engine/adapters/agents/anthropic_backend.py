@@ -31,6 +31,7 @@ from engine.domain.events import (
     UsageReported,
 )
 from engine.domain.guard import ToolRequest
+from engine.domain.skills import Skill, render_skills
 from engine.ports.agent import AgentOutcome, RunContext
 
 if TYPE_CHECKING:
@@ -180,7 +181,7 @@ class _Conversation:
             self.messages = saved["messages"]
         else:
             self.messages = [{"role": "user", "content": [_text(ctx.run.task)]}]
-        system = await asyncio.to_thread(system_prompt, ctx.worktree)
+        system = await asyncio.to_thread(system_prompt, ctx.worktree, ctx.skills)
         for _ in range(self.max_turns):
             await self._deliver_steering()
             try:
@@ -323,8 +324,9 @@ def run_file_tool(worktree: Path, name: str, arguments: dict[str, Any]) -> fs_to
     return fs_tools.ToolResult(f"unknown tool {name!r}", is_error=True)
 
 
-def system_prompt(worktree: Path) -> str:
-    """The harness's instructions, then the repo's own (AGENTS.md, CLAUDE.md)."""
+def system_prompt(worktree: Path, skills: list[Skill] | None = None) -> str:
+    """The harness's instructions, the repo's own (AGENTS.md, CLAUDE.md), then the run's
+    skills."""
     parts = [
         "You are a coding agent working in a git worktree of the user's repository. Use "
         "the tools to read, change and check the code; paths are relative to the "
@@ -335,6 +337,8 @@ def system_prompt(worktree: Path) -> str:
         if path.is_file() and not path.is_symlink():
             text = path.read_text(encoding="utf-8", errors="replace")[:INSTRUCTION_LIMIT]
             parts.append(f"# Repository instructions ({name})\n\n{text}")
+    if skills:
+        parts.append(render_skills(skills))
     return "\n\n".join(parts)
 
 

@@ -34,6 +34,7 @@ from engine.domain.events import (
     UsageReported,
 )
 from engine.domain.guard import ToolRequest
+from engine.domain.skills import render_skills
 from engine.ports.agent import AgentOutcome, RunContext
 
 DEFAULT_KEY_ENV = "ANTHROPIC_API_KEY"
@@ -105,6 +106,13 @@ class ClaudeCodeBackend:
             cli_path=profile.get("command") or None,
             # Kept for the events of a failure (a crash, a hang), never on our terminal.
             stderr=ctx.agent_stderr,
+            # The run's skills join Claude Code's own system prompt (which also reads the
+            # repo's CLAUDE.md and .claude/skills itself).
+            system_prompt=(
+                {"type": "preset", "preset": "claude_code", "append": render_skills(ctx.skills)}
+                if ctx.skills
+                else None
+            ),
         )
         prompt = _RESUME_PROMPT if saved.get("session_id") else ctx.run.task
         try:

@@ -1,0 +1,45 @@
+"""The skill library on disk: Cockpit's shipped ``skills/``, the workspace's ``skills/``,
+and the repo's own ``.claude/skills/`` (Claude Code's convention). A later folder's skill
+of the same name wins: a repo can refine a workspace skill, a workspace a shipped one."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+from engine.domain.skills import Skill, SkillError, parse_skill, select_skills
+
+#: The skills shipped with Cockpit (the repository's ``skills/`` folder).
+SHIPPED_SKILLS = Path(__file__).resolve().parents[4] / "skills"
+#: Files looked at when an ``applies_to`` path glob is matched (a huge repo is not walked).
+GLOB_LIMIT = 20_000
+
+
+class FolderSkillLibrary:
+    """:class:`~engine.ports.skills.SkillLibrary` over folders of skills."""
+
+    def __init__(self, workspace_root: Path, shipped: Path = SHIPPED_SKILLS) -> None:
+        self.folders = [shipped, workspace_root / "skills"]
+
+    def library(self, checkout: Path) -> dict[str, Skill]:
+        """Every skill visible from ``checkout``, by name."""
+        found: dict[str, Skill] = {}
+        for folder in [*self.folders, checkout / ".claude" / "skills"]:
+            if not folder.is_dir():
+                continue
+            for path in sorted(folder.glob("*/SKILL.md")):
+                try:
+                    text = path.read_text(encoding="utf-8")
+                except (OSError, UnicodeDecodeError) as exc:
+                    raise SkillError(f"{path}: cannot be read ({exc})") from None
+                skill = parse_skill(text, str(path))
+                found[skill.name] = skill
+        return found
+
+    def select(self, repo: str, checkout: Path, wanted: list[str]) -> list[Skill]:
+        def has_files(pattern: str) -> bool:
+            # Only the first GLOB_LIMIT paths are looked at; .git is never a match.
+            paths = itertools.islice(checkout.glob(pattern), GLOB_LIMIT)
+            return any(".git" not in p.relative_to(checkout).parts for p in paths)
+
+        return select_skills(self.library(checkout), wanted, repo, has_files)

@@ -1,0 +1,50 @@
+"""The skill library on disk: shipped, workspace and repo folders, the repo's winning."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from engine.adapters.skills import FolderSkillLibrary
+from engine.domain.skills import SkillError
+
+
+def write_skill(folder: Path, name: str, body: str, extra: str = "") -> None:
+    (folder / name).mkdir(parents=True, exist_ok=True)
+    (folder / name / "SKILL.md").write_text(
+        f"---\nname: {name}\ndescription: {name} guidance\n{extra}---\n{body}\n"
+    )
+
+
+def test_the_repo_refines_the_workspace_which_refines_the_shipped(tmp_path: Path) -> None:
+    shipped, ws, repo = tmp_path / "shipped", tmp_path / "ws", tmp_path / "repo"
+    write_skill(shipped, "style", "shipped style")
+    write_skill(shipped, "tests", "shipped tests")
+    write_skill(ws / "skills", "style", "workspace style")
+    write_skill(repo / ".claude" / "skills", "tests", "repo tests")
+    write_skill(repo / ".claude" / "skills", "local", "only here", extra="applies_to: [repo]\n")
+    library = FolderSkillLibrary(ws, shipped=shipped)
+    chosen = {s.name: s.body for s in library.select("repo", repo, ["style", "tests"])}
+    assert chosen == {"style": "workspace style", "tests": "repo tests", "local": "only here"}
+
+
+def test_path_globs_look_at_the_checkouts_files_but_not_git(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    write_skill(tmp_path / "ws" / "skills", "py", "python", extra="applies_to: ['**/*.py']\n")
+    library = FolderSkillLibrary(tmp_path / "ws", shipped=tmp_path / "none")
+    (repo / ".git").mkdir(parents=True)
+    (repo / ".git" / "hook.py").write_text("")
+    assert library.select("repo", repo, []) == []
+    (repo / "pkg").mkdir()
+    (repo / "pkg" / "mod.py").write_text("")
+    assert [s.name for s in library.select("repo", repo, [])] == ["py"]
+
+
+def test_a_malformed_skill_names_its_file(tmp_path: Path) -> None:
+    folder = tmp_path / "ws" / "skills" / "broken"
+    folder.mkdir(parents=True)
+    (folder / "SKILL.md").write_text("no front matter here\n")
+    library = FolderSkillLibrary(tmp_path / "ws", shipped=tmp_path / "none")
+    with pytest.raises(SkillError, match=str(folder / "SKILL.md")):
+        library.select("repo", tmp_path, [])
