@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
+from cockpit.gates_cli import cmd_gates
 from cockpit.render import describe_event, run_row
 from engine.adapters.control import poke_engines
 from engine.bootstrap import open_engine
@@ -95,6 +96,10 @@ def build_parser() -> argparse.ArgumentParser:
     resume.add_argument("--wait", action="store_true")
     resume.add_argument("--json", action="store_true")
 
+    gates = sub.add_parser("gates", help="run a repo's gates on its tree, or on a run's")
+    gates.add_argument("target", metavar="REPO|RUN")
+    gates.add_argument("--json", action="store_true")
+
     review = sub.add_parser("review", help="open the cockpit on a run's diff")
     review.add_argument("run")
 
@@ -145,6 +150,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         "cancel": _cmd_cancel,
         "resume": _cmd_resume,
         "engine": _cmd_engine,
+        "gates": cmd_gates,
     }
     return asyncio.run(handlers[command](ws, args))
 

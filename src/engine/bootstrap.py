@@ -13,6 +13,7 @@ from engine.adapters.agents.claude_code import ClaudeCodeBackend
 from engine.adapters.agents.codex import CodexBackend
 from engine.adapters.agents.scripted import ScriptedAgentBackend
 from engine.adapters.control import ControlServer, poke_engines
+from engine.adapters.gates import available_gates
 from engine.adapters.git.worktrees import GitWorktrees
 from engine.adapters.process import run_shell
 from engine.adapters.skills import FolderSkillLibrary
@@ -66,6 +67,7 @@ async def open_engine(
             notify=lambda: poke_engines(workspace.state_dir),
             options=options,
             skills=FolderSkillLibrary(workspace.root),
+            gates=available_gates(),
         )
         if listen:
             kind = "only" if options.only is not None else "general"

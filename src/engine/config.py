@@ -129,11 +129,21 @@ class GateConfig(_Model):
     timeout: Duration = 60.0
     command: str | None = None
     args: list[str] = Field(default_factory=list)
+    #: ``command`` gates: a regex whose named groups (``path``, ``line``, ``code``,
+    #: ``message``) turn output lines into findings.
+    pattern: str | None = None
 
     @model_validator(mode="after")
     def _command_needs_command(self) -> GateConfig:
         if self.kind == "command" and not (self.command and self.command.strip()):
             raise ValueError('kind = "command" needs a command')
+        if self.pattern is not None:
+            try:
+                compiled = re.compile(self.pattern)
+            except re.error as exc:
+                raise ValueError(f"pattern is not a valid regex: {exc}") from None
+            if "path" not in compiled.groupindex:
+                raise ValueError("pattern needs a named group (?P<path>...)")
         return self
 
 

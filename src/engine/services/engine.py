@@ -17,15 +17,18 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from engine.domain.errors import BadInput, UnknownRun
+from engine.domain.errors import BadInput, UnknownRepo, UnknownRun
 from engine.domain.events import RunStateChanged
+from engine.domain.gates import GateResult
 from engine.domain.models import EngineId, Run, branch_for, new_run_id, utcnow
 from engine.domain.state import RunState, transition
 from engine.ports.agent import AgentBackend
+from engine.ports.gate import Gate
 from engine.ports.git import Salvage, Worktrees
 from engine.ports.skills import SkillLibrary
 from engine.ports.store import RunStore
 from engine.services.bus import EventBus
+from engine.services.gates import check_tree, spec_of
 from engine.services.recovery import reap_orphans
 from engine.services.runner import CANCEL, SHUTDOWN, RunExecution
 from engine.workspace import Workspace
@@ -63,9 +66,11 @@ class Engine:
         notify: Callable[[], Awaitable[Any]] | None = None,
         options: EngineOptions | None = None,
         skills: SkillLibrary | None = None,
+        gates: Mapping[str, Gate] | None = None,
     ) -> None:
         self.workspace = workspace
         self.skills = skills
+        self.gates = dict(gates or {})
         self.store = store
         self.worktrees = worktrees
         self.backends = dict(backends)
@@ -135,6 +140,27 @@ class Engine:
             self._only.add(run_id)
         self.wake()
         return run
+
+    async def check_gates(self, target: str) -> tuple[Path, list[GateResult]]:
+        """Run every gate configured for a repo on a tree: ``target`` is a repo name (its
+        working tree, untracked files included) or a run (its worktree). Returns the
+        tree judged and the verdicts."""
+        if target in self.workspace.config.repos:
+            repo, tree = target, self.workspace.repo_path(target)
+        else:
+            try:
+                run = await self.resolve_run(target)
+            except UnknownRun:
+                repos = ", ".join(self.workspace.config.repos) or "none configured"
+                raise UnknownRepo(
+                    f"'{target}' is neither a repo ({repos}) nor a run in {self.workspace.root}"
+                ) from None
+            tree = run.worktree_path
+            if tree is None or not tree.is_dir():
+                raise BadInput(f"run {run.id} has no worktree to check (it was removed)")
+            repo = run.repo
+        specs = [spec_of(g) for g in self.workspace.repo(repo).gates]
+        return tree, await check_tree(self.gates, specs, tree)
 
     async def resolve_run(self, ref: str) -> Run:
         """Find a run by id or unique id prefix."""

@@ -1,0 +1,62 @@
+"""What every gate adapter does around its tool: find it, run it with the spec's timeout,
+and turn "not installed", "timed out" and "crashed" into verdicts instead of exceptions."""
+
+from __future__ import annotations
+
+import shlex
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from engine.adapters.gates.tool import ToolRun, find_tool, run_tool
+from engine.domain.gates import Finding, GateResult, GateStatus
+from engine.ports.gate import GateSpec
+
+#: Reads a finished tool run: its findings, or None when the run was not a verdict (a
+#: crash: the output is not what the tool prints when it has judged the tree).
+Reader = Callable[[ToolRun, Path], list[Finding] | None]
+
+
+class Verdicts:
+    """Builds the verdicts of one gate run, timed from its creation."""
+
+    def __init__(self, spec: GateSpec) -> None:
+        self.spec = spec
+        self.started = time.monotonic()
+
+    def __call__(
+        self, status: GateStatus, findings: list[Finding] | None = None, detail: str = ""
+    ) -> GateResult:
+        spec = self.spec
+        seconds = time.monotonic() - self.started
+        return GateResult(
+            spec.name, spec.kind, status, spec.blocking, findings or [], detail, seconds
+        )
+
+
+async def check_with_tool(
+    spec: GateSpec,
+    tree: Path,
+    *,
+    tool: str,
+    install_hint: str,
+    argv: Callable[[list[str]], list[str]],
+    read: Reader,
+) -> GateResult:
+    """Run ``argv(program)`` in ``tree`` and read its verdict with ``read``. ``program``
+    is the tool found on the PATH, or the spec's ``command`` (its first word found)."""
+    result = Verdicts(spec)
+    words = shlex.split(spec.command) if spec.command else [tool]
+    path = find_tool(words[0])
+    if path is None:
+        return result(GateStatus.UNAVAILABLE, detail=f"{words[0]} is not installed: {install_hint}")
+    try:
+        ran = await run_tool(argv([path, *words[1:]]), tree, spec.timeout)
+    except OSError as exc:
+        return result(GateStatus.ERROR, detail=f"{tool} could not start: {exc}")
+    if ran.timed_out:
+        return result(GateStatus.ERROR, detail=f"{tool} timed out after {spec.timeout:g}s")
+    findings = read(ran, tree)
+    if findings is None:
+        return result(GateStatus.ERROR, detail=f"{tool} failed: {ran.tail()}")
+    return result(GateStatus.FAILED if findings else GateStatus.PASSED, findings)

@@ -1,0 +1,90 @@
+"""ruff: ``check`` (lint) and ``format --check``, both read from ``--output-format json``.
+
+``--no-cache``: a gate never writes a ``.ruff_cache`` into the tree it judges.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from engine.adapters.gates.base import check_with_tool
+from engine.adapters.gates.tool import ToolRun, relative
+from engine.domain.gates import Finding, GateResult
+from engine.ports.gate import GateSpec
+
+INSTALL = "pip install ruff (or set `command` in the gate)"
+
+
+def read_ruff_json(ran: ToolRun, tree: Path) -> list[Finding] | None:
+    """ruff's JSON diagnostics as findings; None when ruff did not judge (exit 2)."""
+    if ran.exit_code not in (0, 1):
+        return None
+    try:
+        items = json.loads(ran.stdout or "[]")
+    except ValueError:
+        return None
+    findings = []
+    for item in items:
+        location = item.get("location") or {}
+        findings.append(
+            Finding(
+                path=relative(item.get("filename", ""), tree),
+                line=location.get("row"),
+                column=location.get("column"),
+                code=item.get("code") or item.get("name") or "ruff",
+                message=item.get("message", ""),
+                severity=item.get("severity") or "error",
+                fix_available=bool(item.get("fix")),
+            )
+        )
+    return findings
+
+
+class RuffGate:
+    """``ruff check``: lint findings with their rule code."""
+
+    kind = "ruff"
+
+    async def check(self, spec: GateSpec, tree: Path) -> GateResult:
+        return await check_with_tool(
+            spec,
+            tree,
+            tool="ruff",
+            install_hint=INSTALL,
+            argv=lambda ruff: [
+                *ruff,
+                "check",
+                "--output-format",
+                "json",
+                "--no-cache",
+                *spec.args,
+                ".",
+            ],
+            read=read_ruff_json,
+        )
+
+
+class RuffFormatGate:
+    """``ruff format --check``: one finding per file that would be reformatted."""
+
+    kind = "ruff-format"
+
+    async def check(self, spec: GateSpec, tree: Path) -> GateResult:
+        return await check_with_tool(
+            spec,
+            tree,
+            tool="ruff",
+            install_hint=INSTALL,
+            argv=lambda ruff: [
+                *ruff,
+                "format",
+                "--check",
+                "--output-format",
+                "json",
+                "--no-cache",
+                *spec.args,
+                ".",
+            ],
+            read=read_ruff_json,
+        )

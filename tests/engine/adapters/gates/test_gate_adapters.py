@@ -1,0 +1,117 @@
+"""Gate adapters with the real tools on a tree with planted problems: each finds exactly
+its problems at the right file and line; a clean tree passes; a missing tool is
+``unavailable``; a hung one is stopped at its timeout."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from engine.adapters.gates import CommandGate, RuffFormatGate, RuffGate
+from engine.domain.gates import GateStatus
+from engine.ports.gate import GateSpec
+
+CLEAN = {"pkg/__init__.py": "", "pkg/core.py": "def double(x: int) -> int:\n    return 2 * x\n"}
+
+
+def tree(root: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    return root
+
+
+@pytest.fixture
+def planted(tmp_path: Path) -> Path:
+    return tree(
+        tmp_path / "planted",
+        {
+            **CLEAN,
+            # line 3: an unused import (formatted as ruff wants it)
+            "pkg/unused.py": '"""Doc."""\n\nimport os\n\n\ndef f() -> int:\n    return 1\n',
+            # unformatted, but lint-clean
+            "pkg/ugly.py": "def g( y ):\n    return y\n",
+        },
+    )
+
+
+async def test_ruff_finds_the_unused_import_and_nothing_else(planted: Path) -> None:
+    result = await RuffGate().check(GateSpec("lint", "ruff"), planted)
+    assert result.status is GateStatus.FAILED
+    assert [(f.path, f.line, f.column, f.code) for f in result.findings] == [
+        ("pkg/unused.py", 3, 8, "F401")
+    ]
+    assert result.findings[0].fix_available
+    assert not (planted / ".ruff_cache").exists()  # the judged tree is left as it was
+
+
+async def test_ruff_format_finds_the_unformatted_file_only(planted: Path) -> None:
+    result = await RuffFormatGate().check(GateSpec("format", "ruff-format"), planted)
+    assert result.status is GateStatus.FAILED
+    assert [f.path for f in result.findings] == ["pkg/ugly.py"]
+    assert result.findings[0].line == 1
+
+
+async def test_a_clean_tree_passes_every_gate(tmp_path: Path) -> None:
+    clean = tree(tmp_path / "clean", CLEAN)
+    for gate, kind in ((RuffGate(), "ruff"), (RuffFormatGate(), "ruff-format")):
+        result = await gate.check(GateSpec(kind, kind), clean)
+        assert (result.status, result.findings) == (GateStatus.PASSED, []), result.detail
+    result = await CommandGate().check(GateSpec("ok", "command", command="true"), clean)
+    assert result.status is GateStatus.PASSED
+
+
+async def test_a_missing_tool_is_unavailable_with_the_install_hint(tmp_path: Path) -> None:
+    spec = GateSpec("lint", "ruff", command="no-such-ruff-anywhere --flag")
+    result = await RuffGate().check(spec, tmp_path)
+    assert result.status is GateStatus.UNAVAILABLE
+    assert "no-such-ruff-anywhere is not installed" in result.detail
+    assert "pip install ruff" in result.detail
+    missing = await CommandGate().check(
+        GateSpec("x", "command", command="no-such-command-anywhere"), tmp_path
+    )
+    assert missing.status is GateStatus.UNAVAILABLE
+
+
+async def test_a_hung_tool_is_killed_at_its_timeout(tmp_path: Path) -> None:
+    marker = tmp_path / "still-running"
+    spec = GateSpec("slow", "command", timeout=0.5, command=f"sleep 30; touch {marker}")
+    started = time.monotonic()
+    result = await CommandGate().check(spec, tmp_path)
+    assert time.monotonic() - started < 5
+    assert result.status is GateStatus.ERROR
+    assert "timed out after 0.5s" in result.detail
+    time.sleep(0.5)
+    assert not marker.exists()
+
+
+async def test_a_crashing_tool_is_an_error_with_its_stderr(tmp_path: Path) -> None:
+    # ruff exits 2 on a bad option: not a verdict on the tree.
+    spec = GateSpec("lint", "ruff", args=["--no-such-option"])
+    result = await RuffGate().check(spec, tmp_path)
+    assert result.status is GateStatus.ERROR
+    assert "no-such-option" in result.detail
+
+
+async def test_a_command_gate_reads_findings_with_its_pattern(tmp_path: Path) -> None:
+    spec = GateSpec(
+        "custom",
+        "command",
+        command="printf 'src/a.py:3: too clever\\nnoise\\nsrc/b.py:10: too long\\n'; exit 1",
+        pattern=r"^(?P<path>[^:\s]+):(?P<line>\d+): (?P<message>.+)$",
+    )
+    result = await CommandGate().check(spec, tmp_path)
+    assert result.status is GateStatus.FAILED
+    assert [(f.path, f.line, f.message) for f in result.findings] == [
+        ("src/a.py", 3, "too clever"),
+        ("src/b.py", 10, "too long"),
+    ]
+    # Without a pattern (or no line matching) the failure is the tree's, with the output.
+    plain = await CommandGate().check(
+        GateSpec("plain", "command", command="echo boom; exit 3"), tmp_path
+    )
+    assert [(f.path, f.line, f.code, f.message) for f in plain.findings] == [
+        (".", None, "exit 3", "boom")
+    ]
