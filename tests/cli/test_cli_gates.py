@@ -21,8 +21,9 @@ pattern = '^\\./(?P<path>[^:]+):(?P<line>\\d+):(?P<message>.*)$'
 blocking = false
 
 [[repos.app.gates]]
-name = "types"
-kind = "ty"
+name = "lint-elsewhere"
+kind = "ruff"
+command = "no-such-ruff-here"
 blocking = false
 """
 
@@ -41,7 +42,7 @@ def test_gates_on_a_repo_working_tree(workspace_root: Path) -> None:
     assert done.returncode == 1, done.stderr  # the blocking lint gate failed
     report = json.loads(done.stdout)
     gates = {g["name"]: g for g in report["gates"]}
-    assert [g["name"] for g in report["gates"]] == ["lint", "todo", "types"]
+    assert [g["name"] for g in report["gates"]] == ["lint", "todo", "lint-elsewhere"]
     assert gates["lint"]["status"] == "failed"
     lint = gates["lint"]["findings"]
     assert [(f["path"], f["line"], f["code"]) for f in lint] == [("new.py", 1, "F401")]
@@ -49,7 +50,8 @@ def test_gates_on_a_repo_working_tree(workspace_root: Path) -> None:
     todo = gates["todo"]
     assert (todo["status"], todo["blocking"]) == ("failed", False)
     assert [(f["path"], f["line"]) for f in todo["findings"]] == [("new.py", 2)]
-    assert gates["types"]["status"] == "unavailable"  # no ty adapter in this increment
+    missing = gates["lint-elsewhere"]
+    assert missing["status"] == "unavailable" and "not installed" in missing["detail"]
 
     # Fixed: the blocking gate passes; the failing advisory one does not change the exit.
     (repo / "new.py").write_text("# TODO: tidy\n")

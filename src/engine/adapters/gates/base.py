@@ -42,16 +42,19 @@ async def check_with_tool(
     install_hint: str,
     argv: Callable[[list[str]], list[str]],
     read: Reader,
+    env: dict[str, str] | None = None,
 ) -> GateResult:
     """Run ``argv(program)`` in ``tree`` and read its verdict with ``read``. ``program``
     is the tool found on the PATH, or the spec's ``command`` (its first word found)."""
     result = Verdicts(spec)
     words = shlex.split(spec.command) if spec.command else [tool]
-    path = find_tool(words[0])
+    # A relative path (".venv/bin/pytest") is the tree's own tool.
+    local = tree / words[0]
+    path = str(local) if "/" in words[0] and local.is_file() else find_tool(words[0])
     if path is None:
         return result(GateStatus.UNAVAILABLE, detail=f"{words[0]} is not installed: {install_hint}")
     try:
-        ran = await run_tool(argv([path, *words[1:]]), tree, spec.timeout)
+        ran = await run_tool(argv([path, *words[1:]]), tree, spec.timeout, env)
     except OSError as exc:
         return result(GateStatus.ERROR, detail=f"{tool} could not start: {exc}")
     if ran.timed_out:

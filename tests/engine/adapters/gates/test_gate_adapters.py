@@ -4,12 +4,13 @@ its problems at the right file and line; a clean tree passes; a missing tool is
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from engine.adapters.gates import CommandGate, RuffFormatGate, RuffGate
+from engine.adapters.gates import CommandGate, PytestGate, RuffFormatGate, RuffGate, TyGate
 from engine.domain.gates import GateStatus
 from engine.ports.gate import GateSpec
 
@@ -115,3 +116,45 @@ async def test_a_command_gate_reads_findings_with_its_pattern(tmp_path: Path) ->
     assert [(f.path, f.line, f.code, f.message) for f in plain.findings] == [
         (".", None, "exit 3", "boom")
     ]
+
+
+async def test_ty_finds_the_type_error(tmp_path: Path) -> None:
+    typed = tree(
+        tmp_path / "typed",
+        {**CLEAN, "pkg/wrong.py": '"""Doc."""\n\n\ndef name() -> str:\n    return 42\n'},
+    )
+    result = await TyGate().check(GateSpec("types", "ty"), typed)
+    assert result.status is GateStatus.FAILED, result.detail
+    assert [(f.path, f.line, f.code) for f in result.findings] == [
+        ("pkg/wrong.py", 5, "invalid-explicit-return")
+    ]
+    clean = await TyGate().check(GateSpec("types", "ty"), tree(tmp_path / "clean", CLEAN))
+    assert clean.status is GateStatus.PASSED, clean.findings
+
+
+#: This interpreter's pytest (the PATH's may be another Python's, with other plugins).
+PYTEST = GateSpec("tests", "pytest", command=f"{sys.executable} -m pytest")
+
+
+async def test_pytest_finds_the_failing_test_at_its_line(tmp_path: Path) -> None:
+    tests = tree(
+        tmp_path / "tests",
+        {
+            "test_math.py": (
+                "def test_ok():\n    assert 1 + 1 == 2\n\n\n"
+                "def test_wrong():\n    assert 1 + 1 == 3, 'arithmetic is broken'\n"
+            ),
+        },
+    )
+    result = await PytestGate().check(PYTEST, tests)
+    assert result.status is GateStatus.FAILED, result.detail
+    [finding] = result.findings
+    assert (finding.path, finding.line) == ("test_math.py", 5)
+    assert finding.code == "test_math.py::test_wrong"
+    assert "arithmetic is broken" in finding.message
+    # Nothing written into the judged tree (cache, bytecode, the report).
+    assert sorted(p.name for p in tests.iterdir()) == ["test_math.py"]
+    (tests / "test_math.py").write_text("def test_ok():\n    assert True\n")
+    assert (await PytestGate().check(PYTEST, tests)).status is GateStatus.PASSED
+    empty = await PytestGate().check(PYTEST, tree(tmp_path / "e", CLEAN))
+    assert empty.status is GateStatus.PASSED  # no tests collected is not a failure
