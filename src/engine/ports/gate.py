@@ -23,6 +23,9 @@ class GateSpec:
     #: ``command`` gates: a regex with named groups ``path``, ``line`` (optional),
     #: ``message`` (optional), ``code`` (optional) turning output lines into findings.
     pattern: str | None = None
+    #: The commit the tree grew from (a run's base, or HEAD for a repo's working tree):
+    #: what is new relative to it is what a ``secrets`` gate looks at.
+    base: str | None = None
 
 
 class Gate(Protocol):

@@ -146,7 +146,7 @@ class Engine:
         working tree, untracked files included) or a run (its worktree). Returns the
         tree judged and the verdicts."""
         if target in self.workspace.config.repos:
-            repo, tree = target, self.workspace.repo_path(target)
+            repo, tree, base = target, self.workspace.repo_path(target), "HEAD"
         else:
             try:
                 run = await self.resolve_run(target)
@@ -158,8 +158,8 @@ class Engine:
             tree = run.worktree_path
             if tree is None or not tree.is_dir():
                 raise BadInput(f"run {run.id} has no worktree to check (it was removed)")
-            repo = run.repo
-        specs = [spec_of(g) for g in self.workspace.repo(repo).gates]
+            repo, base = run.repo, run.base_sha or run.base
+        specs = [spec_of(g, base) for g in self.workspace.repo(repo).gates]
         return tree, await check_tree(self.gates, specs, tree)
 
     async def resolve_run(self, ref: str) -> Run:

@@ -12,8 +12,9 @@ from engine.domain.gates import GateResult, GateStatus
 from engine.ports.gate import Gate, GateSpec
 
 
-def spec_of(config: GateConfig) -> GateSpec:
-    """A ``[[repos.NAME.gates]]`` table as the adapters see it."""
+def spec_of(config: GateConfig, base: str | None = None) -> GateSpec:
+    """A ``[[repos.NAME.gates]]`` table as the adapters see it, judging a tree that grew
+    from ``base``."""
     return GateSpec(
         name=config.name,
         kind=config.kind,
@@ -22,6 +23,7 @@ def spec_of(config: GateConfig) -> GateSpec:
         command=config.command,
         args=list(config.args),
         pattern=config.pattern,
+        base=base,
     )
 
 

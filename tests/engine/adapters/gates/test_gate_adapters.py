@@ -4,13 +4,22 @@ its problems at the right file and line; a clean tree passes; a missing tool is
 
 from __future__ import annotations
 
+import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from engine.adapters.gates import CommandGate, PytestGate, RuffFormatGate, RuffGate, TyGate
+from engine.adapters.gates import (
+    CommandGate,
+    PytestGate,
+    RuffFormatGate,
+    RuffGate,
+    SecretsGate,
+    TachGate,
+    TyGate,
+)
 from engine.domain.gates import GateStatus
 from engine.ports.gate import GateSpec
 
@@ -158,3 +167,48 @@ async def test_pytest_finds_the_failing_test_at_its_line(tmp_path: Path) -> None
     assert (await PytestGate().check(PYTEST, tests)).status is GateStatus.PASSED
     empty = await PytestGate().check(PYTEST, tree(tmp_path / "e", CLEAN))
     assert empty.status is GateStatus.PASSED  # no tests collected is not a failure
+
+
+def git(cwd: Path, *args: str) -> None:
+    subprocess.run(
+        ["git", "-c", "commit.gpgsign=false", *args], cwd=cwd, check=True, capture_output=True
+    )
+
+
+#: A fake AWS key pair (the documented example values).
+AWS = 'aws_access_key_id = "AKIAIOSFODNN7EXAMPLE"\n'
+
+
+async def test_secrets_finds_keys_in_new_lines_and_new_files_only(tmp_path: Path) -> None:
+    repo = tree(tmp_path / "repo", {**CLEAN, "old.py": "# an old leak, not this change's\n" + AWS})
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", "-A")
+    git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "base")
+    (repo / "pkg" / "core.py").write_text((repo / "pkg" / "core.py").read_text() + AWS)
+    (repo / "creds.py").write_text("x = 1\n" + AWS)  # untracked: new
+    result = await SecretsGate().check(GateSpec("secrets", "secrets", base="HEAD"), repo)
+    assert result.status is GateStatus.FAILED, result.detail
+    assert [(f.path, f.line, f.code) for f in result.findings] == [
+        ("creds.py", 2, "AWS Access Key"),
+        ("pkg/core.py", 3, "AWS Access Key"),
+    ]
+    git(repo, "stash", "-u")
+    clean = await SecretsGate().check(GateSpec("secrets", "secrets", base="HEAD"), repo)
+    assert clean.status is GateStatus.PASSED  # old.py's key is not new
+
+
+async def test_tach_finds_the_forbidden_dependency(tmp_path: Path) -> None:
+    files = {"src/a/__init__.py": "from b import x\n", "src/b/__init__.py": "x = 1\n"}
+    modules = (
+        '[[modules]]\npath = "a"\ndepends_on = []\n\n[[modules]]\npath = "b"\ndepends_on = []\n'
+    )
+    project = tree(tmp_path / "p", {**files, "tach.toml": f'source_roots = ["src"]\n\n{modules}'})
+    result = await TachGate().check(GateSpec("bounds", "tach"), project)
+    assert result.status is GateStatus.FAILED, result.detail
+    assert [(f.path, f.line, f.code) for f in result.findings] == [
+        ("src/a/__init__.py", 1, "UndeclaredDependency")
+    ]
+    (project / "tach.toml").unlink()
+    unconfigured = await TachGate().check(GateSpec("bounds", "tach"), project)
+    assert unconfigured.status is GateStatus.ERROR
+    assert "Configuration file not found" in unconfigured.detail
