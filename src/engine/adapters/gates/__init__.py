@@ -1,6 +1,7 @@
 """Gate adapters: each runs one real tool on a tree and reads its machine output."""
 
 from engine.adapters.gates.command import CommandGate
+from engine.adapters.gates.hooks import HooksGate
 from engine.adapters.gates.pytest import PytestGate
 from engine.adapters.gates.ruff import RuffFormatGate, RuffGate
 from engine.adapters.gates.secrets import SecretsGate
@@ -18,6 +19,7 @@ def available_gates() -> dict[str, Gate]:
         TachGate(),
         SecretsGate(),
         PytestGate(),
+        HooksGate(),
         CommandGate(),
     ]
     return {gate.kind: gate for gate in gates}
@@ -25,6 +27,7 @@ def available_gates() -> dict[str, Gate]:
 
 __all__ = [
     "CommandGate",
+    "HooksGate",
     "PytestGate",
     "RuffFormatGate",
     "RuffGate",

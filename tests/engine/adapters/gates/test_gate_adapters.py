@@ -13,6 +13,7 @@ import pytest
 
 from engine.adapters.gates import (
     CommandGate,
+    HooksGate,
     PytestGate,
     RuffFormatGate,
     RuffGate,
@@ -212,3 +213,40 @@ async def test_tach_finds_the_forbidden_dependency(tmp_path: Path) -> None:
     unconfigured = await TachGate().check(GateSpec("bounds", "tach"), project)
     assert unconfigured.status is GateStatus.ERROR
     assert "Configuration file not found" in unconfigured.detail
+
+
+HOOKS = """repos:
+  - repo: local
+    hooks:
+      - id: no-todo
+        name: no TODO markers
+        entry: sh -c 'if grep -n TODO "$@"; then exit 1; fi' --
+        language: system
+        files: \\.py$
+      - id: strip
+        name: strip trailing spaces
+        entry: sed -i 's/[ ]*$//'
+        language: system
+        files: \\.py$
+"""
+
+
+async def test_hooks_run_on_a_scratch_copy_and_report_each_failed_hook(tmp_path: Path) -> None:
+    repo = tree(tmp_path / "repo", {".pre-commit-config.yaml": HOOKS, "a.py": "x = 1\n"})
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", "-A")
+    passed = await HooksGate().check(GateSpec("hooks", "hooks"), repo)
+    assert passed.status is GateStatus.PASSED, passed.detail
+    (repo / "b.py").write_text("y = 2  \n# TODO later\n")  # untracked: judged too
+    result = await HooksGate().check(GateSpec("hooks", "hooks"), repo)
+    assert result.status is GateStatus.FAILED, result.detail
+    assert [(f.code, f.fix_available) for f in result.findings] == [
+        ("no-todo", False),
+        ("strip", True),
+    ]
+    assert "TODO later" in result.findings[0].message
+    # The fixer ran on the copy: the tree is exactly as it was.
+    assert (repo / "b.py").read_text() == "y = 2  \n# TODO later\n"
+    (repo / ".pre-commit-config.yaml").unlink()
+    unconfigured = await HooksGate().check(GateSpec("hooks", "hooks"), repo)
+    assert unconfigured.status is GateStatus.ERROR
