@@ -17,6 +17,7 @@ from engine.domain.events import (
     ErrorOccurred,
     Event,
     FileChanged,
+    GateDecided,
     HumanAsked,
     RunStateChanged,
     SteeringDelivered,
@@ -51,6 +52,13 @@ class Entry:
         return self.detail.count("\n") + 1 > COLLAPSE_AFTER
 
 
+def _finding_line(finding: dict) -> str:
+    where = str(finding.get("path", ""))
+    if finding.get("line"):
+        where += f":{finding['line']}"
+    return f"{where}: {finding.get('code', '')} {finding.get('message', '')}".strip()
+
+
 @dataclass
 class InboxItem:
     """Something that needs the human. ``kind``: question, permission, gates, review."""
@@ -79,6 +87,8 @@ class RunView:
     pending_steering: dict[int, str] = field(default_factory=dict)
     #: Entries ever added (the deque keeps only the newest), so views append exactly once.
     entries_total: int = 0
+    #: The latest verdict of each gate, by gate name.
+    gates: dict[str, GateDecided] = field(default_factory=dict)
     _first_seq: int = 0
     #: The state as the events applied so far tell it. Transitions are judged on this,
     #: not on ``run.state``: the stored row is re-read on state events and may already
@@ -147,7 +157,31 @@ class RunView:
             case WorkCommitted(sha=sha, branch=branch):
                 what = f"committed to {branch}" if sha else "nothing to commit"
                 self._add(Entry("turn", what))
+            case GateDecided(name=name, status=status, findings=findings, detail=detail):
+                self.gates[name] = event
+                count = f", {len(findings)} finding(s)" if findings else ""
+                lines = [_finding_line(f) for f in findings] or ([detail] if detail else [])
+                failed = status != "passed"
+                self._add(
+                    Entry("result", f"gate {name}: {status}{count}", "\n".join(lines), failed)
+                )
         return notice
+
+    def gate_status(self, name: str) -> str:
+        """A gate's status as shown: ``stale`` when it judged an older turn's tree than
+        the run's newest (a verdict at finish judged the final tree: never stale)."""
+        verdict = self.gates[name]
+        if verdict.turn is not None and self.run.turns_completed > verdict.turn:
+            return "stale"
+        return verdict.status
+
+    def red_gates(self) -> list[GateDecided]:
+        """Blocking gates that did not pass on the newest tree."""
+        return [
+            g
+            for name, g in self.gates.items()
+            if g.blocking and self.gate_status(name) in ("failed", "error", "unavailable")
+        ]
 
     @property
     def first_seq(self) -> int:
@@ -251,6 +285,12 @@ class CockpitModel:
             if run.state is RunState.WAITING_FOR_HUMAN and view.question:
                 since = view.question_since or run.updated_at
                 items.append(InboxItem(run.id, "question", view.question, since))
+            elif (
+                run.state is RunState.FINISHED and view.red_gates() and run.id not in self.reviewed
+            ):
+                names = ", ".join(g.name for g in view.red_gates())
+                since = run.finished_at or run.updated_at
+                items.append(InboxItem(run.id, "gates", f"red gates ({names}): {run.task}", since))
             elif run.state is RunState.FINISHED and run.id not in self.reviewed:
                 since = run.finished_at or run.updated_at
                 items.append(InboxItem(run.id, "review", f"ready for review: {run.task}", since))

@@ -524,3 +524,23 @@ async def test_the_run_header_grows_and_shrinks_with_its_text(ws: Workspace, sce
         drawn = "".join(s.text for s in header.render_lines(Region(0, 0, *header.size)))
         assert "step59" in drawn
         assert await select(short_id) == short
+
+
+async def test_gate_badges_and_red_gates_in_the_inbox(workspace_root: Path, scenario) -> None:
+    config = workspace_root / "cockpit.toml"
+    config.write_text(config.read_text() + '\n[[repos.app.gates]]\nname = "lint"\nkind = "ruff"\n')
+    ws = open_workspace(workspace_root)
+    path = scenario('[[step]]\nwrite = { path = "bad.py", content = "import os\\n" }\n')
+    app = make_app(ws)
+    async with app.run_test(size=SIZE) as pilot:
+        run_id = await start_run(pilot, path, task="add bad.py")
+        await until(pilot, lambda: state_of(app, run_id) is RunState.FINISHED)
+        await until(pilot, lambda: app._selected_run_id() == run_id)
+        badges = app.query_one("#run-gates", Static)
+        await until(pilot, lambda: "✗ lint 1" in str(badges.content))
+        assert "gate lint: failed, 1 finding(s)" in transcript_text(app)
+        await pilot.press("i")
+        await until(pilot, lambda: isinstance(app.screen, InboxScreen))
+        screen = app.screen
+        assert isinstance(screen, InboxScreen)
+        assert [(i.run_id, i.kind) for i in screen.items] == [(run_id, "gates")]

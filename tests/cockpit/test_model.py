@@ -14,6 +14,7 @@ from engine.domain.events import (
     AgentText,
     ErrorOccurred,
     FileChanged,
+    GateDecided,
     HumanAsked,
     RunStateChanged,
     SteeringDelivered,
@@ -536,3 +537,53 @@ def test_complete_arguments(text: str, expected: str | None) -> None:
 def test_apostrophes_are_prose_not_quoting() -> None:
     assert parse("/steer ab12 don't touch it").args == ["ab12", "don't touch it"]
     assert parse("/run app fix the user's bug").args == ["app", "fix the user's bug"]
+
+
+def gate(seq: Seq, name: str, status: str, tree: str, blocking: bool = True, findings=()):
+    return GateDecided(
+        **seq(),
+        name=name,
+        kind="ruff",
+        status=status,
+        blocking=blocking,
+        findings=list(findings),
+        tree=tree,
+        turn=1,
+    )
+
+
+def test_gate_verdicts_are_kept_per_gate_and_go_stale_on_a_newer_turn() -> None:
+    view = RunView(make_run(state=RunState.RUNNING))
+    seq = Seq()
+    finding = {"path": "a.py", "line": 3, "code": "F401", "message": "unused"}
+    view.apply(TurnFinished(**seq(), turn=1, ref="r", sha="t1"))
+    view.apply(gate(seq, "lint", "failed", "t1", findings=[finding]))
+    view.apply(gate(seq, "types", "passed", "t1", blocking=False))
+    assert view.gate_status("lint") == "failed"
+    assert [g.name for g in view.red_gates()] == ["lint"]
+    entry = view.entries[-2]
+    assert (entry.kind, entry.text, entry.is_error) == (
+        "result",
+        "gate lint: failed, 1 finding(s)",
+        True,
+    )
+    assert entry.detail == "a.py:3: F401 unused"
+    view.apply(TurnFinished(**seq(), turn=2, ref="r", sha="t2"))
+    assert view.gate_status("lint") == "stale" and view.red_gates() == []
+    view.apply(GateDecided(**seq(), name="lint", kind="ruff", status="passed", tree="t2", turn=2))
+    assert view.gate_status("lint") == "passed"
+    # The final commit does not make the last turn's verdicts stale.
+    view.apply(WorkCommitted(**seq(), branch="b", sha="final"))
+    assert view.gate_status("lint") == "passed"
+
+
+def test_a_finished_run_with_red_gates_is_in_the_inbox_as_gates() -> None:
+    model = CockpitModel()
+    view = RunView(make_run("fin", RunState.FINISHED, finished_at=T0))
+    seq = Seq("fin")
+    view.apply(WorkCommitted(**seq(), branch="b", sha="final"))
+    view.apply(gate(seq, "format", "failed", "final"))
+    view.apply(gate(seq, "lint", "failed", "final", blocking=False))  # advisory: not red
+    model.runs["fin"] = view
+    [item] = model.inbox()
+    assert (item.kind, item.title) == ("gates", "red gates (format): task of fin")

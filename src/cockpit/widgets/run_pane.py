@@ -279,7 +279,34 @@ class RunPane(Vertical):
         if run.error:
             head.append(f"\n ✗ {run.error}", style=colour(app, "error"))
         update_if_changed(self.query_one("#run-header", Static), head)
-        # Gate badges are filled by the gates issue; the place is here.
-        update_if_changed(
-            self.query_one("#run-gates", Static), Text(" gates: none configured", style="dim")
-        )
+        workspace = getattr(app, "workspace", None)
+        repo = workspace.config.repos.get(run.repo) if workspace is not None else None
+        configured = bool(repo and repo.gates)
+        update_if_changed(self.query_one("#run-gates", Static), gate_badges(app, view, configured))
+
+
+#: Per shown gate status: its mark and theme colour.
+BADGE = {
+    "passed": ("✓", "success"),
+    "failed": ("✗", "error"),
+    "error": ("!", "error"),
+    "unavailable": ("?", "warning"),
+    "running": ("…", "accent"),
+    "stale": ("~", "foreground-muted"),
+}
+
+
+def gate_badges(app, view: RunView, configured: bool) -> Text:
+    """One badge per gate: its mark, its name, a finding count when it failed."""
+    if not view.gates:
+        waiting = "no verdict yet" if configured else "none configured"
+        return Text(f" gates: {waiting}", style="dim")
+    line = Text(" gates:")
+    for name in sorted(view.gates):
+        status = view.gate_status(name)
+        mark, role = BADGE.get(status, ("?", "warning"))
+        findings = len(view.gates[name].findings)
+        count = f" {findings}" if status == "failed" and findings else ""
+        advisory = "" if view.gates[name].blocking else " (advisory)"
+        line.append(f"  {mark} {name}{count}{advisory}", style=colour(app, role))
+    return line

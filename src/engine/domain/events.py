@@ -118,6 +118,22 @@ class WorkCommitted(EventBase):
     message: str = ""
 
 
+class GateDecided(EventBase):
+    """A gate judged the run's tree: ``tree`` is the commit it judged (a turn snapshot,
+    or the final commit), so a verdict on an older tree can be shown as stale.
+    ``findings`` hold :meth:`engine.domain.gates.Finding.as_json` dicts."""
+
+    type: Literal["gate_decided"] = "gate_decided"
+    name: str
+    kind: str
+    status: str
+    blocking: bool = True
+    findings: list[dict[str, Any]] = Field(default_factory=list)
+    detail: str = ""
+    tree: str | None = None
+    turn: int | None = None
+
+
 Event = Annotated[
     RunStateChanged
     | AgentText
@@ -129,7 +145,8 @@ Event = Annotated[
     | HumanAsked
     | UsageReported
     | ErrorOccurred
-    | WorkCommitted,
+    | WorkCommitted
+    | GateDecided,
     Field(discriminator="type"),
 ]
 

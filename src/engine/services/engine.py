@@ -28,7 +28,7 @@ from engine.ports.git import Salvage, Worktrees
 from engine.ports.skills import SkillLibrary
 from engine.ports.store import RunStore
 from engine.services.bus import EventBus
-from engine.services.gates import check_tree, spec_of
+from engine.services.gates import check_tree, plan_for, spec_of
 from engine.services.recovery import reap_orphans
 from engine.services.runner import CANCEL, SHUTDOWN, RunExecution
 from engine.workspace import Workspace
@@ -314,6 +314,7 @@ class Engine:
             state_dir=self.workspace.state_dir / "agents" / run.id,
             skill_library=self.skills,
             wanted_skills=self._wanted_skills(run.repo, run.skills),
+            gates=plan_for(self.workspace.repo(run.repo), self.gates, None),
         )
         self._executions[run.id] = execution
         task = asyncio.create_task(execution.execute(), name=f"run-{run.id}")

@@ -5,11 +5,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine.config import GateConfig
+from engine.config import GateConfig, RepoConfig
+from engine.domain.events import GateDecided
 from engine.domain.gates import GateResult, GateStatus
 from engine.ports.gate import Gate, GateSpec
+
+#: Findings per gate sent back to the agent in one fix request.
+MAX_FINDINGS_SENT = 20
 
 
 def spec_of(config: GateConfig, base: str | None = None) -> GateSpec:
@@ -45,3 +50,62 @@ async def check_tree(
         return await gate.check(spec, tree)
 
     return list(await asyncio.gather(*(one(spec) for spec in specs)))
+
+
+@dataclass(frozen=True)
+class GatePlan:
+    """A run's gates: those judging every turn, those judging the finished work, the
+    adapters that run them, and how many fix rounds the repo allows."""
+
+    adapters: Mapping[str, Gate]
+    on_turn: list[GateSpec] = field(default_factory=list)
+    on_finish: list[GateSpec] = field(default_factory=list)
+    fix_rounds: int = 0
+
+
+def plan_for(config: RepoConfig, adapters: Mapping[str, Gate], base: str | None) -> GatePlan:
+    """The gate plan of a run on a repo configured by ``config`` (``manual`` gates only
+    run when asked: ``cockpit gates``)."""
+    return GatePlan(
+        adapters,
+        on_turn=[spec_of(g, base) for g in config.gates if g.when == "turn"],
+        on_finish=[spec_of(g, base) for g in config.gates if g.when == "finish"],
+        fix_rounds=config.fix_rounds,
+    )
+
+
+def verdict_event(
+    run_id: str, result: GateResult, tree: str | None, turn: int | None
+) -> GateDecided:
+    """A verdict as the event that records it, bound to the tree it judged."""
+    return GateDecided(
+        run_id=run_id,
+        name=result.name,
+        kind=result.kind,
+        status=result.status.value,
+        blocking=result.blocking,
+        findings=[f.as_json() for f in result.findings],
+        detail=result.detail,
+        tree=tree,
+        turn=turn,
+    )
+
+
+def fix_request(failing: list[GateResult], round_: int, rounds: int) -> str:
+    """The steering message that sends failing gates' findings back to the agent."""
+    lines = [
+        f"Cockpit's checks failed on your last turn (fix round {round_} of {rounds}). "
+        "Fix these, then carry on:"
+    ]
+    for result in failing:
+        if not result.findings:
+            lines.append(
+                f"- {result.name} ({result.kind}): {result.status.value} {result.detail}".rstrip()
+            )
+        for f in result.findings[:MAX_FINDINGS_SENT]:
+            where = f.path + (f":{f.line}" if f.line else "")
+            lines.append(f"- {result.name}: {where}: {f.code} {f.message}")
+        extra = len(result.findings) - MAX_FINDINGS_SENT
+        if extra > 0:
+            lines.append(f"- {result.name}: … and {extra} more")
+    return "\n".join(lines)

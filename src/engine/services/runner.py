@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 import time
@@ -27,15 +28,18 @@ from engine.domain.events import (
     TurnFinished,
     WorkCommitted,
 )
+from engine.domain.gates import GateStatus
 from engine.domain.guard import ALLOW, GuardVerdict, ToolRequest
 from engine.domain.models import Run, SteeringMessage, turn_ref, utcnow
 from engine.domain.skills import Skill
 from engine.domain.state import RunState, transition
 from engine.ports.agent import AgentBackend, AgentOutcome
+from engine.ports.gate import GateSpec
 from engine.ports.git import Worktrees
 from engine.ports.skills import SkillLibrary
 from engine.ports.store import RunStore
 from engine.services.bus import EventBus
+from engine.services.gates import GatePlan, check_tree, fix_request, verdict_event
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +71,11 @@ class RunExecution:
         state_dir: Path | None = None,
         skill_library: SkillLibrary | None = None,
         wanted_skills: list[str] | None = None,
+        gates: GatePlan | None = None,
     ) -> None:
         self.run = run
+        self._gates = gates
+        self._fix_rounds_used = 0
         self.skills: list[Skill] = []
         self._skill_library = skill_library
         self._wanted_skills = list(wanted_skills or [])
@@ -111,6 +118,39 @@ class RunExecution:
         self.run.turns_completed = turn
         await self._store.save_run(self.run)
         self._bus.emit(TurnFinished(run_id=self.run.id, turn=turn, ref=ref, sha=sha))
+        if self._gates is not None and self._gates.on_turn:
+            await self._judge_turn(turn, sha)
+
+    def _based(self, specs: list[GateSpec]) -> list[GateSpec]:
+        """The specs judging this run's tree against the commit it grew from."""
+        return [dataclasses.replace(s, base=s.base or self.run.base_sha) for s in specs]
+
+    async def _judge_turn(self, turn: int, sha: str) -> None:
+        """Run the turn's gates on the snapshot just taken (the agent's next turn waits
+        for them, so a fix request reaches it at once). Blocking failures go back to the
+        agent as a steering message, up to the repo's ``fix_rounds``; after that the run
+        waits for the human."""
+        plan = self._gates
+        assert plan is not None
+        results = await check_tree(plan.adapters, self._based(plan.on_turn), self.worktree)
+        for result in results:
+            self._bus.emit(verdict_event(self.run.id, result, sha, turn))
+        failing = [r for r in results if r.holds_back and r.status is GateStatus.FAILED]
+        if not failing or not plan.fix_rounds:
+            return
+        if self._fix_rounds_used < plan.fix_rounds:
+            self._fix_rounds_used += 1
+            text = fix_request(failing, self._fix_rounds_used, plan.fix_rounds)
+            await self._store.add_steering(self.run.id, text)
+            self.steering_arrived.set()
+            return
+        names = ", ".join(r.name for r in failing)
+        answer = await self.ask_human(
+            f"blocking gates still fail after {plan.fix_rounds} fix round(s): {names}."
+            " Tell the agent what to do."
+        )
+        # The answer is for the agent: it gets it as its next steering message.
+        await self._store.add_steering(self.run.id, answer)
 
     async def take_steering(self) -> list[SteeringMessage]:
         """Deliver pending steering messages and emit their receipts."""
@@ -253,6 +293,11 @@ class RunExecution:
         self._bus.emit(
             WorkCommitted(run_id=self.run.id, branch=self.run.branch, sha=sha, message=message)
         )
+        if self._gates is not None and self._gates.on_finish:
+            specs = self._based(self._gates.on_finish)
+            results = await check_tree(self._gates.adapters, specs, self.worktree)
+            for result in results:
+                self._bus.emit(verdict_event(self.run.id, result, sha, None))
         await self.set_state(RunState.FINISHED)
 
     def agent_stderr(self, line: str) -> None:
