@@ -159,6 +159,8 @@ class RunView:
                 self._add(Entry("turn", what))
             case GateDecided(name=name, status=status, findings=findings, detail=detail):
                 self.gates[name] = event
+                if status == "running":  # a badge only; its verdict follows
+                    return notice
                 count = f", {len(findings)} finding(s)" if findings else ""
                 lines = [_finding_line(f) for f in findings] or ([detail] if detail else [])
                 failed = status != "passed"

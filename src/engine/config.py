@@ -155,12 +155,14 @@ class RepoConfig(_Model):
     base: str = Field(default="main", min_length=1)
     skills: list[str] = Field(default_factory=list)
     fix_rounds: int = Field(default=0, ge=0)
-    gates: list[GateConfig] = Field(default_factory=list)
+    #: None (not written): the defaults a repo's pyproject.toml calls for; ``gates = []``:
+    #: none at all.
+    gates: list[GateConfig] | None = None
 
     @model_validator(mode="after")
     def _unique_gate_names(self) -> RepoConfig:
         seen: set[str] = set()
-        for gate in self.gates:
+        for gate in self.gates or []:
             if gate.name in seen:
                 raise ValueError(f"two gates are named {gate.name!r}")
             seen.add(gate.name)

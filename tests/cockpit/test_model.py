@@ -587,3 +587,11 @@ def test_a_finished_run_with_red_gates_is_in_the_inbox_as_gates() -> None:
     model.runs["fin"] = view
     [item] = model.inbox()
     assert (item.kind, item.title) == ("gates", "red gates (format): task of fin")
+
+
+def test_a_running_gate_is_a_badge_not_a_transcript_line() -> None:
+    view = RunView(make_run(state=RunState.RUNNING))
+    seq = Seq()
+    before = view.entries_total
+    view.apply(GateDecided(**seq(), name="lint", kind="ruff", status="running", turn=1))
+    assert view.gate_status("lint") == "running" and view.entries_total == before

@@ -132,11 +132,12 @@ def test_full_example_is_valid(tmp_path: Path) -> None:
     api = config.repos["api"]
     assert api.base == "trunk"
     assert api.fix_rounds == 2
-    assert [g.name for g in api.gates] == ["lint", "tests"]
+    assert api.gates is not None and [g.name for g in api.gates] == ["lint", "tests"]
     assert api.gates[0].timeout == 90
     assert api.gates[1].timeout == 300
     assert api.gates[1].command == "make test"
     assert config.repos["web.app"].base == "main"
+    assert config.repos["web.app"].gates is None  # unset: the repo's defaults apply
     assert config.agents["claude"].idle_timeout == 300
     assert config.agents["claude"].env == {"FOO": "bar"}
     assert config.agents["scripted"].idle_timeout is None

@@ -281,7 +281,8 @@ class RunPane(Vertical):
         update_if_changed(self.query_one("#run-header", Static), head)
         workspace = getattr(app, "workspace", None)
         repo = workspace.config.repos.get(run.repo) if workspace is not None else None
-        configured = bool(repo and repo.gates)
+        # gates unset: the repo's pyproject may call for default gates.
+        configured = repo is not None and (repo.gates is None or bool(repo.gates))
         update_if_changed(self.query_one("#run-gates", Static), gate_badges(app, view, configured))
 
 

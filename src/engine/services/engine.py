@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -28,7 +29,7 @@ from engine.ports.git import Salvage, Worktrees
 from engine.ports.skills import SkillLibrary
 from engine.ports.store import RunStore
 from engine.services.bus import EventBus
-from engine.services.gates import check_tree, plan_for, spec_of
+from engine.services.gates import check_tree, plan_for, repo_gates, spec_of
 from engine.services.recovery import reap_orphans
 from engine.services.runner import CANCEL, SHUTDOWN, RunExecution
 from engine.workspace import Workspace
@@ -159,7 +160,8 @@ class Engine:
             if tree is None or not tree.is_dir():
                 raise BadInput(f"run {run.id} has no worktree to check (it was removed)")
             repo, base = run.repo, run.base_sha or run.base
-        specs = [spec_of(g, base) for g in self.workspace.repo(repo).gates]
+        configured = await asyncio.to_thread(repo_gates, self.workspace.repo(repo), tree)
+        specs = [spec_of(g, base) for g in configured]
         return tree, await check_tree(self.gates, specs, tree)
 
     async def resolve_run(self, ref: str) -> Run:
@@ -314,7 +316,7 @@ class Engine:
             state_dir=self.workspace.state_dir / "agents" / run.id,
             skill_library=self.skills,
             wanted_skills=self._wanted_skills(run.repo, run.skills),
-            gates=plan_for(self.workspace.repo(run.repo), self.gates, None),
+            gates=functools.partial(plan_for, self.workspace.repo(run.repo), self.gates),
         )
         self._executions[run.id] = execution
         task = asyncio.create_task(execution.execute(), name=f"run-{run.id}")

@@ -4,6 +4,7 @@ timeout, a kind with no adapter reported as ``unavailable`` rather than raised."
 from __future__ import annotations
 
 import asyncio
+import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,13 +64,38 @@ class GatePlan:
     fix_rounds: int = 0
 
 
-def plan_for(config: RepoConfig, adapters: Mapping[str, Gate], base: str | None) -> GatePlan:
-    """The gate plan of a run on a repo configured by ``config`` (``manual`` gates only
-    run when asked: ``cockpit gates``)."""
+def repo_gates(config: RepoConfig, checkout: Path) -> list[GateConfig]:
+    """The repo's gates: those configured, else the defaults its ``pyproject.toml`` calls
+    for — ruff lint and format when it configures ruff, ty when it configures ty (every
+    turn), pytest when it configures pytest (at finish: a suite is slow for every turn).
+    Blocking reads a file: call it in a thread."""
+    if config.gates is not None:
+        return list(config.gates)
+    try:
+        tool = tomllib.loads((checkout / "pyproject.toml").read_text()).get("tool") or {}
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return []
+    gates: list[GateConfig] = []
+    if "ruff" in tool:
+        gates += [
+            GateConfig(name="lint", kind="ruff"),
+            GateConfig(name="format", kind="ruff-format"),
+        ]
+    if "ty" in tool:
+        gates.append(GateConfig(name="types", kind="ty"))
+    if "pytest" in tool:
+        gates.append(GateConfig(name="tests", kind="pytest", when="finish"))
+    return gates
+
+
+def plan_for(config: RepoConfig, adapters: Mapping[str, Gate], checkout: Path) -> GatePlan:
+    """The gate plan of a run on a repo configured by ``config`` whose files are at
+    ``checkout`` (``manual`` gates only run when asked: ``cockpit gates``). Blocking."""
+    gates = repo_gates(config, checkout)
     return GatePlan(
         adapters,
-        on_turn=[spec_of(g, base) for g in config.gates if g.when == "turn"],
-        on_finish=[spec_of(g, base) for g in config.gates if g.when == "finish"],
+        on_turn=[spec_of(g) for g in gates if g.when == "turn"],
+        on_finish=[spec_of(g) for g in gates if g.when == "finish"],
         fix_rounds=config.fix_rounds,
     )
 

@@ -28,7 +28,7 @@ from engine.domain.events import (
     TurnFinished,
     WorkCommitted,
 )
-from engine.domain.gates import GateStatus
+from engine.domain.gates import GateResult, GateStatus
 from engine.domain.guard import ALLOW, GuardVerdict, ToolRequest
 from engine.domain.models import Run, SteeringMessage, turn_ref, utcnow
 from engine.domain.skills import Skill
@@ -71,10 +71,12 @@ class RunExecution:
         state_dir: Path | None = None,
         skill_library: SkillLibrary | None = None,
         wanted_skills: list[str] | None = None,
-        gates: GatePlan | None = None,
+        gates: Callable[[Path], GatePlan] | None = None,
     ) -> None:
         self.run = run
-        self._gates = gates
+        #: Makes the run's gate plan from its worktree (the repo's pyproject there).
+        self._plan_gates = gates
+        self._gates: GatePlan | None = None
         self._fix_rounds_used = 0
         self.skills: list[Skill] = []
         self._skill_library = skill_library
@@ -121,9 +123,21 @@ class RunExecution:
         if self._gates is not None and self._gates.on_turn:
             await self._judge_turn(turn, sha)
 
-    def _based(self, specs: list[GateSpec]) -> list[GateSpec]:
-        """The specs judging this run's tree against the commit it grew from."""
-        return [dataclasses.replace(s, base=s.base or self.run.base_sha) for s in specs]
+    async def _judge(
+        self, specs: list[GateSpec], tree: str | None, turn: int | None
+    ) -> list[GateResult]:
+        """Run ``specs`` on the worktree (whose commit is ``tree``): a ``running`` verdict
+        for each first, so the cockpit shows them under way, then their verdicts."""
+        plan = self._gates
+        assert plan is not None
+        based = [dataclasses.replace(s, base=s.base or self.run.base_sha) for s in specs]
+        for spec in based:
+            running = GateResult(spec.name, spec.kind, GateStatus.RUNNING, spec.blocking)
+            self._bus.emit(verdict_event(self.run.id, running, tree, turn))
+        results = await check_tree(plan.adapters, based, self.worktree)
+        for result in results:
+            self._bus.emit(verdict_event(self.run.id, result, tree, turn))
+        return results
 
     async def _judge_turn(self, turn: int, sha: str) -> None:
         """Run the turn's gates on the snapshot just taken (the agent's next turn waits
@@ -132,9 +146,7 @@ class RunExecution:
         waits for the human."""
         plan = self._gates
         assert plan is not None
-        results = await check_tree(plan.adapters, self._based(plan.on_turn), self.worktree)
-        for result in results:
-            self._bus.emit(verdict_event(self.run.id, result, sha, turn))
+        results = await self._judge(plan.on_turn, sha, turn)
         failing = [r for r in results if r.holds_back and r.status is GateStatus.FAILED]
         if not failing or not plan.fix_rounds:
             return
@@ -233,6 +245,8 @@ class RunExecution:
                 base_sha = await self._git.create(
                     self.repo_path, self.worktree, run.branch, run.base_sha or run.base
                 )
+                if self._plan_gates is not None:
+                    self._gates = await asyncio.to_thread(self._plan_gates, self.worktree)
                 if self._skill_library is not None:
                     # From the worktree: the run's own checkout of the repo's skills.
                     self.skills = await asyncio.to_thread(
@@ -294,10 +308,7 @@ class RunExecution:
             WorkCommitted(run_id=self.run.id, branch=self.run.branch, sha=sha, message=message)
         )
         if self._gates is not None and self._gates.on_finish:
-            specs = self._based(self._gates.on_finish)
-            results = await check_tree(self._gates.adapters, specs, self.worktree)
-            for result in results:
-                self._bus.emit(verdict_event(self.run.id, result, sha, None))
+            await self._judge(self._gates.on_finish, sha, None)
         await self.set_state(RunState.FINISHED)
 
     def agent_stderr(self, line: str) -> None:

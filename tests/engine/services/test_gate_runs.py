@@ -44,8 +44,15 @@ async def test_the_fix_loop_sends_findings_back_and_the_gate_then_passes(
         events = await engine.store.events_for(run.id)
     assert run.state is RunState.FINISHED, run.error
     turns = {e.turn: e.sha for e in events if isinstance(e, TurnFinished)}
-    verdicts = [e for e in events if isinstance(e, GateDecided)]
-    assert [(v.turn, v.status) for v in verdicts] == [(1, "failed"), (2, "passed")]
+    decided = [e for e in events if isinstance(e, GateDecided)]
+    # Each gate is shown running, then its verdict.
+    assert [(v.turn, v.status) for v in decided] == [
+        (1, "running"),
+        (1, "failed"),
+        (2, "running"),
+        (2, "passed"),
+    ]
+    verdicts = [v for v in decided if v.status != "running"]
     # Each verdict is bound to the snapshot of the turn it judged.
     assert [v.tree for v in verdicts] == [turns[1], turns[2]]
     assert [(f["path"], f["line"], f["code"]) for f in verdicts[0].findings] == [
@@ -87,9 +94,30 @@ async def test_finish_gates_judge_the_final_commit_and_advisory_ones_do_not_stee
         run = await wait_for_state(engine, run.id, RunState.FINISHED, RunState.FAILED, timeout=60)
         events = await engine.store.events_for(run.id)
     assert run.state is RunState.FINISHED, run.error
-    verdicts = {e.name: e for e in events if isinstance(e, GateDecided)}
+    verdicts = {e.name: e for e in events if isinstance(e, GateDecided) and e.status != "running"}
     assert verdicts["lint"].status == "failed" and not verdicts["lint"].blocking
     assert not any(isinstance(e, SteeringDelivered) for e in events)  # advisory: no fix loop
     commit = next(e for e in events if isinstance(e, WorkCommitted))
     assert (verdicts["format"].status, verdicts["format"].tree) == ("passed", commit.sha)
     assert verdicts["format"].turn is None
+
+
+def test_a_pyproject_calls_for_default_gates_unless_gates_are_written(tmp_path: Path) -> None:
+    from engine.config import RepoConfig
+    from engine.services.gates import repo_gates
+
+    checkout = tmp_path / "repo"
+    checkout.mkdir()
+    unset = RepoConfig(path="repo")
+    assert repo_gates(unset, checkout) == []  # no pyproject: nothing assumed
+    (checkout / "pyproject.toml").write_text(
+        "[tool.ruff]\nline-length = 100\n[tool.ty]\n[tool.pytest.ini_options]\naddopts = '-q'\n"
+    )
+    defaults = repo_gates(unset, checkout)
+    assert [(g.name, g.kind, g.when) for g in defaults] == [
+        ("lint", "ruff", "turn"),
+        ("format", "ruff-format", "turn"),
+        ("types", "ty", "turn"),
+        ("tests", "pytest", "finish"),
+    ]
+    assert repo_gates(RepoConfig(path="repo", gates=[]), checkout) == []  # opted out
