@@ -40,6 +40,7 @@ from cockpit.widgets.run_pane import RunPane, Transcript
 from engine.bootstrap import open_engine
 from engine.domain.errors import CockpitError
 from engine.domain.events import Event
+from engine.domain.models import utcnow
 from engine.services.engine import Engine, EngineOptions
 from engine.workspace import Workspace
 
@@ -106,6 +107,7 @@ class CockpitApp(App[None]):
         Binding("left_square_bracket", "cycle(-1)", "Prev run", show=False, id="cockpit.prev_run"),
         Binding("c", "cancel_run", "Cancel run", id="cockpit.cancel"),
         Binding("r", "resume_run", "Resume", show=False, id="cockpit.resume"),
+        Binding("v", "run_gates", "Verify", show=False, id="cockpit.gates"),
         Binding("q", "quit_cockpit", "Quit", id="cockpit.quit"),
         Binding(
             "ctrl+c", "quit_cockpit", "Quit", show=False, priority=True, id="cockpit.quit_ctrl_c"
@@ -128,6 +130,8 @@ class CockpitApp(App[None]):
         self._engine_ready = asyncio.Event()
         self._engine_closed = asyncio.Event()
         self._engine_started = False
+        #: Repos whose gates (configured, or their pyproject's defaults) are not empty.
+        self.gated_repos: set[str] = set()
         self._dirty: set[str] = set()
         # One consumer folds batches in arrival order: views drop seqs they have passed, so
         # a batch overtaking an earlier one would lose events.
@@ -219,6 +223,9 @@ class CockpitApp(App[None]):
         self._show_selected()
         self._update_counts()
         await self._refresh_repos()
+        for name in self.workspace.config.repos:
+            if await engine.gate_names(name):
+                self.gated_repos.add(name)
         for view in self.model.runs.values():
             self._fetch_diff(view.run.id)
 
@@ -403,6 +410,36 @@ class CockpitApp(App[None]):
             )
 
     # --- actions ------------------------------------------------------------------
+    def action_run_gates(self) -> None:
+        """Verify: run the highlighted repo's gates on its working tree (runs are judged on
+        every turn already)."""
+        selected = self._selected()
+        if not selected or not selected.startswith("repo:"):
+            self.notify("v runs a repo's gates: highlight a repo (runs are judged every turn)")
+            return
+        self._check_repo_gates(selected[5:])
+
+    @work(group="commands")
+    async def _check_repo_gates(self, name: str) -> None:
+        if self.engine is None:
+            self.notify("the engine is still starting", severity="warning")
+            return
+        self.model.repo_gates[name] = (utcnow(), None)
+        self._show_selected()
+        try:
+            _, results = await self.engine.check_gates(name)
+        except CockpitError as exc:
+            self.model.repo_gates.pop(name, None)
+            self.notify(str(exc), severity="error")
+            return
+        self.model.repo_gates[name] = (utcnow(), results)
+        held = [r.name for r in results if r.holds_back]
+        self.notify(
+            f"{name}: gates red ({', '.join(held)})" if held else f"{name}: gates passed",
+            severity="error" if held else "information",
+        )
+        self._show_selected()
+
     def action_help(self) -> None:
         self.push_screen(HelpScreen(collect_bindings(self)))
 

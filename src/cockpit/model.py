@@ -27,6 +27,7 @@ from engine.domain.events import (
     UsageReported,
     WorkCommitted,
 )
+from engine.domain.gates import GateResult
 from engine.domain.models import Run, utcnow
 from engine.domain.state import RunState
 
@@ -246,6 +247,9 @@ class CockpitModel:
     repos: dict[str, RepoStatus | None] = field(default_factory=dict)
     #: Runs the human already reviewed (approve/reject land with the review issue).
     reviewed: set[str] = field(default_factory=set)
+    #: The last gate check of each repo's working tree: when, and the verdicts (None
+    #: while it runs).
+    repo_gates: dict[str, tuple[datetime, list[GateResult] | None]] = field(default_factory=dict)
 
     def upsert(self, run: Run) -> RunView:
         """Add a run from the store, or refresh its stored fields."""

@@ -544,3 +544,19 @@ async def test_gate_badges_and_red_gates_in_the_inbox(workspace_root: Path, scen
         screen = app.screen
         assert isinstance(screen, InboxScreen)
         assert [(i.run_id, i.kind) for i in screen.items] == [(run_id, "gates")]
+
+
+async def test_v_runs_a_repos_gates_on_its_working_tree(workspace_root: Path) -> None:
+    config = workspace_root / "cockpit.toml"
+    config.write_text(config.read_text() + '\n[[repos.app.gates]]\nname = "lint"\nkind = "ruff"\n')
+    (workspace_root.parent / "repos" / "app" / "wip.py").write_text("import os\n")  # untracked
+    app = make_app(open_workspace(workspace_root))
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        app.query_one(RunList).select_id("repo:app")
+        body = app.query_one("#repo-body", Static)
+        await until(pilot, lambda: "v runs them" in str(body.content))
+        await pilot.press("v")
+        await until(pilot, lambda: "✗ lint 1" in str(body.content))
+        assert "lint: wip.py:1 F401" in str(body.content)
+        assert any("app: gates red (lint)" in n.message for n in app._notifications)

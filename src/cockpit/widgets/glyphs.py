@@ -84,3 +84,26 @@ def update_if_changed(static: Static, content: Text) -> None:
 def _height(static: Static, text: Text, width: int) -> int:
     """Lines ``text`` wraps to at ``width`` cells."""
     return len(text.wrap(static.app.console, width))
+
+
+#: Per shown gate status: its mark and theme colour.
+GATE_BADGE = {
+    "passed": ("✓", "success"),
+    "failed": ("✗", "error"),
+    "error": ("!", "error"),
+    "unavailable": ("?", "warning"),
+    "running": ("…", "accent"),
+    "stale": ("~", "foreground-muted"),
+}
+
+
+def gate_badges(app: App, gates: list[tuple[str, str, int, bool]], label: str = "gates") -> Text:
+    """``(name, status, findings, blocking)`` per gate as one line of badges: mark, name,
+    the finding count of a failed gate, "(advisory)" for one that does not block."""
+    line = Text(f" {label}:")
+    for name, status, findings, blocking in gates:
+        mark, role = GATE_BADGE.get(status, ("?", "warning"))
+        count = f" {findings}" if status == "failed" and findings else ""
+        advisory = "" if blocking else " (advisory)"
+        line.append(f"  {mark} {name}{count}{advisory}", style=colour(app, role))
+    return line

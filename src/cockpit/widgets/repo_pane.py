@@ -9,7 +9,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from cockpit.model import CockpitModel
-from cockpit.widgets.glyphs import GLYPH, colour, state_style, update_if_changed
+from cockpit.widgets.glyphs import GLYPH, colour, gate_badges, state_style, update_if_changed
 from engine.domain.diffs import RepoStatus, WorktreeDiff
 
 
@@ -60,8 +60,24 @@ class RepoPane(VerticalScroll):
             text.append(f" -{diff.removed}\n", style=colour(app, "error"))
             for f in diff.files[:15]:
                 text.append(f"   {f.status} {f.path} +{f.added} -{f.removed}\n")
-        # The last gate verdict is filled by the gates issue; its place is here.
-        text.append(" gates: none configured\n", style="dim")
+        at, results = model.repo_gates.get(name, (None, None))
+        if at is None:
+            text.append(" gates: not run on the working tree — v runs them\n", style="dim")
+        elif results is None:
+            text.append(" gates: running on the working tree…\n", style=colour(app, "accent"))
+        else:
+            badges = [(r.name, r.status.value, len(r.findings), r.blocking) for r in results]
+            label = f"gates on the working tree at {at.astimezone():%H:%M:%S}"
+            text.append_text(
+                gate_badges(app, badges, label)
+                if results
+                else Text(" gates: none configured", style="dim")
+            )
+            text.append("\n")
+            for result in results:
+                for f in result.findings[:10]:
+                    where = f.path + (f":{f.line}" if f.line else "")
+                    text.append(f"   {result.name}: {where} {f.code} {f.message}\n", style="dim")
         runs = [v for v in model.runs.values() if v.run.repo == name]
         text.append(f"\n runs ({len(runs)})\n", style="bold")
         for view in runs[-20:]:

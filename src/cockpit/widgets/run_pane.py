@@ -12,7 +12,14 @@ from textual.message import Message
 from textual.widgets import RichLog, Static
 
 from cockpit.model import COLLAPSE_AFTER, Entry, RunView
-from cockpit.widgets.glyphs import GLYPH, colour, human_duration, state_style, update_if_changed
+from cockpit.widgets.glyphs import (
+    GLYPH,
+    colour,
+    gate_badges,
+    human_duration,
+    state_style,
+    update_if_changed,
+)
 from cockpit.widgets.log import Log
 
 #: Entries written when a run is switched to; the rest wait for the reader to scroll up.
@@ -279,35 +286,21 @@ class RunPane(Vertical):
         if run.error:
             head.append(f"\n ✗ {run.error}", style=colour(app, "error"))
         update_if_changed(self.query_one("#run-header", Static), head)
-        workspace = getattr(app, "workspace", None)
-        repo = workspace.config.repos.get(run.repo) if workspace is not None else None
-        # gates unset: the repo's pyproject may call for default gates.
-        configured = repo is not None and (repo.gates is None or bool(repo.gates))
-        update_if_changed(self.query_one("#run-gates", Static), gate_badges(app, view, configured))
+        configured = run.repo in getattr(app, "gated_repos", ())
+        update_if_changed(
+            self.query_one("#run-gates", Static), run_gate_badges(app, view, configured)
+        )
 
 
-#: Per shown gate status: its mark and theme colour.
-BADGE = {
-    "passed": ("✓", "success"),
-    "failed": ("✗", "error"),
-    "error": ("!", "error"),
-    "unavailable": ("?", "warning"),
-    "running": ("…", "accent"),
-    "stale": ("~", "foreground-muted"),
-}
-
-
-def gate_badges(app, view: RunView, configured: bool) -> Text:
-    """One badge per gate: its mark, its name, a finding count when it failed."""
+def run_gate_badges(app, view: RunView, configured: bool) -> Text:
+    """The run's latest verdict of each gate as badges (stale ones marked so)."""
     if not view.gates:
         waiting = "no verdict yet" if configured else "none configured"
         return Text(f" gates: {waiting}", style="dim")
-    line = Text(" gates:")
-    for name in sorted(view.gates):
-        status = view.gate_status(name)
-        mark, role = BADGE.get(status, ("?", "warning"))
-        findings = len(view.gates[name].findings)
-        count = f" {findings}" if status == "failed" and findings else ""
-        advisory = "" if view.gates[name].blocking else " (advisory)"
-        line.append(f"  {mark} {name}{count}{advisory}", style=colour(app, role))
-    return line
+    return gate_badges(
+        app,
+        [
+            (name, view.gate_status(name), len(g.findings), g.blocking)
+            for name, g in sorted(view.gates.items())
+        ],
+    )

@@ -142,6 +142,12 @@ class Engine:
         self.wake()
         return run
 
+    async def gate_names(self, repo: str) -> list[str]:
+        """The names of the gates a repo's runs get (configured, or its defaults)."""
+        config = self.workspace.repo(repo)
+        gates = await asyncio.to_thread(repo_gates, config, self.workspace.repo_path(repo))
+        return [g.name for g in gates]
+
     async def check_gates(self, target: str) -> tuple[Path, list[GateResult]]:
         """Run every gate configured for a repo on a tree: ``target`` is a repo name (its
         working tree, untracked files included) or a run (its worktree). Returns the
