@@ -26,6 +26,9 @@ class GateSpec:
     #: The commit the tree grew from (a run's base, or HEAD for a repo's working tree):
     #: what is new relative to it is what a ``secrets`` gate looks at.
     base: str | None = None
+    #: The tree-relative files changed since ``base`` (None: unknown, judge everything).
+    #: Gates whose tool judges files one by one (ruff) look at these only.
+    changed: tuple[str, ...] | None = None
 
 
 class Gate(Protocol):

@@ -130,7 +130,12 @@ class RunExecution:
         for each first, so the cockpit shows them under way, then their verdicts."""
         plan = self._gates
         assert plan is not None
-        based = [dataclasses.replace(s, base=s.base or self.run.base_sha) for s in specs]
+        changed: tuple[str, ...] | None = None
+        if self.run.base_sha:
+            changed = tuple(await self._git.changed_files(self.worktree, self.run.base_sha))
+        based = [
+            dataclasses.replace(s, base=s.base or self.run.base_sha, changed=changed) for s in specs
+        ]
         for spec in based:
             running = GateResult(spec.name, spec.kind, GateStatus.RUNNING, spec.blocking)
             self._bus.emit(verdict_event(self.run.id, running, tree, turn))

@@ -250,3 +250,14 @@ async def test_hooks_run_on_a_scratch_copy_and_report_each_failed_hook(tmp_path:
     (repo / ".pre-commit-config.yaml").unlink()
     unconfigured = await HooksGate().check(GateSpec("hooks", "hooks"), repo)
     assert unconfigured.status is GateStatus.ERROR
+
+
+async def test_ruff_judges_only_the_changed_files_when_they_are_known(planted: Path) -> None:
+    (planted / "pkg" / "old.py").write_text("import sys\n")  # an old problem, not changed
+    spec = GateSpec("lint", "ruff", changed=("pkg/unused.py", "pkg/gone.py", "README.md"))
+    result = await RuffGate().check(spec, planted)
+    assert [f.path for f in result.findings] == ["pkg/unused.py"]
+    untouched = await RuffGate().check(GateSpec("lint", "ruff", changed=("README.md",)), planted)
+    assert (untouched.status, untouched.detail) == (GateStatus.PASSED, "no changed Python file")
+    everything = await RuffGate().check(GateSpec("lint", "ruff"), planted)
+    assert {f.path for f in everything.findings} == {"pkg/unused.py", "pkg/old.py"}
