@@ -29,10 +29,12 @@ from cockpit.bridge import EngineEvents
 from cockpit.commands import COMMANDS, SlashCommand, parse
 from cockpit.model import CockpitModel, RunView
 from cockpit.screens.confirm import ConfirmScreen
+from cockpit.screens.findings import FindingsScreen, Place
 from cockpit.screens.help import HelpScreen, collect_bindings
 from cockpit.screens.inbox import InboxScreen
 from cockpit.settings import UiSettings, load_settings, save_settings, settings_path
 from cockpit.themes import DEFAULT_THEME, register_themes
+from cockpit.widgets.diff_panel import DiffPanel
 from cockpit.widgets.prompt_bar import PromptBar
 from cockpit.widgets.repo_pane import RepoPane
 from cockpit.widgets.run_list import RunList
@@ -108,6 +110,7 @@ class CockpitApp(App[None]):
         Binding("c", "cancel_run", "Cancel run", id="cockpit.cancel"),
         Binding("r", "resume_run", "Resume", show=False, id="cockpit.resume"),
         Binding("v", "run_gates", "Verify", show=False, id="cockpit.gates"),
+        Binding("f", "findings", "Findings", show=False, id="cockpit.findings"),
         Binding("q", "quit_cockpit", "Quit", id="cockpit.quit"),
         Binding(
             "ctrl+c", "quit_cockpit", "Quit", show=False, priority=True, id="cockpit.quit_ctrl_c"
@@ -410,6 +413,20 @@ class CockpitApp(App[None]):
             )
 
     # --- actions ------------------------------------------------------------------
+    def action_findings(self) -> None:
+        """The selected run's gate findings by file; picking one opens the diff there."""
+        run_id = self._selected_run_id()
+        view = self.model.runs.get(run_id) if run_id else None
+        if view is None:
+            self.notify("f shows a run's gate findings: highlight a run")
+            return
+
+        def opened(place: Place | None) -> None:
+            if place is not None:
+                self.query_one(DiffPanel).jump(*place)
+
+        self.push_screen(FindingsScreen(view), opened)
+
     def action_run_gates(self) -> None:
         """Verify: run the highlighted repo's gates on its working tree (runs are judged on
         every turn already)."""

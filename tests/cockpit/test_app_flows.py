@@ -20,9 +20,12 @@ from textual.widgets import Input, Static
 from cockpit.app import CockpitApp
 from cockpit.model import RunView
 from cockpit.screens.confirm import ConfirmScreen
+from cockpit.screens.findings import FindingsScreen
 from cockpit.screens.help import HelpScreen
 from cockpit.screens.inbox import InboxScreen
 from cockpit.settings import load_settings
+from cockpit.widgets.diff_panel import DiffPanel
+from cockpit.widgets.log import Log
 from cockpit.widgets.prompt_bar import PromptBar
 from cockpit.widgets.run_list import RunList
 from cockpit.widgets.run_pane import Transcript
@@ -560,3 +563,32 @@ async def test_v_runs_a_repos_gates_on_its_working_tree(workspace_root: Path) ->
         await until(pilot, lambda: "✗ lint 1" in str(body.content))
         assert "lint: wip.py:1 F401" in str(body.content)
         assert any("app: gates red (lint)" in n.message for n in app._notifications)
+
+
+async def test_findings_by_file_open_the_diff_at_the_flagged_line(
+    workspace_root: Path, scenario
+) -> None:
+    config = workspace_root / "cockpit.toml"
+    config.write_text(config.read_text() + '\n[[repos.app.gates]]\nname = "lint"\nkind = "ruff"\n')
+    ws = open_workspace(workspace_root)
+    path = scenario('[[step]]\nwrite = { path = "bad.py", content = "X = 1\\nimport os\\n" }\n')
+    app = make_app(ws)
+    async with app.run_test(size=SIZE) as pilot:
+        run_id = await start_run(pilot, path, task="add bad.py")
+        await until(pilot, lambda: state_of(app, run_id) is RunState.FINISHED)
+        await until(pilot, lambda: app._selected_run_id() == run_id)
+        await until(pilot, lambda: view_of(app, run_id).diff is not None)
+        await pilot.press("f")
+        await until(pilot, lambda: isinstance(app.screen, FindingsScreen))
+        screen = app.screen
+        assert isinstance(screen, FindingsScreen)
+        assert list(screen.places.values()) == [("bad.py", 2)]
+        await pilot.press("down", "enter")
+        await until(pilot, lambda: not isinstance(app.screen, FindingsScreen))
+        panel = app.query_one(DiffPanel)
+        hunks = app.query_one("#diff-hunks", Log)
+        await until(pilot, lambda: panel.hunks and ("bad.py", 2) in panel.places)
+        drawn = [strip.text for strip in hunks.lines]
+        flagged = drawn[panel.places[("bad.py", 2)]]
+        assert "✗" in flagged and "import os" in flagged
+        assert "lint F401" in drawn[panel.places[("bad.py", 2)] + 1]

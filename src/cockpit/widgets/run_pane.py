@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from rich.syntax import Syntax
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.events import Resize
 from textual.message import Message
-from textual.widgets import RichLog, Static
+from textual.widgets import Static
 
 from cockpit.model import COLLAPSE_AFTER, Entry, RunView
+from cockpit.widgets.diff_panel import DiffPanel
 from cockpit.widgets.glyphs import (
     GLYPH,
     colour,
@@ -173,62 +173,6 @@ class Transcript(Log):
                 reason = f" ({entry.detail})" if entry.detail else ""
                 return Text(f"— {entry.text}{reason} —", style=muted)
         return Text(f"── {entry.text} ──", style=muted)
-
-
-class DiffPanel(Vertical):
-    """Files changed in the run's worktree against its base, expandable to the hunks."""
-
-    HELP_GROUP = "Run pane"
-    BINDINGS = [Binding("d", "toggle_hunks", "Hunks", id="run.hunks")]
-
-    def compose(self) -> ComposeResult:
-        yield Static(id="diff-summary")
-        yield Log(id="diff-hunks", wrap=False, markup=False, highlight=False)
-
-    def on_mount(self) -> None:
-        self.hunks = False
-        self.query_one("#diff-hunks").display = False
-        # What is on screen: a diff is redrawn only when the view or its diff changes.
-        self._shown: object = None
-        self._shown_view: RunView | None = None
-
-    def show(self, view: RunView) -> None:
-        """Render the view's last known diff."""
-        summary = self.query_one("#diff-summary", Static)
-        diff = view.diff
-        if diff is self._shown and view is self._shown_view:
-            return
-        self._shown, self._shown_view = diff, view
-        if diff is None:
-            update_if_changed(summary, Text("no diff yet", style="italic"))
-            self.query_one("#diff-hunks", RichLog).clear()
-            return
-        text = Text()
-        text.append(f"{len(diff.files)} files  ", style="bold")
-        text.append(f"+{diff.added}", style=colour(self.app, "success"))
-        text.append(f" -{diff.removed}\n", style=colour(self.app, "error"))
-        for f in diff.files[:30]:
-            text.append(f" {f.status} ", style=f"bold {colour(self.app, 'accent')}")
-            text.append(f.path)
-            text.append(f"  +{f.added}", style=colour(self.app, "success"))
-            text.append(f" -{f.removed}\n", style=colour(self.app, "error"))
-        if len(diff.files) > 30:
-            text.append(f" … {len(diff.files) - 30} more files\n", style="italic")
-        update_if_changed(summary, text)
-        hunks = self.query_one("#diff-hunks", RichLog)
-        hunks.clear()
-        if self.hunks:
-            for f in diff.files:
-                if f.patch:
-                    hunks.write(Syntax(f.patch, "diff", theme="ansi_dark", word_wrap=False))
-
-    def action_toggle_hunks(self) -> None:
-        self.hunks = not self.hunks
-        self.query_one("#diff-hunks").display = self.hunks
-        self._shown_view = None
-        pane = self.query_ancestor(RunPane)
-        if pane.view is not None:
-            self.show(pane.view)
 
 
 class RunPane(Vertical):
