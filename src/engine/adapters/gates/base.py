@@ -62,4 +62,9 @@ async def check_with_tool(
     findings = read(ran, tree)
     if findings is None:
         return result(GateStatus.ERROR, detail=f"{tool} failed: {ran.tail()}")
-    return result(GateStatus.FAILED if findings else GateStatus.PASSED, findings)
+    return result(judged(findings), findings)
+
+
+def judged(findings: list[Finding]) -> GateStatus:
+    """Failed when a finding is an error; warnings alone are shown but pass."""
+    return GateStatus.FAILED if any(f.severity == "error" for f in findings) else GateStatus.PASSED
