@@ -132,11 +132,16 @@ class GateConfig(_Model):
     #: ``command`` gates: a regex whose named groups (``path``, ``line``, ``code``,
     #: ``message``) turn output lines into findings.
     pattern: str | None = None
+    #: ``pytest`` gates: run only the test files that changed or that mention a changed
+    #: module (a heuristic: a test reaching the change indirectly is not run).
+    changed_only: bool = False
 
     @model_validator(mode="after")
     def _command_needs_command(self) -> GateConfig:
         if self.kind == "command" and not (self.command and self.command.strip()):
             raise ValueError('kind = "command" needs a command')
+        if self.changed_only and self.kind != "pytest":
+            raise ValueError("changed_only is for pytest gates")
         if self.pattern is not None:
             try:
                 compiled = re.compile(self.pattern)

@@ -29,6 +29,8 @@ class GateSpec:
     #: The tree-relative files changed since ``base`` (None: unknown, judge everything).
     #: Gates whose tool judges files one by one (ruff) look at these only.
     changed: tuple[str, ...] | None = None
+    #: ``pytest``: only the tests that touch ``changed`` (see GateConfig.changed_only).
+    changed_only: bool = False
 
 
 class Gate(Protocol):

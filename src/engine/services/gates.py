@@ -30,6 +30,7 @@ def spec_of(config: GateConfig, base: str | None = None) -> GateSpec:
         args=list(config.args),
         pattern=config.pattern,
         base=base,
+        changed_only=config.changed_only,
     )
 
 

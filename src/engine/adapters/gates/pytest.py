@@ -3,13 +3,15 @@ tree). No cache, no bytecode: the judged tree is left as it was."""
 
 from __future__ import annotations
 
+import asyncio
+import re
 import tempfile
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
-from engine.adapters.gates.base import check_with_tool
+from engine.adapters.gates.base import Verdicts, check_with_tool
 from engine.adapters.gates.tool import ToolRun, relative
-from engine.domain.gates import Finding, GateResult
+from engine.domain.gates import Finding, GateResult, GateStatus
 from engine.ports.gate import GateSpec
 
 #: pytest's exit codes: tests failed, and no tests collected.
@@ -45,12 +47,54 @@ def read_junit(report: Path, ran: ToolRun, tree: Path) -> list[Finding] | None:
     return findings
 
 
+#: Folders never searched for tests.
+SKIP = {".git", ".venv", "venv", "node_modules", "__pycache__", ".tox"}
+
+
+def is_test_file(path: str) -> bool:
+    name = path.rsplit("/", 1)[-1]
+    return name.endswith(".py") and (name.startswith("test_") or name.endswith("_test.py"))
+
+
+def touching_tests(tree: Path, changed: tuple[str, ...]) -> list[str]:
+    """The test files that changed, and those that mention a changed module (by its
+    dotted name or its file's stem, as a word). Blocking: call it in a thread."""
+    modules: set[str] = set()
+    for path in changed:
+        if path.endswith(".py") and not is_test_file(path):
+            parts = path[:-3].split("/")
+            parts = parts[:-1] if parts[-1] == "__init__" else parts
+            modules |= {".".join(parts[i:]) for i in range(len(parts))}
+    pattern = (
+        re.compile(r"\b(" + "|".join(map(re.escape, sorted(modules))) + r")\b") if modules else None
+    )
+    selected = {p for p in changed if is_test_file(p) and (tree / p).is_file()}
+    for candidate in tree.rglob("*.py"):
+        relative_path = candidate.relative_to(tree)
+        if SKIP & set(relative_path.parts) or not is_test_file(candidate.name):
+            continue
+        name = relative_path.as_posix()
+        if name in selected or pattern is None:
+            continue
+        try:
+            if pattern.search(candidate.read_text(encoding="utf-8", errors="replace")):
+                selected.add(name)
+        except OSError:
+            continue
+    return sorted(selected)
+
+
 class PytestGate:
     """``pytest``: one finding per failing test, at its ``def`` line."""
 
     kind = "pytest"
 
     async def check(self, spec: GateSpec, tree: Path) -> GateResult:
+        selected: list[str] = []
+        if spec.changed_only and spec.changed is not None:
+            selected = await asyncio.to_thread(touching_tests, tree, spec.changed)
+            if not selected:
+                return Verdicts(spec)(GateStatus.PASSED, detail="no test touches the change")
         with tempfile.TemporaryDirectory(prefix="cockpit-pytest-") as scratch:
             report = Path(scratch) / "junit.xml"
             result = await check_with_tool(
@@ -67,6 +111,7 @@ class PytestGate:
                     "junit_family=xunit1",  # file and line on every test case
                     f"--junitxml={report}",
                     *spec.args,
+                    *selected,
                 ],
                 read=lambda ran, tree: read_junit(report, ran, tree),
                 env={"PYTHONDONTWRITEBYTECODE": "1"},

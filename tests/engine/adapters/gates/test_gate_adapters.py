@@ -261,3 +261,27 @@ async def test_ruff_judges_only_the_changed_files_when_they_are_known(planted: P
     assert (untouched.status, untouched.detail) == (GateStatus.PASSED, "no changed Python file")
     everything = await RuffGate().check(GateSpec("lint", "ruff"), planted)
     assert {f.path for f in everything.findings} == {"pkg/unused.py", "pkg/old.py"}
+
+
+async def test_pytest_can_run_only_the_tests_touching_the_change(tmp_path: Path) -> None:
+    project = tree(
+        tmp_path / "proj",
+        {
+            "calc.py": "def add(a, b):\n    return a + b\n",
+            "tests/test_calc.py": "from calc import add\n\n\ndef test_add():\n    assert add(1, 2) == 3\n",
+            "tests/test_other.py": "def test_unrelated():\n    assert False\n",
+            "conftest.py": "import sys, pathlib\nsys.path.insert(0, str(pathlib.Path(__file__).parent))\n",
+        },
+    )
+    spec = GateSpec(
+        "tests", "pytest", command=PYTEST.command, changed=("calc.py",), changed_only=True
+    )
+    touching = await PytestGate().check(spec, project)
+    assert touching.status is GateStatus.PASSED, touching.findings  # test_other not run
+    everything = await PytestGate().check(PYTEST, project)
+    assert [f.code for f in everything.findings] == ["tests/test_other.py::test_unrelated"]
+    untouched = GateSpec(
+        "tests", "pytest", command=PYTEST.command, changed=("README.md",), changed_only=True
+    )
+    nothing = await PytestGate().check(untouched, project)
+    assert (nothing.status, nothing.detail) == (GateStatus.PASSED, "no test touches the change")
