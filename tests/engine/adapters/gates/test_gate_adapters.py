@@ -4,6 +4,7 @@ its problems at the right file and line; a clean tree passes; a missing tool is
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -285,3 +286,42 @@ async def test_pytest_can_run_only_the_tests_touching_the_change(tmp_path: Path)
     )
     nothing = await PytestGate().check(untouched, project)
     assert (nothing.status, nothing.detail) == (GateStatus.PASSED, "no test touches the change")
+
+
+#: A gitleaks report as its documentation shows it (gitleaks itself is not on this machine:
+#: the script below stands in for it, to test how the gate calls it and reads its report).
+GITLEAKS_REPORT = """[
+  {"Description": "AWS Access Key", "StartLine": 2, "EndLine": 2, "File": "creds.py",
+   "RuleID": "aws-access-token", "Secret": "REDACTED", "Fingerprint": "creds.py:aws:2"},
+  {"Description": "AWS Access Key", "StartLine": 2, "File": "old.py",
+   "RuleID": "aws-access-token", "Secret": "REDACTED"}
+]"""
+
+
+async def test_secrets_uses_gitleaks_when_it_is_on_the_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "gitleaks"
+    (tmp_path / "report.json").write_text(GITLEAKS_REPORT)
+    fake.write_text(
+        "#!/bin/sh\n"
+        f'echo "$@" > {tmp_path}/argv\n'
+        'while [ "$1" != "--report-path" ]; do shift; done\n'
+        f'cp {tmp_path}/report.json "$2"\n'
+    )
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    repo = tree(tmp_path / "repo", {**CLEAN, "old.py": "# old\n" + AWS})
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", "-A")
+    git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "base")
+    (repo / "creds.py").write_text("x = 1\n" + AWS)
+    result = await SecretsGate().check(GateSpec("secrets", "secrets", base="HEAD"), repo)
+    # old.py's leak is not new: only the new file's is this change's.
+    assert [(f.path, f.line, f.code) for f in result.findings] == [
+        ("creds.py", 2, "aws-access-token")
+    ]
+    argv = (tmp_path / "argv").read_text().split()
+    assert argv[:2] == ["dir", "."] and "--redact" in argv and "json" in argv
