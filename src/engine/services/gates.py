@@ -4,6 +4,7 @@ timeout, a kind with no adapter reported as ``unavailable`` rather than raised."
 from __future__ import annotations
 
 import asyncio
+import logging
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -13,6 +14,8 @@ from engine.config import GateConfig, RepoConfig
 from engine.domain.events import GateDecided
 from engine.domain.gates import GateResult, GateStatus
 from engine.ports.gate import Gate, GateSpec
+
+log = logging.getLogger(__name__)
 
 #: Findings per gate sent back to the agent in one fix request.
 MAX_FINDINGS_SENT = 20
@@ -49,7 +52,17 @@ async def check_tree(
                 spec.blocking,
                 detail=f"this Cockpit has no {spec.kind!r} gate yet",
             )
-        return await gate.check(spec, tree)
+        try:
+            return await gate.check(spec, tree)
+        except Exception as exc:  # an adapter's bug is that gate's error, not the run's end
+            log.exception("gate %s (%s) crashed", spec.name, spec.kind)
+            return GateResult(
+                spec.name,
+                spec.kind,
+                GateStatus.ERROR,
+                spec.blocking,
+                detail=f"internal error in the {spec.kind} gate: {type(exc).__name__}: {exc}",
+            )
 
     return list(await asyncio.gather(*(one(spec) for spec in specs)))
 

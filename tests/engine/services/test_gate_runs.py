@@ -121,3 +121,19 @@ def test_a_pyproject_calls_for_default_gates_unless_gates_are_written(tmp_path: 
         ("tests", "pytest", "finish"),
     ]
     assert repo_gates(RepoConfig(path="repo", gates=[]), checkout) == []  # opted out
+
+
+async def test_an_adapter_that_raises_is_that_gates_error_not_the_runs(tmp_path: Path) -> None:
+    from engine.domain.gates import GateStatus
+    from engine.ports.gate import GateSpec
+    from engine.services.gates import check_tree
+
+    class Broken:
+        kind = "ruff"
+
+        async def check(self, spec: GateSpec, tree: Path):
+            raise KeyError("surprise")
+
+    [result] = await check_tree({"ruff": Broken()}, [GateSpec("lint", "ruff")], tmp_path)
+    assert result.status is GateStatus.ERROR
+    assert "internal error in the ruff gate: KeyError" in result.detail
