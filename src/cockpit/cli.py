@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import NoReturn
 
 from cockpit.gates_cli import cmd_gates
+from cockpit.guard_cli import add_parser as add_guard_parser
+from cockpit.guard_cli import cmd_guard
 from cockpit.render import describe_event, run_row
 from engine.adapters.control import poke_engines
 from engine.bootstrap import open_engine
@@ -100,6 +102,8 @@ def build_parser() -> argparse.ArgumentParser:
     gates.add_argument("target", metavar="REPO|RUN")
     gates.add_argument("--json", action="store_true")
 
+    add_guard_parser(sub)
+
     review = sub.add_parser("review", help="open the cockpit on a run's diff")
     review.add_argument("run")
 
@@ -151,6 +155,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         "resume": _cmd_resume,
         "engine": _cmd_engine,
         "gates": cmd_gates,
+        "guard": cmd_guard,
     }
     return asyncio.run(handlers[command](ws, args))
 

@@ -30,6 +30,7 @@ from engine.ports.skills import SkillLibrary
 from engine.ports.store import RunStore
 from engine.services.bus import EventBus
 from engine.services.gates import check_tree, plan_for, repo_gates, spec_of
+from engine.services.guard import Policy
 from engine.services.recovery import reap_orphans
 from engine.services.runner import CANCEL, SHUTDOWN, RunExecution
 from engine.workspace import Workspace
@@ -141,6 +142,18 @@ class Engine:
             self._only.add(run_id)
         self.wake()
         return run
+
+    def policy_for(self, repo: str, worktree: Path) -> Policy:
+        """The guard's policy for tool calls working in ``worktree`` (a run's, or the
+        repo itself for ``cockpit guard check``)."""
+        policy = self.policy_for_any(worktree)
+        policy.default_branches.add(self.workspace.repo(repo).base)
+        return policy
+
+    def policy_for_any(self, worktree: Path) -> Policy:
+        """The workspace's guard policy for calls working in ``worktree``, any repo."""
+        guard = self.workspace.config.guard
+        return Policy(worktree=worktree, rules=list(guard.rules), disabled=set(guard.disable))
 
     async def gate_names(self, repo: str) -> list[str]:
         """The names of the gates a repo's runs get (configured, or its defaults)."""
@@ -323,6 +336,7 @@ class Engine:
             skill_library=self.skills,
             wanted_skills=self._wanted_skills(run.repo, run.skills),
             gates=functools.partial(plan_for, self.workspace.repo(run.repo), self.gates),
+            policy=self.policy_for(run.repo, worktree.resolve()),
         )
         self._executions[run.id] = execution
         task = asyncio.create_task(execution.execute(), name=f"run-{run.id}")

@@ -40,6 +40,7 @@ from engine.ports.skills import SkillLibrary
 from engine.ports.store import RunStore
 from engine.services.bus import EventBus
 from engine.services.gates import GatePlan, check_tree, fix_request, verdict_event
+from engine.services.guard import Policy
 
 log = logging.getLogger(__name__)
 
@@ -72,8 +73,10 @@ class RunExecution:
         skill_library: SkillLibrary | None = None,
         wanted_skills: list[str] | None = None,
         gates: Callable[[Path], GatePlan] | None = None,
+        policy: Policy | None = None,
     ) -> None:
         self.run = run
+        self._policy = policy
         #: Makes the run's gate plan from its worktree (the repo's pyproject there).
         self._plan_gates = gates
         self._gates: GatePlan | None = None
@@ -201,8 +204,10 @@ class RunExecution:
                 await asyncio.wait_for(self.steering_arrived.wait(), self._poll)
 
     async def check_tool(self, request: ToolRequest) -> GuardVerdict:
-        """The guard's hook point: no policy is configured yet, so every call is allowed."""
-        return ALLOW
+        """The guard's verdict on a tool call, before it runs (no policy: allowed)."""
+        if self._policy is None:
+            return ALLOW
+        return self._policy.decide(request)
 
     async def load_state(self) -> dict[str, Any] | None:
         """The backend's saved state for this run, if any."""
