@@ -325,3 +325,34 @@ async def test_a_hung_agent_fails_with_its_stderr_kept(workspace_root: Path) -> 
     assert "idle_timeout" in (run.error or "")
     error = next(e for e in events if isinstance(e, ErrorOccurred))
     assert error.detail and "a model that never answers" in error.detail
+
+
+#: A command the default policy refuses (writing outside the worktree), as each
+#: model-backed client would ask to run it.
+ESCAPE = {
+    "anthropic": (
+        '[[turn]]\ntext = "Leaving a note outside."\n[[turn.tool_use]]\nname = "run_command"\n'
+        'input = { command = "cd .. && touch escaped.txt", timeout = 10 }\n'
+        '[[turn]]\ntext = "Understood."\n'
+    ),
+    "claude-code": (
+        '[[turn]]\ntext = "Leaving a note outside."\n[[turn.tool_use]]\nname = "Bash"\n'
+        'input = { command = "cd .. && touch escaped.txt" }\n[[turn]]\ntext = "Understood."\n'
+    ),
+}
+
+
+@pytest.mark.parametrize("backend", list(ESCAPE))
+async def test_the_default_policy_refuses_a_write_outside_the_worktree(
+    backend: str, ws: Workspace, tmp_path: Path
+) -> None:
+    script = tmp_path / "escape.toml"
+    script.write_text(ESCAPE[backend])
+    async with running_engine(ws) as engine:
+        run = await engine.submit("app", "leave a note", backend, str(script))
+        run = await wait_for_state(engine, run.id, RunState.FINISHED, RunState.FAILED, timeout=120)
+        events = await engine.store.events_for(run.id)
+    assert run.state is RunState.FINISHED, run.error
+    assert not (ws.worktrees_dir / "app" / "escaped.txt").exists()  # never ran
+    refused = next(e for e in events if isinstance(e, ToolCallFinished) and e.is_error)
+    assert "write-outside-worktree" in refused.output and "outside the worktree" in refused.output
