@@ -204,10 +204,20 @@ class RunExecution:
                 await asyncio.wait_for(self.steering_arrived.wait(), self._poll)
 
     async def check_tool(self, request: ToolRequest) -> GuardVerdict:
-        """The guard's verdict on a tool call, before it runs (no policy: allowed)."""
-        if self._policy is None:
-            return ALLOW
-        return self._policy.decide(request)
+        """The guard's verdict on a tool call, before it runs (no policy: allowed). An
+        "ask" is put to the human here (the run waits in the inbox), so a backend only
+        ever gets allow or deny."""
+        verdict = ALLOW if self._policy is None else self._policy.decide(request)
+        if verdict.decision != "ask":
+            return verdict
+        shown = request.arguments.get("command") or request.arguments.get("path") or request.tool
+        answer = await self.ask_human(
+            f"Allow {request.tool} {shown}? ({verdict.reason or 'the guard asks'})"
+            " — answer yes or no"
+        )
+        if answer.strip().lower().startswith("y"):
+            return GuardVerdict("allow", rule=verdict.rule, reason="allowed by the human")
+        return GuardVerdict("deny", rule=verdict.rule, reason=f"refused by the human: {answer}")
 
     async def load_state(self) -> dict[str, Any] | None:
         """The backend's saved state for this run, if any."""

@@ -217,7 +217,7 @@ class _Client:
     async def request_permission(
         self, session_id: str, tool_call: Any, options: list[Any], **_: Any
     ) -> Any:
-        """The guard decides; "ask" goes to the human through the inbox."""
+        """The guard decides (asking the human through the inbox when it must)."""
         from acp.schema import AllowedOutcome, DeniedOutcome, RequestPermissionResponse
 
         await self.flush_text()
@@ -228,12 +228,7 @@ class _Client:
             tool_call.raw_input if isinstance(tool_call.raw_input, dict) else {"title": title}
         )
         verdict = await self.ctx.check_tool(ToolRequest(kind=kind, tool=title, arguments=arguments))
-        allowed = verdict.allowed
-        if verdict.decision == "ask":
-            answer = await self.ctx.ask_human(
-                f"Allow {title}? ({verdict.reason or 'the guard asks'}) — answer yes or no"
-            )
-            allowed = answer.strip().lower().startswith("y")
+        allowed = verdict.allowed  # an "ask" was put to the human by the engine
         wanted = ("allow_once", "allow_always") if allowed else ("reject_once", "reject_always")
         for option in options:
             if option.kind in wanted:

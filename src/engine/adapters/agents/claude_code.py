@@ -187,22 +187,14 @@ class _Session:
         self.in_turn = False
 
     async def pre_tool_use(self, data: dict[str, Any], tool_use_id: str | None, _: Any) -> dict:
-        """The guard decides; "ask" asks the human through the inbox."""
+        """The guard decides (asking the human through the inbox when it must)."""
         name = str(data.get("tool_name"))
         arguments = data.get("tool_input") or {}
         verdict = await self.ctx.check_tool(
             ToolRequest(kind=KIND.get(name, "other"), tool=name, arguments=arguments)
         )
-        decision, reason = verdict.decision, verdict.reason
-        if decision == "ask":
-            shown = arguments.get("command") or arguments.get("file_path") or arguments
-            answer = await self.ctx.ask_human(
-                f"Allow {name} {shown}? ({reason or 'the guard asks'}) — answer yes or no"
-            )
-            allowed = answer.strip().lower().startswith("y")
-            decision = "allow" if allowed else "deny"
-            reason = "allowed by the human" if allowed else f"refused by the human: {answer}"
-        if decision == "allow":
+        reason = verdict.reason  # an "ask" was put to the human by the engine
+        if verdict.allowed:
             return {}
         rule = f" (rule {verdict.rule})" if verdict.rule else ""
         return {

@@ -15,6 +15,7 @@ from agentkit import acp_profile, codex_profile, deny_shell, with_profiles
 from engine.domain.events import (
     AgentText,
     ErrorOccurred,
+    HumanAsked,
     SteeringDelivered,
     ToolCallFinished,
     ToolCallRequested,
@@ -356,3 +357,47 @@ async def test_the_default_policy_refuses_a_write_outside_the_worktree(
     assert not (ws.worktrees_dir / "app" / "escaped.txt").exists()  # never ran
     refused = next(e for e in events if isinstance(e, ToolCallFinished) and e.is_error)
     assert "write-outside-worktree" in refused.output and "outside the worktree" in refused.output
+
+
+#: The model asks to run a command a workspace rule says to ask the human about.
+ASKED = {
+    "anthropic": (
+        '[[turn]]\ntext = "Touching."\n[[turn.tool_use]]\nname = "run_command"\n'
+        'input = { command = "touch asked.txt", timeout = 10 }\n[[turn]]\ntext = "Done."\n'
+    ),
+    "claude-code": (
+        '[[turn]]\ntext = "Touching."\n[[turn.tool_use]]\nname = "Bash"\n'
+        'input = { command = "touch asked.txt" }\n[[turn]]\ntext = "Done."\n'
+    ),
+}
+ASK_RULE = (
+    '\n[[guard.rules]]\nname = "ask-touch"\ndecision = "ask"\ncommand = "^touch "\n'
+    'reason = "touching files needs a yes"\n'
+)
+
+
+@pytest.mark.parametrize("answer", ["yes", "no, not that"])
+@pytest.mark.parametrize("backend", list(ASKED))
+async def test_an_ask_waits_for_the_human_and_follows_the_answer(
+    backend: str, answer: str, workspace_root: Path, tmp_path: Path
+) -> None:
+    config = workspace_root / "cockpit.toml"
+    config.write_text(config.read_text() + ASK_RULE)
+    ws = with_profiles(
+        workspace_root,
+        '\n[agents.anthropic]\nbackend = "anthropic"\n',
+        '\n[agents.claude-code]\nbackend = "claude-code"\nenv = { CLAUDE_CODE_MAX_RETRIES = "0" }\n',
+    )
+    script = tmp_path / "asked.toml"
+    script.write_text(ASKED[backend])
+    async with running_engine(ws) as engine:
+        run = await engine.submit("app", "touch a file", backend, str(script))
+        waiting = await wait_for_state(engine, run.id, RunState.WAITING_FOR_HUMAN, timeout=120)
+        events = await engine.store.events_for(run.id)
+        question = [e for e in events if isinstance(e, HumanAsked)][-1].question
+        assert "touch asked.txt" in question and "touching files needs a yes" in question
+        await engine.steer(waiting.id, answer)
+        run = await wait_for_state(engine, run.id, RunState.FINISHED, RunState.FAILED, timeout=120)
+    assert run.state is RunState.FINISHED, run.error
+    made = (ws.worktrees_dir / "app" / run.id / "asked.txt").exists()
+    assert made is (answer == "yes")
