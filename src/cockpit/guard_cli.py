@@ -27,9 +27,61 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     what.add_argument("--path")
     check.add_argument("--repo", help="judge as a run on this repo would be (default: cwd)")
     check.add_argument("--json", action="store_true")
+    ledger = guard_sub.add_parser("ledger", help="the guard's decisions, and a count per rule")
+    ledger.add_argument("run", nargs="?", help="one run's decisions (default: every run's)")
+    ledger.add_argument("--json", action="store_true")
 
 
 async def cmd_guard(ws: Workspace, args: argparse.Namespace) -> int:
+    """``guard check`` or ``guard ledger``."""
+    if args.guard_command == "ledger":
+        return await _ledger(ws, args)
+    return await _check(ws, args)
+
+
+async def _ledger(ws: Workspace, args: argparse.Namespace) -> int:
+    """Every decision a rule made (one run's, or all), then how often each rule let a
+    call through or refused it."""
+    async with open_engine(ws, listen=False) as engine:
+        run_id = (await engine.resolve_run(args.run)).id if args.run else None
+        rows = await engine.store.guard_ledger(run_id)
+        counts = await engine.store.guard_counts()
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "decisions": [
+                        {
+                            "run": r.run_id,
+                            "at": r.at.isoformat(),
+                            "tool": r.tool,
+                            "kind": r.kind,
+                            "action": r.action,
+                            "rule": r.rule,
+                            "decision": r.decision,
+                            "outcome": r.outcome,
+                            "reason": r.reason,
+                        }
+                        for r in rows
+                    ],
+                    "rules": counts,
+                },
+                indent=2,
+            )
+        )
+        return 0
+    for r in rows:
+        print(
+            f"{r.at:%Y-%m-%d %H:%M:%S} {r.run_id} {r.rule:<24} {r.decision:<5} {r.outcome:<8} {r.action}"
+        )
+    if not rows:
+        print("no guard decisions yet")
+    for rule, outcomes in sorted(counts.items()):
+        print(f"{rule}: " + ", ".join(f"{n} {o}" for o, n in sorted(outcomes.items())))
+    return 0
+
+
+async def _check(ws: Workspace, args: argparse.Namespace) -> int:
     """Print the decision; exit 0 whatever it is (2 for bad input)."""
     if args.tool == "shell" and args.shell_command is None:
         raise BadInput("--tool shell needs --command")

@@ -9,6 +9,7 @@ backend's path, so a policy only has to be plugged in.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal
 
 Decision = Literal["allow", "ask", "deny"]
@@ -38,3 +39,19 @@ class GuardVerdict:
 
 
 ALLOW = GuardVerdict("allow")
+
+
+@dataclass(frozen=True)
+class GuardRecord:
+    """One row of the guard's ledger: a rule's decision on a tool call, and the outcome
+    (``allowed`` or ``refused``; an ``ask`` ends as either, after the human)."""
+
+    run_id: str
+    at: datetime
+    tool: str
+    kind: str
+    action: str
+    rule: str
+    decision: Decision
+    outcome: str
+    reason: str = ""

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from engine.domain.events import Event
+from engine.domain.guard import GuardRecord
 from engine.domain.models import Run, SteeringMessage
 from engine.domain.state import RunState
 
@@ -80,6 +81,15 @@ class RunStore(Protocol):
 
     async def load_agent_state(self, run_id: str) -> dict[str, Any] | None:
         """What :meth:`save_agent_state` kept for the run, or None."""
+
+    async def record_guard(self, record: GuardRecord) -> None:
+        """Add a decision to the guard's ledger."""
+
+    async def guard_ledger(self, run_id: str | None = None) -> list[GuardRecord]:
+        """The ledger, oldest first: one run's decisions, or every run's."""
+
+    async def guard_counts(self) -> dict[str, dict[str, int]]:
+        """Per rule, how many calls it got allowed and refused (``outcome`` → count)."""
 
     async def last_event_id(self) -> int:
         """Id of the newest stored event (0 when none)."""

@@ -29,7 +29,7 @@ from engine.domain.events import (
     WorkCommitted,
 )
 from engine.domain.gates import GateResult, GateStatus
-from engine.domain.guard import ALLOW, GuardVerdict, ToolRequest
+from engine.domain.guard import ALLOW, GuardRecord, GuardVerdict, ToolRequest
 from engine.domain.models import Run, SteeringMessage, turn_ref, utcnow
 from engine.domain.skills import Skill
 from engine.domain.state import RunState, transition
@@ -50,6 +50,8 @@ SHUTDOWN = "shutdown"
 #: Stderr lines of the agent's process kept for a failure's event, and their width.
 STDERR_LINES = 40
 STDERR_LINE_CHARS = 500
+#: Characters of a tool call's command or path kept in the guard's ledger.
+LEDGER_ACTION_CHARS = 500
 
 
 class RunExecution:
@@ -208,16 +210,34 @@ class RunExecution:
         "ask" is put to the human here (the run waits in the inbox), so a backend only
         ever gets allow or deny."""
         verdict = ALLOW if self._policy is None else self._policy.decide(request)
-        if verdict.decision != "ask":
-            return verdict
+        final = verdict
         shown = request.arguments.get("command") or request.arguments.get("path") or request.tool
-        answer = await self.ask_human(
-            f"Allow {request.tool} {shown}? ({verdict.reason or 'the guard asks'})"
-            " — answer yes or no"
-        )
-        if answer.strip().lower().startswith("y"):
-            return GuardVerdict("allow", rule=verdict.rule, reason="allowed by the human")
-        return GuardVerdict("deny", rule=verdict.rule, reason=f"refused by the human: {answer}")
+        if verdict.decision == "ask":
+            answer = await self.ask_human(
+                f"Allow {request.tool} {shown}? ({verdict.reason or 'the guard asks'})"
+                " — answer yes or no"
+            )
+            if answer.strip().lower().startswith("y"):
+                final = GuardVerdict("allow", rule=verdict.rule, reason="allowed by the human")
+            else:
+                final = GuardVerdict(
+                    "deny", rule=verdict.rule, reason=f"refused by the human: {answer}"
+                )
+        if verdict.rule is not None:  # a rule decided: the ledger keeps it as evidence
+            await self._store.record_guard(
+                GuardRecord(
+                    run_id=self.run.id,
+                    at=utcnow(),
+                    tool=request.tool,
+                    kind=request.kind,
+                    action=self._masked(str(shown))[:LEDGER_ACTION_CHARS],
+                    rule=verdict.rule,
+                    decision=verdict.decision,
+                    outcome="allowed" if final.allowed else "refused",
+                    reason=final.reason,
+                )
+            )
+        return final
 
     async def load_state(self) -> dict[str, Any] | None:
         """The backend's saved state for this run, if any."""
@@ -334,13 +354,16 @@ class RunExecution:
     def agent_stderr(self, line: str) -> None:
         """Keep one stderr line of the agent's process (its API key masked)."""
         line = line.rstrip()
-        if not line:
-            return
+        if line:
+            self._stderr.append(self._masked(line)[:STDERR_LINE_CHARS])
+
+    def _masked(self, text: str) -> str:
+        """``text`` with the profile's API key replaced by ``[redacted]``."""
         key_env = self.profile.get("api_key_env")
         key = os.environ.get(key_env) if key_env else None
         if key and len(key) >= 8:  # a short value would mask ordinary words
-            line = line.replace(key, "[redacted]")
-        self._stderr.append(line[:STDERR_LINE_CHARS])
+            text = text.replace(key, "[redacted]")
+        return text
 
     async def _fail(self, error: str) -> None:
         detail = "\n".join(self._stderr) or None

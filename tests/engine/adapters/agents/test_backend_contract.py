@@ -353,8 +353,15 @@ async def test_the_default_policy_refuses_a_write_outside_the_worktree(
         run = await engine.submit("app", "leave a note", backend, str(script))
         run = await wait_for_state(engine, run.id, RunState.FINISHED, RunState.FAILED, timeout=120)
         events = await engine.store.events_for(run.id)
+        ledger = await engine.store.guard_ledger(run.id)
+        counts = await engine.store.guard_counts()
     assert run.state is RunState.FINISHED, run.error
     assert not (ws.worktrees_dir / "app" / "escaped.txt").exists()  # never ran
+    # The ledger keeps the decision as evidence.
+    assert [(r.rule, r.decision, r.outcome, r.action) for r in ledger] == [
+        ("write-outside-worktree", "deny", "refused", "cd .. && touch escaped.txt")
+    ]
+    assert counts["write-outside-worktree"]["refused"] >= 1
     refused = next(e for e in events if isinstance(e, ToolCallFinished) and e.is_error)
     assert "write-outside-worktree" in refused.output and "outside the worktree" in refused.output
 
@@ -398,6 +405,9 @@ async def test_an_ask_waits_for_the_human_and_follows_the_answer(
         assert "touch asked.txt" in question and "touching files needs a yes" in question
         await engine.steer(waiting.id, answer)
         run = await wait_for_state(engine, run.id, RunState.FINISHED, RunState.FAILED, timeout=120)
+        ledger = await engine.store.guard_ledger(run.id)
     assert run.state is RunState.FINISHED, run.error
     made = (ws.worktrees_dir / "app" / run.id / "asked.txt").exists()
     assert made is (answer == "yes")
+    outcome = "allowed" if answer == "yes" else "refused"
+    assert [(r.rule, r.decision, r.outcome) for r in ledger] == [("ask-touch", "ask", outcome)]

@@ -26,6 +26,7 @@ import aiosqlite
 
 from engine.domain.errors import UnknownRun
 from engine.domain.events import Event, event_from_json, event_to_json
+from engine.domain.guard import GuardRecord
 from engine.domain.models import Run, SteeringMessage, utcnow
 from engine.domain.state import ACTIVE, RunState
 
@@ -96,6 +97,11 @@ def _ts(dt: datetime) -> str:
         # Naive datetimes are UTC by convention (utcnow() is always aware anyway).
         dt = dt.replace(tzinfo=UTC)
     return dt.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _at(text: str) -> datetime:
+    """A stored timestamp of a NOT NULL column."""
+    return datetime.fromisoformat(text)
 
 
 def _ts_opt(dt: datetime | None) -> str | None:
@@ -519,6 +525,50 @@ class SqliteRunStore:
         """What :meth:`save_agent_state` kept for the run, or None."""
         rows = await self._read("SELECT data FROM agent_state WHERE run_id = ?", (run_id,))
         return json.loads(rows[0][0]) if rows else None
+
+    async def record_guard(self, record: GuardRecord) -> None:
+        """Add a decision to the guard's ledger."""
+        await self._w.execute(
+            "INSERT INTO guard_decisions"
+            " (run_id, at, tool, kind, action, rule, decision, outcome, reason)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                record.run_id,
+                _ts(record.at),
+                record.tool,
+                record.kind,
+                record.action,
+                record.rule,
+                record.decision,
+                record.outcome,
+                record.reason,
+            ),
+        )
+
+    async def guard_ledger(self, run_id: str | None = None) -> list[GuardRecord]:
+        """The ledger, oldest first: one run's decisions, or every run's."""
+        query = (
+            "SELECT run_id, at, tool, kind, action, rule, decision, outcome, reason"
+            " FROM guard_decisions"
+        )
+        rows = await (
+            self._read(query + " WHERE run_id = ? ORDER BY id", (run_id,))
+            if run_id is not None
+            else self._read(query + " ORDER BY id", ())
+        )
+        return [
+            GuardRecord(r[0], _at(r[1]), r[2], r[3], r[4], r[5], r[6], r[7], r[8]) for r in rows
+        ]
+
+    async def guard_counts(self) -> dict[str, dict[str, int]]:
+        """Per rule, how many calls it got allowed and refused."""
+        rows = await self._read(
+            "SELECT rule, outcome, COUNT(*) FROM guard_decisions GROUP BY rule, outcome", ()
+        )
+        counts: dict[str, dict[str, int]] = {}
+        for rule, outcome, count in rows:
+            counts.setdefault(rule, {})[outcome] = count
+        return counts
 
     async def mark_delivered(self, steering_id: int, at: datetime) -> None:
         """Record that the backend delivered a message."""
