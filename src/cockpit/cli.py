@@ -23,6 +23,7 @@ from engine.adapters.control import poke_engines
 from engine.bootstrap import open_engine
 from engine.domain.errors import BadInput, CockpitError
 from engine.domain.models import Run
+from engine.domain.redact import RedactingFilter
 from engine.domain.state import RunState
 from engine.services.engine import Engine, EngineOptions
 from engine.workspace import (
@@ -344,6 +345,8 @@ async def _cmd_engine(ws: Workspace, args: argparse.Namespace) -> int:
         format=f"%(asctime)s engine[{os.getpid()}] %(levelname)s %(name)s: %(message)s",
     )
     async with open_engine(ws, EngineOptions(exit_when_idle=args.exit_when_idle)) as engine:
+        for handler in logging.getLogger().handlers:  # the log file never holds a key
+            handler.addFilter(RedactingFilter(engine.redactor))
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             loop.add_signal_handler(sig, engine.request_stop)  # runs in flight → interrupted

@@ -14,6 +14,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 
 from engine.domain.events import Event
+from engine.domain.redact import Redactor
 from engine.ports.store import RunStore
 
 log = logging.getLogger(__name__)
@@ -51,8 +52,16 @@ class Subscription:
 class EventBus:
     """Ordered, persisted, non-blocking publication of domain events."""
 
-    def __init__(self, store: RunStore, flush_interval: float = 0.05, max_batch: int = 1000):
+    def __init__(
+        self,
+        store: RunStore,
+        flush_interval: float = 0.05,
+        max_batch: int = 1000,
+        redactor: Redactor | None = None,
+    ):
         self._store = store
+        #: Masks keys and tokens in every event before it is stored or shown.
+        self._redactor = redactor
         self._interval = flush_interval
         self._max_batch = max_batch
         self._buffer: list[Event] = []
@@ -86,6 +95,8 @@ class EventBus:
 
     def emit(self, event: Event) -> Event:
         """Number ``event`` and buffer it; never blocks. Call :meth:`track` first."""
+        if self._redactor is not None:
+            event = redacted(event, self._redactor)
         seq = self._seq.get(event.run_id, 0) + 1
         self._seq[event.run_id] = seq
         event.seq = seq
@@ -127,3 +138,10 @@ class EventBus:
                 await asyncio.sleep(self._interval)
             self._wake.clear()
             await self.flush()
+
+
+def redacted(event: Event, redactor: Redactor) -> Event:
+    """``event`` with keys and tokens masked in every text it carries (itself when none)."""
+    data = event.model_dump()
+    masked = redactor.value(data)
+    return event if masked == data else type(event).model_validate(masked)

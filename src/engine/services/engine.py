@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import os
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -22,6 +23,7 @@ from engine.domain.errors import BadInput, UnknownRepo, UnknownRun
 from engine.domain.events import RunStateChanged
 from engine.domain.gates import GateResult
 from engine.domain.models import EngineId, Run, branch_for, new_run_id, utcnow
+from engine.domain.redact import KEY_VARIABLES, Redactor
 from engine.domain.state import RunState, transition
 from engine.ports.agent import AgentBackend
 from engine.ports.gate import Gate
@@ -78,7 +80,8 @@ class Engine:
         self.backends = dict(backends)
         self.owner = owner
         self.options = options or EngineOptions()
-        self.bus = EventBus(store)
+        self.redactor = Redactor(os.environ.get(name) for name in key_variables(workspace))
+        self.bus = EventBus(store, redactor=self.redactor)
         self._run_shell = run_shell
         self._notify = notify
         self._wake = asyncio.Event()
@@ -337,6 +340,7 @@ class Engine:
             wanted_skills=self._wanted_skills(run.repo, run.skills),
             gates=functools.partial(plan_for, self.workspace.repo(run.repo), self.gates),
             policy=self.policy_for(run.repo, worktree.resolve()),
+            redactor=self.redactor,
         )
         self._executions[run.id] = execution
         task = asyncio.create_task(execution.execute(), name=f"run-{run.id}")
@@ -404,3 +408,9 @@ class Engine:
     async def _poke(self) -> None:
         if self._notify is not None:
             await self._notify()
+
+
+def key_variables(workspace: Workspace) -> set[str]:
+    """The variables holding API keys: every profile's ``api_key_env``, and the usual."""
+    named = {p.api_key_env for p in workspace.config.agents.values() if p.api_key_env}
+    return named | set(KEY_VARIABLES)

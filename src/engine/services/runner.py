@@ -31,6 +31,7 @@ from engine.domain.events import (
 from engine.domain.gates import GateResult, GateStatus
 from engine.domain.guard import ALLOW, GuardRecord, GuardVerdict, ToolRequest
 from engine.domain.models import Run, SteeringMessage, turn_ref, utcnow
+from engine.domain.redact import Redactor
 from engine.domain.skills import Skill
 from engine.domain.state import RunState, transition
 from engine.ports.agent import AgentBackend, AgentOutcome
@@ -76,9 +77,11 @@ class RunExecution:
         wanted_skills: list[str] | None = None,
         gates: Callable[[Path], GatePlan] | None = None,
         policy: Policy | None = None,
+        redactor: Redactor | None = None,
     ) -> None:
         self.run = run
         self._policy = policy
+        self._redactor = redactor or Redactor()
         #: Makes the run's gate plan from its worktree (the repo's pyproject there).
         self._plan_gates = gates
         self._gates: GatePlan | None = None
@@ -244,8 +247,9 @@ class RunExecution:
         return await self._store.load_agent_state(self.run.id)
 
     async def save_state(self, data: dict[str, Any]) -> None:
-        """Persist the backend's state for this run."""
-        await self._store.save_agent_state(self.run.id, data)
+        """Persist the backend's state for this run (keys and tokens masked: a resumed
+        conversation shows the agent ``[redacted]`` where a key was)."""
+        await self._store.save_agent_state(self.run.id, self._redactor.value(data))
 
     async def run_command(self, command: str, timeout: float | None = None) -> tuple[int, str]:
         """Run a shell command in the worktree, in its own process group."""
@@ -358,12 +362,11 @@ class RunExecution:
             self._stderr.append(self._masked(line)[:STDERR_LINE_CHARS])
 
     def _masked(self, text: str) -> str:
-        """``text`` with the profile's API key replaced by ``[redacted]``."""
+        """``text`` with the profile's API key and anything key-shaped masked."""
         key_env = self.profile.get("api_key_env")
-        key = os.environ.get(key_env) if key_env else None
-        if key and len(key) >= 8:  # a short value would mask ordinary words
-            text = text.replace(key, "[redacted]")
-        return text
+        return Redactor(
+            [os.environ.get(key_env) if key_env else None, *self._redactor.values]
+        ).text(text)
 
     async def _fail(self, error: str) -> None:
         detail = "\n".join(self._stderr) or None

@@ -1,0 +1,71 @@
+"""Redaction: values that look like API keys and tokens, and the values of the key
+variables a workspace names, are replaced before anything is persisted or logged."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable
+from typing import Any
+
+MASK = "[redacted]"
+#: Shapes of credentials agents print, read or write (provider prefixes, then generic).
+PATTERNS = [
+    re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----"),
+    re.compile(r"\bsk-ant-[A-Za-z0-9_\-]{16,}"),
+    re.compile(r"\bsk-(?:proj-)?[A-Za-z0-9_\-]{20,}"),
+    re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),
+    re.compile(r"\bgh[pousr]_[A-Za-z0-9]{30,}\b"),
+    re.compile(r"\bgithub_pat_[A-Za-z0-9_]{30,}\b"),
+    re.compile(r"\bglpat-[A-Za-z0-9_\-]{20,}\b"),
+    re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}\b"),
+    re.compile(r"\bAIza[0-9A-Za-z_\-]{35}\b"),
+    re.compile(r"\bnpm_[A-Za-z0-9]{30,}\b"),
+    re.compile(r"(?i)(?<=bearer )[A-Za-z0-9._~+/\-]{20,}=*"),
+]
+#: Variables holding keys whatever the workspace says.
+KEY_VARIABLES = ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY")
+#: Shorter values are not masked: they would mask ordinary words.
+MIN_VALUE = 8
+
+
+class Redactor:
+    """Masks credential-shaped strings and the given secret values."""
+
+    def __init__(self, values: Iterable[str | None] = ()) -> None:
+        # Longest first: a value containing another is masked whole.
+        self.values = sorted(
+            {v for v in values if v and len(v) >= MIN_VALUE}, key=len, reverse=True
+        )
+
+    def text(self, text: str) -> str:
+        """``text`` with every secret masked."""
+        for value in self.values:
+            if value in text:
+                text = text.replace(value, MASK)
+        for pattern in PATTERNS:
+            text = pattern.sub(MASK, text)
+        return text
+
+    def value(self, data: Any) -> Any:
+        """``data`` (strings, lists, dicts, nested) with every string masked."""
+        if isinstance(data, str):
+            return self.text(data)
+        if isinstance(data, list):
+            return [self.value(item) for item in data]
+        if isinstance(data, dict):
+            return {key: self.value(item) for key, item in data.items()}
+        return data
+
+
+class RedactingFilter(logging.Filter):
+    """A logging filter masking secrets in every record's message (logs are files)."""
+
+    def __init__(self, redactor: Redactor) -> None:
+        super().__init__()
+        self.redactor = redactor
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = self.redactor.text(record.getMessage())
+        record.args = None
+        return True
