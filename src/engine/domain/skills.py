@@ -134,3 +134,11 @@ def render_skills(skills: list[Skill]) -> str:
     return "\n\n".join(
         f"# Skill: {skill.name}\n\n_{skill.description}_\n\n{skill.body}" for skill in skills
     )
+
+
+def with_skills(task: str, skills: list[Skill]) -> str:
+    """A first prompt carrying the skills before the task, for agents whose system prompt
+    Cockpit does not write (ACP agents, Codex)."""
+    if not skills:
+        return task
+    return f"{render_skills(skills)}\n\n# Your task\n\n{task}"

@@ -31,6 +31,7 @@ from engine.domain.events import (
     ToolCallRequested,
 )
 from engine.domain.guard import ToolRequest
+from engine.domain.skills import with_skills
 from engine.ports.agent import AgentOutcome, RunContext
 
 #: The guard's kind of each ACP tool kind.
@@ -106,7 +107,7 @@ class AcpBackend:
                     session_id = (
                         await conn.new_session(cwd=str(ctx.worktree), mcp_servers=[])
                     ).session_id
-                    prompt = ctx.run.task
+                    prompt = with_skills(ctx.run.task, ctx.skills)
                 await ctx.save_state({"session_id": session_id})
                 while True:
                     reply = await conn.prompt(

@@ -39,6 +39,7 @@ from engine.domain.events import (
     ToolCallRequested,
     UsageReported,
 )
+from engine.domain.skills import with_skills
 from engine.ports.agent import AgentOutcome, RunContext
 
 DEFAULT_KEY_ENV = "OPENAI_API_KEY"
@@ -77,7 +78,7 @@ class CodexBackend:
         env.update({"CODEX_HOME": str(home), "COCKPIT_CODEX_KEY": api_key})
         saved = await ctx.load_state() or {}
         thread = saved.get("thread_id")
-        prompt = _RESUME_PROMPT if thread else ctx.run.task
+        prompt = _RESUME_PROMPT if thread else with_skills(ctx.run.task, ctx.skills)
         while True:
             outcome, thread = await self._exec(ctx, profile, env, prompt, thread)
             if outcome is not None:

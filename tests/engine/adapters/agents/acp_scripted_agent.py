@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import sys
 from typing import Any, cast
 
@@ -28,6 +29,12 @@ from acp.schema import (
     ToolCallUpdate,
     ToolKind,
 )
+
+
+def said(word: str, text: str) -> bool:
+    """Whether ``word`` is in the prompt as a word ("changelog" is no "hang")."""
+    return re.search(rf"\b{word}\b", text) is not None
+
 
 #: Tool calls a "burst" prompt makes.
 BURST = 100
@@ -89,17 +96,17 @@ class ScriptedAgent:
     async def prompt(self, session_id: str, prompt: list[Any], **_: Any) -> PromptResponse:
         text = " ".join(getattr(block, "text", "") for block in prompt)
         self.prompts += 1
-        if "slowly" in text:  # time for a test to steer it
+        if said("slowly", text):  # time for a test to steer it
             await asyncio.sleep(2.0)
-        if "crash" in text:  # for the failure tests: dies, saying why on stderr
+        if said("crash", text):  # for the failure tests: dies, saying why on stderr
             print("scripted agent: fatal: the disk is on fire", file=sys.stderr, flush=True)
             os._exit(3)
-        if "hang" in text:  # for cancel and contract tests: never answers
+        if said("hang", text):  # for cancel and contract tests: never answers
             print("scripted agent: waiting for a model that never answers", file=sys.stderr)
             sys.stderr.flush()
             await self.say(session_id, "thinking for a long time")
             await asyncio.sleep(3600)
-        if "burst" in text:  # for the throughput bench: many tool calls, then a line
+        if said("burst", text):  # for the throughput bench: many tool calls, then a line
             for i in range(BURST):
                 call_id = f"b{self.prompts}-{i}"
                 await self.client.session_update(

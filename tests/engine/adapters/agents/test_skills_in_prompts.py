@@ -8,11 +8,12 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from agentkit import with_profiles
+from agentkit import CODEX, acp_profile, with_profiles
 
 from engine.adapters.modelserver import ModelServer, parse_model_script
 from engine.bootstrap import open_engine
 from engine.domain.errors import BadInput
+from engine.domain.events import AgentText
 from engine.domain.state import RunState
 from engine.workspace import Workspace
 from enginekit import git, running_engine, wait_for_state
@@ -88,3 +89,33 @@ async def test_unknown_or_malformed_skills_refuse_the_submission(ws: Workspace) 
         with pytest.raises(BadInput, match=r"skills/broken/SKILL.md: no front matter"):
             await engine.submit("app", "x", "anthropic")
         assert await engine.list_runs() == []  # nothing half-queued
+
+
+async def test_acp_and_codex_get_the_skills_before_the_task(
+    ws: Workspace, server: ModelServer, workspace_root: Path
+) -> None:
+    ws = with_profiles(
+        workspace_root,
+        acp_profile("acp"),
+        f'\n[agents.codex]\nbackend = "codex"\ncommand = "{CODEX}"\nmodel = "gpt-scripted"\n'
+        f'base_url = "{server.url}"\napi_key_env = "{KEY_ENV}"\n',
+    )
+    async with running_engine(ws) as engine:
+        acp_run = await engine.submit("app", "cut a release", "acp", skills=["release"])
+        acp_run = await wait_for_state(
+            engine, acp_run.id, RunState.FINISHED, RunState.FAILED, timeout=120
+        )
+        said = " ".join(
+            e.text for e in await engine.store.events_for(acp_run.id) if isinstance(e, AgentText)
+        )
+        codex_run = await engine.submit("app", "cut a release", "codex", skills=["release"])
+        codex_run = await wait_for_state(
+            engine, codex_run.id, RunState.FINISHED, RunState.FAILED, timeout=120
+        )
+    assert acp_run.state is RunState.FINISHED, acp_run.error
+    # The scripted ACP agent repeats its first prompt: the skills, then the task.
+    assert "Tag releases as vYYYY.MM" in said and "cut a release" in said
+    assert said.index("Tag releases") < said.index("cut a release")
+    assert codex_run.state is RunState.FINISHED, codex_run.error
+    sent = json.dumps(server.turn_requests[-1].body.get("input"))
+    assert "Tag releases as vYYYY.MM" in sent and "Every change gets a line." in sent

@@ -48,3 +48,16 @@ def test_a_malformed_skill_names_its_file(tmp_path: Path) -> None:
     library = FolderSkillLibrary(tmp_path / "ws", shipped=tmp_path / "none")
     with pytest.raises(SkillError, match=str(folder / "SKILL.md")):
         library.select("repo", tmp_path, [])
+
+
+def test_the_shipped_skills_parse_and_python_repos_get_the_gates_skill(tmp_path: Path) -> None:
+    library = FolderSkillLibrary(tmp_path / "ws")  # the real shipped folder
+    shipped = library.library(tmp_path)
+    assert {"cockpit-worktree", "python-gates", "multi-repo-changes"} <= set(shipped)
+    assert all(skill.description and len(skill.body) > 200 for skill in shipped.values())
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    assert library.select("repo", repo, []) == []  # not a Python repo: nothing applies
+    (repo / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+    chosen = [s.name for s in library.select("repo", repo, [])]
+    assert chosen == ["cockpit-worktree", "python-gates"]  # what it requires comes first
