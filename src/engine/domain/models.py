@@ -100,3 +100,8 @@ class EngineId(BaseModel):
             return cls(host=host, pid=int(pid), started=float(started))
         except ValueError:
             return None
+
+
+def steering_prompt(messages: list[SteeringMessage]) -> str:
+    """Steering messages as the next prompt of an agent driven by prompts (one a line)."""
+    return "\n".join(f"Message from the human: {m.text}" for m in messages)

@@ -31,6 +31,7 @@ from engine.domain.events import (
     ToolCallRequested,
 )
 from engine.domain.guard import ToolRequest
+from engine.domain.models import steering_prompt
 from engine.domain.skills import with_skills
 from engine.ports.agent import AgentOutcome, RunContext
 
@@ -122,7 +123,7 @@ class AcpBackend:
                     steering = await ctx.take_steering()
                     if not steering:
                         return AgentOutcome(ok=True)
-                    prompt = "\n".join(f"Message from the human: {m.text}" for m in steering)
+                    prompt = steering_prompt(steering)
         except FileNotFoundError:
             return AgentOutcome(
                 ok=False, error=f"the acp agent's command {command!r} was not found"

@@ -34,6 +34,7 @@ from engine.domain.events import (
     UsageReported,
 )
 from engine.domain.guard import ToolRequest
+from engine.domain.models import steering_prompt
 from engine.domain.skills import render_skills
 from engine.ports.agent import AgentOutcome, RunContext
 
@@ -126,8 +127,7 @@ class ClaudeCodeBackend:
                         steering = await ctx.take_steering()
                         if not steering:
                             return AgentOutcome(ok=True)
-                        text = "\n".join(f"Message from the human: {m.text}" for m in steering)
-                        await client.query(text)
+                        await client.query(steering_prompt(steering))
                 except asyncio.CancelledError:
                     _terminate_cli(client)
                     raise

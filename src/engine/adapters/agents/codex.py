@@ -39,6 +39,7 @@ from engine.domain.events import (
     ToolCallRequested,
     UsageReported,
 )
+from engine.domain.models import steering_prompt
 from engine.domain.skills import with_skills
 from engine.ports.agent import AgentOutcome, RunContext
 
@@ -86,7 +87,7 @@ class CodexBackend:
             steering = await ctx.take_steering()
             if not steering:
                 return AgentOutcome(ok=True)
-            prompt = "\n".join(f"Message from the human: {m.text}" for m in steering)
+            prompt = steering_prompt(steering)
 
     async def _exec(
         self,
