@@ -43,26 +43,18 @@ async def check_tree(
     """Every spec's verdict on ``tree``, run in parallel, in the specs' order."""
 
     async def one(spec: GateSpec) -> GateResult:
+        def verdict(status: GateStatus, detail: str) -> GateResult:
+            return GateResult(spec.name, spec.kind, status, spec.blocking, detail=detail)
+
         gate = gates.get(spec.kind)
         if gate is None:
-            return GateResult(
-                spec.name,
-                spec.kind,
-                GateStatus.UNAVAILABLE,
-                spec.blocking,
-                detail=f"this Cockpit has no {spec.kind!r} gate yet",
-            )
+            return verdict(GateStatus.UNAVAILABLE, f"this Cockpit has no {spec.kind!r} gate yet")
         try:
             return await gate.check(spec, tree)
         except Exception as exc:  # an adapter's bug is that gate's error, not the run's end
             log.exception("gate %s (%s) crashed", spec.name, spec.kind)
-            return GateResult(
-                spec.name,
-                spec.kind,
-                GateStatus.ERROR,
-                spec.blocking,
-                detail=f"internal error in the {spec.kind} gate: {type(exc).__name__}: {exc}",
-            )
+            error = f"{type(exc).__name__}: {exc}"
+            return verdict(GateStatus.ERROR, f"internal error in the {spec.kind} gate: {error}")
 
     return list(await asyncio.gather(*(one(spec) for spec in specs)))
 

@@ -3,6 +3,7 @@ and turn "not installed", "timed out" and "crashed" into verdicts instead of exc
 
 from __future__ import annotations
 
+import json
 import shlex
 import time
 from collections.abc import Callable
@@ -15,6 +16,18 @@ from engine.ports.gate import GateSpec
 #: Reads a finished tool run: its findings, or None when the run was not a verdict (a
 #: crash: the output is not what the tool prints when it has judged the tree).
 Reader = Callable[[ToolRun, Path], list[Finding] | None]
+
+
+def json_report(ran: ToolRun) -> list | None:
+    """The JSON list a linter prints when it judged the tree (exit 0: clean, 1: findings);
+    None when it did not (any other exit, or output that is not JSON)."""
+    if ran.exit_code not in (0, 1):
+        return None
+    try:
+        items = json.loads(ran.stdout or "[]")
+    except ValueError:
+        return None
+    return items if isinstance(items, list) else None
 
 
 class Verdicts:

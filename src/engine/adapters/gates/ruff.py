@@ -5,10 +5,9 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from engine.adapters.gates.base import Verdicts, check_with_tool
+from engine.adapters.gates.base import Verdicts, check_with_tool, json_report
 from engine.adapters.gates.tool import ToolRun, relative
 from engine.domain.gates import Finding, GateResult, GateStatus
 from engine.ports.gate import GateSpec
@@ -18,11 +17,8 @@ INSTALL = "pip install ruff (or set `command` in the gate)"
 
 def read_ruff_json(ran: ToolRun, tree: Path) -> list[Finding] | None:
     """ruff's JSON diagnostics as findings; None when ruff did not judge (exit 2)."""
-    if ran.exit_code not in (0, 1):
-        return None
-    try:
-        items = json.loads(ran.stdout or "[]")
-    except ValueError:
+    items = json_report(ran)
+    if items is None:
         return None
     findings = []
     for item in items:

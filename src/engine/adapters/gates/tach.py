@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-from engine.adapters.gates.base import check_with_tool
+from engine.adapters.gates.base import check_with_tool, json_report
 from engine.adapters.gates.tool import ToolRun, relative
 from engine.domain.gates import Finding, GateResult
 from engine.ports.gate import GateSpec
@@ -24,11 +23,8 @@ def _describe(kind: str, fields: dict[str, Any]) -> str:
 
 def read_tach_json(ran: ToolRun, tree: Path) -> list[Finding] | None:
     """tach's diagnostics as findings; None when it did not judge (no config, a crash)."""
-    if ran.exit_code not in (0, 1):
-        return None
-    try:
-        items = json.loads(ran.stdout or "[]")
-    except ValueError:
+    items = json_report(ran)
+    if items is None:
         return None
     if ran.exit_code == 1 and not items:
         return None  # e.g. "Configuration file not found": the detail says so

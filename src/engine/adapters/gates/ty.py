@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from engine.adapters.gates.base import check_with_tool
+from engine.adapters.gates.base import check_with_tool, json_report
 from engine.adapters.gates.tool import ToolRun, relative
 from engine.domain.gates import Finding, GateResult
 from engine.ports.gate import GateSpec
@@ -16,11 +15,8 @@ ERRORS = {"major", "critical", "blocker"}
 
 def read_gitlab_json(ran: ToolRun, tree: Path) -> list[Finding] | None:
     """Code-quality JSON as findings; None when the tool did not judge (exit 2 and up)."""
-    if ran.exit_code not in (0, 1):
-        return None
-    try:
-        items = json.loads(ran.stdout or "[]")
-    except ValueError:
+    items = json_report(ran)
+    if items is None:
         return None
     findings = []
     for item in items:
