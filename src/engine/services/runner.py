@@ -81,7 +81,11 @@ class RunExecution:
     ) -> None:
         self.run = run
         self._policy = policy
-        self._redactor = redactor or Redactor()
+        # The engine's redactor knows every profile's key; this profile's own is added so
+        # a run made without one (a test) still masks it.
+        key_env = profile.get("api_key_env")
+        own_key = os.environ.get(key_env) if key_env else None
+        self._redactor = Redactor([own_key, *(redactor.values if redactor else [])])
         #: Makes the run's gate plan from its worktree (the repo's pyproject there).
         self._plan_gates = gates
         self._gates: GatePlan | None = None
@@ -233,7 +237,7 @@ class RunExecution:
                     at=utcnow(),
                     tool=request.tool,
                     kind=request.kind,
-                    action=self._masked(str(shown))[:LEDGER_ACTION_CHARS],
+                    action=self._redactor.text(str(shown))[:LEDGER_ACTION_CHARS],
                     rule=verdict.rule,
                     decision=verdict.decision,
                     outcome="allowed" if final.allowed else "refused",
@@ -359,14 +363,7 @@ class RunExecution:
         """Keep one stderr line of the agent's process (its API key masked)."""
         line = line.rstrip()
         if line:
-            self._stderr.append(self._masked(line)[:STDERR_LINE_CHARS])
-
-    def _masked(self, text: str) -> str:
-        """``text`` with the profile's API key and anything key-shaped masked."""
-        key_env = self.profile.get("api_key_env")
-        return Redactor(
-            [os.environ.get(key_env) if key_env else None, *self._redactor.values]
-        ).text(text)
+            self._stderr.append(self._redactor.text(line)[:STDERR_LINE_CHARS])
 
     async def _fail(self, error: str) -> None:
         detail = "\n".join(self._stderr) or None
