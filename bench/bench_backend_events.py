@@ -30,15 +30,12 @@ from pathlib import Path
 from typing import Any, cast
 
 from agents import ACP_AGENT, BACKENDS, CODEX, PROFILES
-from common import emit, log, make_repo, median, temp_dir, write_workspace
+from common import emit, log, make_repo, median, run_to_end, temp_dir, write_workspace
 from engine.adapters.agents.codex import write_codex_home
 from engine.adapters.agents.scripted_model import SCRIPTED_KEY
 from engine.adapters.modelserver import ModelServer, load_model_script
-from engine.bootstrap import open_engine
 from engine.domain.events import RunStateChanged, TurnFinished
 from engine.domain.state import RunState
-from engine.services.engine import EngineOptions
-from engine.workspace import open_workspace
 
 REPEATS = 3
 #: Tool calls in the one working reply (acp: the scripted agent's BURST).
@@ -62,26 +59,8 @@ def model_script(backend: str) -> str:
 
 async def through_cockpit(root: Path, backend: str, script: Path | None) -> tuple[int, float]:
     """(events, seconds) of one run on ``backend``, from its stored events."""
-    ws = open_workspace(root)
-    async with open_engine(ws, EngineOptions(poll_interval=0.02)) as engine:
-        loop = asyncio.create_task(engine.run())
-        try:
-            task = "burst of reads" if backend == "acp" else "read the README many times"
-            run = await engine.submit("app", task, backend, str(script) if script else None)
-            deadline = time.monotonic() + 300
-            while True:
-                stored = await engine.store.get_run(run.id)
-                if stored is not None and stored.state.is_terminal:
-                    break
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"{backend}: the run did not end")
-                await asyncio.sleep(0.05)
-            if stored.state is not RunState.FINISHED:
-                raise RuntimeError(f"{backend}: the run {stored.state.value}: {stored.error}")
-            events = await engine.store.events_for(run.id)
-        finally:
-            engine.request_stop()
-            await loop
+    task = "burst of reads" if backend == "acp" else "read the README many times"
+    _, events = await run_to_end(root, "app", task, backend, str(script) if script else None, 300)
     start = next(
         i
         for i, e in enumerate(events)

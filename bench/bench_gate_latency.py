@@ -20,13 +20,9 @@ import subprocess
 import time
 from pathlib import Path
 
-from common import emit, git, log, make_repo, median, temp_dir, write_workspace
+from common import emit, git, log, make_repo, median, run_to_end, temp_dir, write_workspace
 from engine.adapters.gates.tool import find_tool
-from engine.bootstrap import open_engine
 from engine.domain.events import GateDecided, TurnFinished
-from engine.domain.state import RunState
-from engine.services.engine import EngineOptions
-from engine.workspace import open_workspace
 
 REPEATS = 3
 FILES = 2000
@@ -53,25 +49,9 @@ def turn_scenario(folder: Path) -> Path:
 
 async def through_cockpit(root: Path, scenario: Path) -> tuple[float, Path, int]:
     """(ms from the turn's end to its last verdict, the worktree, the changed files)."""
-    ws = open_workspace(root)
-    async with open_engine(ws, EngineOptions(poll_interval=0.02)) as engine:
-        loop = asyncio.create_task(engine.run())
-        try:
-            run = await engine.submit("big", "change 20 modules", "scripted", str(scenario))
-            deadline = time.monotonic() + 600
-            while True:
-                stored = await engine.store.get_run(run.id)
-                if stored is not None and stored.state.is_terminal:
-                    break
-                if time.monotonic() > deadline:
-                    raise RuntimeError("the run did not end")
-                await asyncio.sleep(0.05)
-            if stored.state is not RunState.FINISHED:
-                raise RuntimeError(f"the run {stored.state.value}: {stored.error}")
-            events = await engine.store.events_for(run.id)
-        finally:
-            engine.request_stop()
-            await loop
+    stored, events = await run_to_end(
+        root, "big", "change 20 modules", "scripted", str(scenario), 600
+    )
     turn = next(e for e in events if isinstance(e, TurnFinished))
     verdicts = [
         e for e in events if isinstance(e, GateDecided) and e.turn == 1 and e.status != "running"
@@ -81,7 +61,8 @@ async def through_cockpit(root: Path, scenario: Path) -> tuple[float, Path, int]
             f"unexpected verdicts: {[(v.name, v.status, v.detail) for v in verdicts]}"
         )
     last = max(v.at for v in verdicts)
-    worktree = ws.worktrees_dir / "big" / run.id
+    worktree = stored.worktree_path
+    assert worktree is not None
     changed = git(worktree, "diff", "--name-only", f"{stored.base_sha}").split()
     return (last - turn.at).total_seconds() * 1000, worktree, len(changed)
 

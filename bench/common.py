@@ -6,6 +6,7 @@ progress to stderr. Everything it creates lives in a temporary folder removed at
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -236,3 +237,34 @@ async def seed_finished_runs(
     finally:
         await store.close()
     return ids
+
+
+async def run_to_end(
+    root: Path, repo: str, task: str, agent: str, scenario: str | None, timeout: float
+) -> tuple[Any, list[Any]]:
+    """Run one task on an engine of its own until the run ends; the finished run and its
+    stored events (a run that did not finish is an error naming its state)."""
+    from engine.bootstrap import open_engine
+    from engine.domain.state import RunState
+    from engine.services.engine import EngineOptions
+    from engine.workspace import open_workspace
+
+    ws = open_workspace(root)
+    async with open_engine(ws, EngineOptions(poll_interval=0.02)) as engine:
+        loop = asyncio.create_task(engine.run())
+        try:
+            run = await engine.submit(repo, task, agent, scenario)
+            deadline = time.monotonic() + timeout
+            while True:
+                stored = await engine.store.get_run(run.id)
+                if stored is not None and stored.state.is_terminal:
+                    break
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{agent}: the run did not end within {timeout:g}s")
+                await asyncio.sleep(0.05)
+            if stored.state is not RunState.FINISHED:
+                raise RuntimeError(f"{agent}: the run {stored.state.value}: {stored.error}")
+            return stored, await engine.store.events_for(run.id)
+        finally:
+            engine.request_stop()
+            await loop
