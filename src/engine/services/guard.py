@@ -32,6 +32,25 @@ SECRET_FILES = (".netrc", ".pgpass", ".git-credentials", ".npmrc", ".pypirc")
 ENV_TEMPLATES = (".example", ".sample", ".template", ".dist")
 
 
+@dataclass(frozen=True)
+class Places:
+    """What a policy compares paths with, resolved once (resolving costs system calls):
+    the worktree, and the home directory's credential folders and files."""
+
+    root: Path
+    secret_dirs: tuple[Path, ...]
+    secret_files: frozenset[Path]
+
+    @classmethod
+    def of(cls, worktree: Path, home: Path) -> Places:
+        real_home = Path(os.path.realpath(home))
+        return cls(
+            Path(os.path.realpath(worktree)),
+            tuple(real_home / folder for folder in SECRET_DIRS),
+            frozenset(real_home / name for name in SECRET_FILES),
+        )
+
+
 @dataclass
 class Call:
     """A tool call being judged: the request, the worktree, the home directory."""
@@ -39,6 +58,7 @@ class Call:
     request: ToolRequest
     worktree: Path
     home: Path
+    places: Places
 
     def resolve(self, word: str, cwd: str | None = None) -> Path:
         """``word`` as an absolute path: ``~``/``$HOME`` expanded, relative to ``cwd``
@@ -54,8 +74,8 @@ class Call:
         return Path(os.path.realpath(base / word))
 
     def inside(self, path: Path) -> bool:
-        worktree = Path(os.path.realpath(self.worktree))
-        return path == worktree or worktree in path.parents
+        # is_relative_to: `root in path.parents` builds every parent, on every call.
+        return path.is_relative_to(self.places.root)
 
 
 #: A default rule: its name, and a check returning the reason it refuses (or None).
@@ -169,11 +189,10 @@ def _is_secret(call: Call, path: Path) -> bool:
         return True
     if {".ssh", ".aws", ".gnupg"} & set(path.parts):  # anyone's, not only this home's
         return True
-    home = Path(os.path.realpath(call.home))
-    for folder in SECRET_DIRS:
-        if path == home / folder or home / folder in path.parents:
-            return True
-    return any(path == home / f for f in SECRET_FILES)
+    places = call.places
+    return any(path.is_relative_to(folder) for folder in places.secret_dirs) or (
+        path in places.secret_files
+    )
 
 
 def _secrets(call: Call, commands: list[Simple]) -> str | None:
@@ -228,6 +247,14 @@ class Policy:
     #: Branches a push must not target (the repo's base, main, master).
     default_branches: set[str] = field(default_factory=lambda: {"main", "master"})
     home: Path = field(default_factory=Path.home)
+    _resolved: tuple[tuple[Path, Path], Places] | None = field(default=None, repr=False)
+
+    def _places(self) -> Places:
+        # Resolved on first use and kept (a policy serves every call of one run).
+        key = (self.worktree, self.home)
+        if self._resolved is None or self._resolved[0] != key:
+            self._resolved = (key, Places.of(self.worktree, self.home))
+        return self._resolved[1]
 
     def defaults(self) -> list[tuple[str, Check]]:
         """The default rules in the order they are tried."""
@@ -245,7 +272,7 @@ class Policy:
 
     def decide(self, request: ToolRequest) -> GuardVerdict:
         """Allow, ask or deny ``request``, with the rule that decided and why."""
-        call = Call(request, self.worktree, self.home)
+        call = Call(request, self.worktree, self.home, self._places())
         command = str(request.arguments.get("command") or "") if request.kind == "shell" else ""
         path = _path_of(request)
         for rule in self.rules:
