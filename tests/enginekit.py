@@ -47,3 +47,30 @@ async def wait_for_state(
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"run {run_id} stuck in {run.state.value}, wanted {states}")
         await asyncio.sleep(0.05)
+
+
+# --- the guard's human side (engine and cockpit tests drive the same runs) -------------
+
+#: A workspace rule asking the human before any ``touch``.
+ASK_TOUCH = """
+[[guard.rules]]
+name = "ask-touch"
+decision = "ask"
+tool = "shell"
+command = "^touch "
+reason = "touching files needs a yes"
+"""
+
+#: Two calls ``ASK_TOUCH`` asks about.
+TWO_TOUCHES = '[[step]]\nrun = "touch one.txt"\n[[step]]\nrun = "touch two.txt"\n'
+
+#: Refused by a default rule (write-outside-worktree), then a question keeps the run
+#: alive while the human overrides, then the same command again.
+ESCAPE_THEN_RETRY = """
+[[step]]
+run = "touch ../outside.txt"
+[[step]]
+ask = "shall I try again?"
+[[step]]
+run = "touch ../outside.txt"
+"""

@@ -30,8 +30,10 @@ from cockpit.commands import COMMANDS, SlashCommand, parse
 from cockpit.model import CockpitModel, RunView
 from cockpit.screens.confirm import ConfirmScreen
 from cockpit.screens.findings import FindingsScreen, Place
+from cockpit.screens.guard import GuardScreen
 from cockpit.screens.help import HelpScreen, collect_bindings
 from cockpit.screens.inbox import InboxScreen
+from cockpit.screens.skills import SkillsScreen
 from cockpit.settings import UiSettings, load_settings, save_settings, settings_path
 from cockpit.themes import DEFAULT_THEME, register_themes
 from cockpit.widgets.diff_panel import DiffPanel
@@ -40,7 +42,7 @@ from cockpit.widgets.repo_pane import RepoPane
 from cockpit.widgets.run_list import RunList
 from cockpit.widgets.run_pane import RunPane, Transcript
 from engine.bootstrap import open_engine
-from engine.domain.errors import CockpitError
+from engine.domain.errors import BadInput, CockpitError
 from engine.domain.events import Event
 from engine.domain.models import utcnow
 from engine.services.engine import Engine, EngineOptions
@@ -111,6 +113,7 @@ class CockpitApp(App[None]):
         Binding("r", "resume_run", "Resume", show=False, id="cockpit.resume"),
         Binding("v", "run_gates", "Verify", show=False, id="cockpit.gates"),
         Binding("f", "findings", "Findings", show=False, id="cockpit.findings"),
+        Binding("l", "guard", "Guard ledger", show=False, id="cockpit.guard"),
         Binding("q", "quit_cockpit", "Quit", id="cockpit.quit"),
         Binding(
             "ctrl+c", "quit_cockpit", "Quit", show=False, priority=True, id="cockpit.quit_ctrl_c"
@@ -427,6 +430,43 @@ class CockpitApp(App[None]):
 
         self.push_screen(FindingsScreen(view), opened)
 
+    def action_guard(self) -> None:
+        """The highlighted run's guard ledger, where a refusal can be overridden."""
+        run_id = self._selected_run_id()
+        if run_id is None:
+            self.notify("l shows a run's guard ledger: highlight a run")
+            return
+        self._command(SlashCommand("guard", [run_id]))
+
+    def _open_guard(self, run_id: str) -> None:
+        engine = self.engine
+        assert engine is not None
+
+        async def load():
+            return await engine.store.guard_ledger(run_id), await engine.store.guard_counts()
+
+        async def override(rule: str) -> str:
+            await engine.override_guard(run_id, rule)
+            return f"{rule} lifted for the rest of {run_id}; the agent is told it may retry"
+
+        self.push_screen(GuardScreen(run_id, load, override))
+
+    async def _open_skills(self, target: str | None) -> None:
+        """The skills of a run (loaded, and what its repo offers) or of a repo."""
+        engine = self.engine
+        assert engine is not None
+        if target in self.workspace.config.repos:
+            repo, loaded, title = target, None, f"Skills for runs on {target}"
+        elif target is not None:
+            run = await engine.resolve_run(target)
+            view = self.model.runs.get(run.id)
+            repo, loaded = run.repo, (view.skills if view else [])
+            title = f"Skills of {run.id} ({run.repo})"
+        else:
+            raise BadInput("/skills needs a run or a repo: highlight one or name it")
+        available = await engine.available_skills(repo)
+        self.push_screen(SkillsScreen(title, available, loaded))
+
     def action_run_gates(self) -> None:
         """Verify: run the highlighted repo's gates on its working tree (runs are judged on
         every turn already)."""
@@ -595,8 +635,16 @@ class CockpitApp(App[None]):
             self.query_one(RunList).select_id(f"run:{run.id}")
             self.notify(f"run {run.id} queued on {run.repo}")
             return
+        if name == "skills":
+            selected = self._selected()
+            repo = selected[5:] if selected and selected.startswith("repo:") else None
+            await self._open_skills(args[0] if args else self._selected_run_id() or repo)
+            return
         if run_id is None:
             self.notify(f"/{name} needs a run: select one or name it", severity="warning")
+            return
+        if name == "guard":
+            self._open_guard((await engine.resolve_run(run_id)).id)
             return
         if name == "steer":
             run = await engine.resolve_run(args[0])
@@ -652,6 +700,12 @@ class CockpitApp(App[None]):
             "Resume selected run", "Continue an interrupted run", self.action_resume_run
         )
         yield SystemCommand("Start a run…", COMMANDS["run"][0], lambda: self.action_prompt("/run "))
+        yield SystemCommand("Guard ledger of selected run", COMMANDS["guard"][1], self.action_guard)
+        yield SystemCommand(
+            "Skills of selected run or repo",
+            COMMANDS["skills"][1],
+            lambda: self._command(SlashCommand("skills")),
+        )
         yield SystemCommand(
             "Steer selected run…", "Type a message to the agent", lambda: self.action_prompt("")
         )

@@ -17,6 +17,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "resume": ("/resume [RUN]", "resume an interrupted or failed run"),
     "review": ("/review [RUN]", "review a run's diff"),
     "inbox": ("/inbox", "open the inbox of what needs you"),
+    "guard": ("/guard [RUN]", "the guard's ledger of a run; o overrides a refusal"),
+    "skills": ("/skills [RUN|REPO]", "the skills a run loaded and those it could load"),
     "theme": ("/theme NAME", "switch the colour theme (remembered)"),
     "help": ("/help", "show every key binding"),
     "quit": ("/quit", "leave the cockpit"),
@@ -119,9 +121,16 @@ def complete(text: str, candidates: Callable[[str], Iterable[str]]) -> str | Non
             if name.startswith(head.lower()) and name != head:
                 return f"/{name}"
         return None
-    kind = {"run": "repo", "steer": "run", "cancel": "run", "resume": "run", "review": "run"}.get(
-        head, "theme" if head == "theme" else None
-    )
+    kind = {
+        "run": "repo",
+        "steer": "run",
+        "cancel": "run",
+        "resume": "run",
+        "review": "run",
+        "guard": "run",
+        "skills": "run",
+        "theme": "theme",
+    }.get(head)
     if kind is None or " " in tail:
         if head == "run" and tail.endswith("--agent "):
             first = next(iter(candidates("agent")), None)

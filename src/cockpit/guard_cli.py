@@ -30,13 +30,28 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     ledger = guard_sub.add_parser("ledger", help="the guard's decisions, and a count per rule")
     ledger.add_argument("run", nargs="?", help="one run's decisions (default: every run's)")
     ledger.add_argument("--json", action="store_true")
+    override = guard_sub.add_parser(
+        "override", help="lift a rule that refused something for the rest of a run"
+    )
+    override.add_argument("run")
+    override.add_argument("rule")
 
 
 async def cmd_guard(ws: Workspace, args: argparse.Namespace) -> int:
     """``guard check`` or ``guard ledger``."""
     if args.guard_command == "ledger":
         return await _ledger(ws, args)
+    if args.guard_command == "override":
+        return await _override(ws, args)
     return await _check(ws, args)
+
+
+async def _override(ws: Workspace, args: argparse.Namespace) -> int:
+    """Lift a rule for a run (recorded in the ledger; the agent is told it may retry)."""
+    async with open_engine(ws, listen=False) as engine:
+        record = await engine.override_guard(args.run, args.rule)
+    print(f"{record.run_id}: {record.rule} lifted for the rest of the run ({record.action})")
+    return 0
 
 
 async def _ledger(ws: Workspace, args: argparse.Namespace) -> int:

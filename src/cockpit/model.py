@@ -18,8 +18,10 @@ from engine.domain.events import (
     Event,
     FileChanged,
     GateDecided,
+    GuardDecided,
     HumanAsked,
     RunStateChanged,
+    SkillsLoaded,
     SteeringDelivered,
     ToolCallFinished,
     ToolCallRequested,
@@ -41,7 +43,8 @@ COLLAPSE_AFTER = 4
 class Entry:
     """One transcript line (or block): agent text, a tool call, a steering receipt…"""
 
-    kind: str  # text | tool | result | you | delivered | ask | state | error | turn | file
+    #: text | tool | result | you | delivered | ask | state | error | turn | file | guard
+    kind: str
     text: str
     detail: str = ""
     is_error: bool = False
@@ -68,6 +71,8 @@ class InboxItem:
     kind: str
     title: str
     since: datetime
+    #: The answers offered (a permission's allow once / always for this run / deny).
+    choices: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -78,6 +83,13 @@ class RunView:
     entries: deque[Entry] = field(default_factory=lambda: deque(maxlen=MAX_ENTRIES))
     question: str | None = None
     question_since: datetime | None = None
+    #: ``question`` or ``permission`` (the guard asks), and the answers offered.
+    question_kind: str = "question"
+    choices: list[str] = field(default_factory=list)
+    #: The skills the run loaded, in the order the agent got them.
+    skills: list[str] = field(default_factory=list)
+    #: The guard's decisions on this run: rule → outcome → count.
+    guard: dict[str, dict[str, int]] = field(default_factory=dict)
     input_tokens: int = 0
     output_tokens: int = 0
     cost_usd: float | None = None
@@ -144,10 +156,17 @@ class RunView:
             case SteeringDelivered(steering_id=sid, text=text):
                 self.pending_steering.pop(sid, None)
                 self._add(Entry("delivered", text))
-            case HumanAsked(question=question):
+            case HumanAsked(question=question, kind=kind, choices=choices):
                 self.question = question
                 self.question_since = event.at
+                self.question_kind = kind
+                self.choices = list(choices)
                 self._add(Entry("ask", question))
+            case SkillsLoaded(names=names):
+                self.skills = list(names)
+                self._add(Entry("turn", f"skills loaded: {', '.join(names)}"))
+            case GuardDecided():
+                self._apply_guard(event)
             case UsageReported(input_tokens=i, output_tokens=o, cost_usd=cost):
                 self.input_tokens += i
                 self.output_tokens += o
@@ -169,6 +188,26 @@ class RunView:
                     Entry("result", f"gate {name}: {status}{count}", "\n".join(lines), failed)
                 )
         return notice
+
+    def _apply_guard(self, event: GuardDecided) -> None:
+        outcomes = self.guard.setdefault(event.rule, {})
+        outcomes[event.outcome] = outcomes.get(event.outcome, 0) + 1
+        if event.decision == "allow":
+            return  # a rule of the user's let it through: counted, not worth a line
+        refused = event.outcome == "refused"
+        verb = "refused" if refused else "allowed"
+        self._add(
+            Entry(
+                "guard",
+                f"guard {verb} {event.tool} {event.action}",
+                f"{event.rule}: {event.reason}" if event.reason else event.rule,
+                is_error=refused,
+            )
+        )
+
+    def guard_refusals(self) -> int:
+        """Tool calls the guard refused in this run."""
+        return sum(outcomes.get("refused", 0) for outcomes in self.guard.values())
 
     def gate_status(self, name: str) -> str:
         """A gate's status as shown: ``stale`` when it judged an older turn's tree than
@@ -290,7 +329,9 @@ class CockpitModel:
             run = view.run
             if run.state is RunState.WAITING_FOR_HUMAN and view.question:
                 since = view.question_since or run.updated_at
-                items.append(InboxItem(run.id, "question", view.question, since))
+                items.append(
+                    InboxItem(run.id, view.question_kind, view.question, since, view.choices)
+                )
             elif (
                 run.state is RunState.FINISHED and view.red_gates() and run.id not in self.reviewed
             ):

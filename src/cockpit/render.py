@@ -9,8 +9,10 @@ from engine.domain.events import (
     ErrorOccurred,
     Event,
     FileChanged,
+    GuardDecided,
     HumanAsked,
     RunStateChanged,
+    SkillsLoaded,
     SteeringDelivered,
     ToolCallFinished,
     ToolCallRequested,
@@ -53,6 +55,11 @@ def describe_event(event: Event) -> str:
             return f"usage: {i} in / {o} out" + (f", ${cost:.4f}" if cost is not None else "")
         case ErrorOccurred(message=message):
             return f"error: {_one_line(message)}"
+        case GuardDecided(rule=rule, tool=tool, action=action, outcome=outcome, reason=reason):
+            why = f": {_one_line(reason, 60)}" if reason else ""
+            return f"guard {outcome} {tool} {_one_line(action, 60)} ({rule}{why})"
+        case SkillsLoaded(names=names):
+            return f"skills loaded: {', '.join(names)}"
         case WorkCommitted(branch=branch, sha=sha):
             return f"work committed to {branch}" + (f" ({sha[:10]})" if sha else " (no changes)")
     return event.type

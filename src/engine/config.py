@@ -152,6 +152,37 @@ class GateConfig(_Model):
         return self
 
 
+class GuardRule(_Model):
+    """One ``[[guard.rules]]`` entry: allow, ask about or deny matching tool calls."""
+
+    name: str = Field(min_length=1)
+    decision: Literal["allow", "ask", "deny"]
+    tool: str | None = None
+    #: Regular expression matched against shell commands.
+    command: Annotated[str | None, AfterValidator(_check_regex)] = None
+    #: Glob matched against file paths.
+    path: str | None = None
+    reason: str | None = None
+
+
+class RepoGuardConfig(_Model):
+    """``[repos.NAME.guard]``: a repo's own rules (judged before the workspace's) and
+    default rules it turns off."""
+
+    #: Names of built-in rules to turn off.
+    disable: list[str] = Field(default_factory=list)
+    rules: list[GuardRule] = Field(default_factory=list)
+
+
+class GuardConfig(RepoGuardConfig):
+    """``[guard]``: rules deciding which agent tool calls are allowed, asked about or
+    refused, in every repo."""
+
+    #: Seconds a run waits for the human to answer the guard's "ask" before the call is
+    #: refused (an unattended cockpit must not leave agents stuck forever).
+    ask_timeout: float = Field(default=600.0, gt=0)
+
+
 class RepoConfig(_Model):
     """``[repos.NAME]``: a git repository agents may work in."""
 
@@ -163,6 +194,7 @@ class RepoConfig(_Model):
     #: None (not written): the defaults a repo's pyproject.toml calls for; ``gates = []``:
     #: none at all.
     gates: list[GateConfig] | None = None
+    guard: RepoGuardConfig = Field(default_factory=RepoGuardConfig)
 
     @model_validator(mode="after")
     def _unique_gate_names(self) -> RepoConfig:
@@ -214,27 +246,6 @@ def _check_regex(value: str | None) -> str | None:
         except re.error as exc:
             raise ValueError(f"invalid regular expression: {exc}") from None
     return value
-
-
-class GuardRule(_Model):
-    """One ``[[guard.rules]]`` entry: allow, ask about or deny matching tool calls."""
-
-    name: str = Field(min_length=1)
-    decision: Literal["allow", "ask", "deny"]
-    tool: str | None = None
-    #: Regular expression matched against shell commands.
-    command: Annotated[str | None, AfterValidator(_check_regex)] = None
-    #: Glob matched against file paths.
-    path: str | None = None
-    reason: str | None = None
-
-
-class GuardConfig(_Model):
-    """``[guard]``: rules deciding which agent tool calls need a human."""
-
-    #: Names of built-in rules to turn off.
-    disable: list[str] = Field(default_factory=list)
-    rules: list[GuardRule] = Field(default_factory=list)
 
 
 class UiConfig(_Model):

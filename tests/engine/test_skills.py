@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from engine.domain.skills import Skill, SkillError, parse_skill, render_skills, select_skills
+from engine.domain.skills import (
+    Skill,
+    SkillError,
+    instruction_skill,
+    not_read_natively,
+    parse_skill,
+    render_skills,
+    select_skills,
+)
 
 
 def skill(name: str, requires: tuple[str, ...] = (), applies_to: tuple[str, ...] = ()) -> Skill:
@@ -87,3 +95,15 @@ def test_rendered_skills_carry_name_description_and_body() -> None:
     text = render_skills([skill("a"), skill("b")])
     assert "# Skill: a" in text and "about b" in text and "body of b" in text
     assert render_skills([]) == ""
+
+
+def test_instruction_files_render_as_the_repos_instructions_and_backends_skip_their_own() -> None:
+    agents = instruction_skill("AGENTS.md", "Use tabs.", "/repo/AGENTS.md")
+    claude = instruction_skill("CLAUDE.md", "Be brief.", "/repo/CLAUDE.md")
+    style = skill("style")
+    text = render_skills([agents, style])
+    assert text.startswith("# Repository instructions (AGENTS.md)\n\nUse tabs.")
+    assert "# Skill: style" in text
+    # Claude Code reads CLAUDE.md itself, Codex AGENTS.md: neither is handed to them twice.
+    assert not_read_natively([agents, claude, style], ("CLAUDE.md",)) == [agents, style]
+    assert not_read_natively([agents, claude, style], ("AGENTS.md",)) == [claude, style]

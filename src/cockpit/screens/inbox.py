@@ -1,7 +1,9 @@
 """The inbox: everything waiting on the human, oldest first, answered in place.
 
 From anywhere: ``i`` opens it, a digit (or enter) picks an item. A question gets an
-answer box right here; other items jump to their run.
+answer box right here; a permission the guard asks for gets its three answers (``y``
+allow once, ``a`` allow always for this run, ``n`` deny with a reason); other items jump
+to their run.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from textual.widgets.option_list import Option
 
 from cockpit.model import InboxItem
 from cockpit.render import age
+from engine.domain.guard import ALLOW_FOR_RUN, ALLOW_ONCE, DENY
 
 KIND_LABEL = {
     "question": "question",
@@ -38,6 +41,9 @@ class InboxScreen(ModalScreen[str | None]):
             Binding(str(n), f"pick({n})", f"Item {n}", show=False, id=f"inbox.pick_{n}")
             for n in range(1, 10)
         ),
+        Binding("y", "permit('once')", "Allow once", show=False, id="inbox.allow_once"),
+        Binding("a", "permit('run')", "Allow for the run", show=False, id="inbox.allow_run"),
+        Binding("n", "permit('deny')", "Deny", show=False, id="inbox.deny"),
     ]
 
     class Answered(Message):
@@ -67,6 +73,12 @@ class InboxScreen(ModalScreen[str | None]):
                 ]
             yield OptionList(*options, id="inbox-list")
             yield Static(id="inbox-question")
+            yield OptionList(
+                Option(Text.assemble(("y", "bold"), f"  {ALLOW_ONCE}"), id="once"),
+                Option(Text.assemble(("a", "bold"), f"  {ALLOW_FOR_RUN}"), id="run"),
+                Option(Text.assemble(("n", "bold"), f"  {DENY}, with a reason"), id="deny"),
+                id="inbox-choices",
+            )
             yield Input(
                 placeholder="your answer — enter sends, escape goes back", id="inbox-answer"
             )
@@ -74,6 +86,7 @@ class InboxScreen(ModalScreen[str | None]):
 
     def on_mount(self) -> None:
         self.query_one("#inbox-answer").display = False
+        self.query_one("#inbox-choices").display = False
         self.query_one("#inbox-list").focus()
 
     def _row(self, n: int, item: InboxItem) -> Text:
@@ -86,35 +99,70 @@ class InboxScreen(ModalScreen[str | None]):
         return row
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
-        if event.option.id is not None:
+        if event.option.id is None:
+            return
+        if event.option_list.id == "inbox-choices":
+            self.action_permit(event.option.id)
+        else:
             self.action_pick(int(event.option.id))
 
     def action_pick(self, n: int) -> None:
         if not 1 <= n <= len(self.items):
             return
         item = self.items[n - 1]
-        if item.kind != "question":
+        if item.kind not in ("question", "permission"):
             self.dismiss(item.run_id)
             return
         self._answering = item
         self.query_one("#inbox-question", Static).update(
             Text.assemble(("? ", "bold"), (f"{item.run_id}: ", "bold"), item.title)
         )
+        if item.kind == "permission":
+            choices = self.query_one("#inbox-choices", OptionList)
+            choices.display = True
+            choices.highlighted = 0
+            choices.focus()
+            return
+        self._show_answer_box("your answer — enter sends, escape goes back")
+
+    def _show_answer_box(self, placeholder: str) -> None:
         answer = self.query_one("#inbox-answer", Input)
+        answer.placeholder = placeholder
         answer.display = True
         answer.focus()
 
+    def action_permit(self, choice: str) -> None:
+        """Answer the permission being looked at: allow once, for the run, or deny (the
+        reason is asked for first: the agent is told it)."""
+        item = self._answering
+        if item is None or item.kind != "permission":
+            return
+        if choice == "deny":
+            self.query_one("#inbox-choices").display = False
+            self._show_answer_box("why not? (told to the agent; optional) — enter denies")
+            return
+        self._send(ALLOW_ONCE if choice == "once" else ALLOW_FOR_RUN)
+
+    def _send(self, text: str) -> None:
+        assert self._answering is not None
+        self.app.post_message(self.Answered(self._answering.run_id, text))
+        self.dismiss(self._answering.run_id)
+
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        if self._answering is None or not event.value.strip():
+        item, text = self._answering, event.value.strip()
+        if item is None:
             return
-        self.app.post_message(self.Answered(self._answering.run_id, event.value.strip()))
-        self.dismiss(self._answering.run_id)
+        if item.kind == "permission":
+            self._send(f"{DENY}: {text}" if text else DENY)
+        elif text:
+            self._send(text)
 
     def action_close(self) -> None:
         if self._answering is not None:
             self._answering = None
             self.query_one("#inbox-answer").display = False
+            self.query_one("#inbox-choices").display = False
             self.query_one("#inbox-question", Static).update("")
             self.query_one("#inbox-list").focus()
             return

@@ -167,6 +167,13 @@ class Transcript(Log):
                 )
             case "error":
                 return Text.assemble(("✗ ", f"bold {colour(app, 'error')}"), entry.text)
+            case "guard":
+                mark = (
+                    ("⛔ ", f"bold {colour(app, 'error')}")
+                    if entry.is_error
+                    else ("✓ ", f"bold {colour(app, 'success')}")
+                )
+                return Text.assemble(mark, (entry.text, "bold"), (f"  {entry.detail}", muted))
             case "file":
                 return Text(f"  ± {entry.text}", style=colour(app, "secondary"))
             case "state":
@@ -226,7 +233,15 @@ class RunPane(Vertical):
         if view.question:
             head.append("\n ? ", style=state_style(app, run.state))
             head.append(view.question, style="bold")
-            head.append("  — type your answer below and press enter", style="italic")
+            hint = (
+                "  — i opens the inbox: y allow once · a always for this run · n deny"
+                if view.question_kind == "permission"
+                else "  — type your answer below and press enter"
+            )
+            head.append(hint, style="italic")
+        extras = run_extras(view)
+        if extras:
+            head.append(f"\n {extras}", style=colour(app, "foreground-muted"))
         if run.error:
             head.append(f"\n ✗ {run.error}", style=colour(app, "error"))
         update_if_changed(self.query_one("#run-header", Static), head)
@@ -234,6 +249,17 @@ class RunPane(Vertical):
         update_if_changed(
             self.query_one("#run-gates", Static), run_gate_badges(app, view, configured)
         )
+
+
+def run_extras(view: RunView) -> str:
+    """The run's loaded skills and the guard's refusals, on one line ("" for neither)."""
+    parts = []
+    if view.skills:
+        parts.append(f"skills: {', '.join(view.skills)}")
+    refused = view.guard_refusals()
+    if refused:
+        parts.append(f"guard: {refused} refused (l: ledger)")
+    return "   ".join(parts)
 
 
 def run_gate_badges(app, view: RunView, configured: bool) -> Text:

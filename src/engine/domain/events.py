@@ -86,10 +86,14 @@ class SteeringDelivered(EventBase):
 
 
 class HumanAsked(EventBase):
-    """The agent asked the human a question and waits for the answer."""
+    """The run waits for the human's answer: an agent's ``question``, or (``kind``
+    ``permission``) the guard asking whether a tool call may run, with the answers the
+    cockpit offers as ``choices``."""
 
     type: Literal["human_asked"] = "human_asked"
     question: str
+    kind: Literal["question", "permission"] = "question"
+    choices: list[str] = Field(default_factory=list)
 
 
 class UsageReported(EventBase):
@@ -134,6 +138,27 @@ class GateDecided(EventBase):
     turn: int | None = None
 
 
+class GuardDecided(EventBase):
+    """A guard rule judged a tool call before it ran: its ``decision`` (allow, ask, deny)
+    and the ``outcome`` (``allowed`` or ``refused``, after the human for an ask). The
+    same decision is a row of the guard's ledger."""
+
+    type: Literal["guard_decided"] = "guard_decided"
+    rule: str
+    tool: str
+    action: str
+    decision: str
+    outcome: str
+    reason: str = ""
+
+
+class SkillsLoaded(EventBase):
+    """The skills the run loaded (names, in the order the agent gets them)."""
+
+    type: Literal["skills_loaded"] = "skills_loaded"
+    names: list[str]
+
+
 Event = Annotated[
     RunStateChanged
     | AgentText
@@ -146,7 +171,9 @@ Event = Annotated[
     | UsageReported
     | ErrorOccurred
     | WorkCommitted
-    | GateDecided,
+    | GateDecided
+    | GuardDecided
+    | SkillsLoaded,
     Field(discriminator="type"),
 ]
 

@@ -33,6 +33,9 @@ class Skill:
     origin: str
     requires: tuple[str, ...] = ()
     applies_to: tuple[str, ...] = ()
+    #: A repo's own instruction file (AGENTS.md, CLAUDE.md) taken as a skill: loaded by
+    #: every run on the repo, named after the file.
+    implicit: bool = False
 
     def applies(self, repo: str, has_files: Callable[[str], bool]) -> bool:
         """Whether ``applies_to`` selects this skill for ``repo``: a pattern without a
@@ -46,6 +49,23 @@ class Skill:
             if ("/" in pattern or "*" in pattern) and has_files(pattern):
                 return True
         return False
+
+
+#: Files at a repo's root that are skills without front matter: the repo's instructions
+#: for agents (the AGENTS.md convention, and Claude Code's), at most this many characters.
+INSTRUCTION_FILES = ("AGENTS.md", "CLAUDE.md")
+INSTRUCTION_LIMIT = 20_000
+
+
+def instruction_skill(name: str, text: str, origin: str) -> Skill:
+    """A repo's instruction file (one of :data:`INSTRUCTION_FILES`) as an implicit skill."""
+    return Skill(
+        name=name,
+        description=f"the repository's own instructions ({name})",
+        body=text[:INSTRUCTION_LIMIT].strip(),
+        origin=origin,
+        implicit=True,
+    )
 
 
 def parse_skill(text: str, origin: str) -> Skill:
@@ -132,8 +152,17 @@ def select_skills(
 def render_skills(skills: list[Skill]) -> str:
     """The skills as one Markdown text for an agent's instructions ("" for none)."""
     return "\n\n".join(
-        f"# Skill: {skill.name}\n\n_{skill.description}_\n\n{skill.body}" for skill in skills
+        f"# Repository instructions ({skill.name})\n\n{skill.body}"
+        if skill.implicit
+        else f"# Skill: {skill.name}\n\n_{skill.description}_\n\n{skill.body}"
+        for skill in skills
     )
+
+
+def not_read_natively(skills: list[Skill], reads: tuple[str, ...]) -> list[Skill]:
+    """The skills an agent must be handed: all but the instruction files it ``reads``
+    itself (Claude Code reads CLAUDE.md, Codex AGENTS.md), which would come twice."""
+    return [s for s in skills if not (s.implicit and s.name in reads)]
 
 
 def with_skills(task: str, skills: list[Skill]) -> str:

@@ -17,3 +17,9 @@ class SkillLibrary(Protocol):
         apply to the repo, and what they require. Raises
         :class:`~engine.domain.skills.SkillError` with one clear line."""
         ...
+
+    def available(self, checkout: Path) -> list[Skill]:
+        """Every skill a run on the checkout could load: its instruction files (loaded
+        always), then the library's skills by name. Raises
+        :class:`~engine.domain.skills.SkillError` for a malformed one."""
+        ...

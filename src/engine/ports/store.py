@@ -88,6 +88,9 @@ class RunStore(Protocol):
     async def guard_ledger(self, run_id: str | None = None) -> list[GuardRecord]:
         """The ledger, oldest first: one run's decisions, or every run's."""
 
+    async def guard_overrides(self, run_id: str) -> set[str]:
+        """The rules the human lifted for this run (ledger rows of decision ``override``)."""
+
     async def guard_counts(self) -> dict[str, dict[str, int]]:
         """Per rule, how many calls it got allowed and refused (``outcome`` → count)."""
 

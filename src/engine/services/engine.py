@@ -10,20 +10,24 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import functools
 import logging
 import os
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from engine.config import GuardRule
 from engine.domain.errors import BadInput, UnknownRepo, UnknownRun
 from engine.domain.events import RunStateChanged
 from engine.domain.gates import GateResult
+from engine.domain.guard import OVERRIDDEN, OVERRIDE, GuardRecord
 from engine.domain.models import EngineId, Run, branch_for, new_run_id, utcnow
 from engine.domain.redact import KEY_VARIABLES, Redactor
+from engine.domain.skills import Skill
 from engine.domain.state import RunState, transition
 from engine.ports.agent import AgentBackend
 from engine.ports.gate import Gate
@@ -149,14 +153,29 @@ class Engine:
     def policy_for(self, repo: str, worktree: Path) -> Policy:
         """The guard's policy for tool calls working in ``worktree`` (a run's, or the
         repo itself for ``cockpit guard check``)."""
-        policy = self.policy_for_any(worktree)
-        policy.default_branches.add(self.workspace.repo(repo).base)
+        config = self.workspace.repo(repo)
+        # The repo's own rules first: the more specific word wins.
+        policy = self.policy_for_any(worktree, config.guard.rules, config.guard.disable)
+        policy.default_branches.add(config.base)
         return policy
 
-    def policy_for_any(self, worktree: Path) -> Policy:
-        """The workspace's guard policy for calls working in ``worktree``, any repo."""
+    def policy_for_any(
+        self, worktree: Path, rules: Sequence[GuardRule] = (), disable: Sequence[str] = ()
+    ) -> Policy:
+        """The workspace's guard policy for calls working in ``worktree``, any repo
+        (``rules`` judged before the workspace's, ``disable`` added to its own)."""
         guard = self.workspace.config.guard
-        return Policy(worktree=worktree, rules=list(guard.rules), disabled=set(guard.disable))
+        return Policy(
+            worktree=worktree,
+            rules=[*rules, *guard.rules],
+            disabled={*guard.disable, *disable},
+        )
+
+    async def available_skills(self, repo: str) -> list[Skill]:
+        """Every skill a run on ``repo`` could load (its instruction files first)."""
+        if self.skills is None:
+            return []
+        return await asyncio.to_thread(self.skills.available, self.workspace.repo_path(repo))
 
     async def gate_names(self, repo: str) -> list[str]:
         """The names of the gates a repo's runs get (configured, or its defaults)."""
@@ -217,6 +236,35 @@ class Engine:
         else:
             await self._poke()
         return message.id
+
+    async def override_guard(self, ref: str, rule: str) -> GuardRecord:
+        """The human's override: ``rule`` no longer refuses or asks in this run. The
+        override is a ledger row of its own (evidence, like every decision), and the agent
+        is told it may retry what the rule last refused. Returns that row."""
+        run = await self.resolve_run(ref)
+        if run.state.is_terminal:
+            raise BadInput(f"run {run.id} is {run.state.value}; there is nothing left to allow")
+        ledger = await self.store.guard_ledger(run.id)
+        stopped = [r for r in ledger if r.rule == rule and r.outcome == "refused"]
+        if not stopped:
+            rules = sorted({r.rule for r in ledger if r.outcome == "refused"})
+            known = ", ".join(rules) or "none has"
+            raise BadInput(f"rule {rule!r} refused nothing in run {run.id} (refusing: {known})")
+        last = stopped[-1]
+        record = dataclasses.replace(
+            last,
+            at=utcnow(),
+            decision=OVERRIDE,
+            outcome=OVERRIDDEN,
+            reason="overridden by the human",
+        )
+        await self.store.record_guard(record)
+        await self.steer(
+            run.id,
+            f"The human lifted the guard rule {rule!r} for the rest of this run: you may"
+            f" retry what it refused ({last.tool} {last.action}).",
+        )
+        return record
 
     async def cancel(self, ref: str) -> Run:
         """Cancel a run: at once when queued or interrupted, else via its engine."""
@@ -340,6 +388,7 @@ class Engine:
             wanted_skills=self._wanted_skills(run.repo, run.skills),
             gates=functools.partial(plan_for, self.workspace.repo(run.repo), self.gates),
             policy=self.policy_for(run.repo, worktree.resolve()),
+            ask_timeout=self.workspace.config.guard.ask_timeout,
             redactor=self.redactor,
         )
         self._executions[run.id] = execution

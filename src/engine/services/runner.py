@@ -22,14 +22,25 @@ from engine.domain.errors import CockpitError
 from engine.domain.events import (
     ErrorOccurred,
     Event,
+    GuardDecided,
     HumanAsked,
     RunStateChanged,
+    SkillsLoaded,
     SteeringDelivered,
     TurnFinished,
     WorkCommitted,
 )
 from engine.domain.gates import GateResult, GateStatus
-from engine.domain.guard import ALLOW, GuardRecord, GuardVerdict, ToolRequest
+from engine.domain.guard import (
+    ALLOW,
+    OVERRIDDEN,
+    OVERRIDE,
+    PERMISSION_CHOICES,
+    GuardRecord,
+    GuardVerdict,
+    ToolRequest,
+    read_permission,
+)
 from engine.domain.models import Run, SteeringMessage, turn_ref, utcnow
 from engine.domain.redact import Redactor
 from engine.domain.skills import Skill
@@ -77,10 +88,14 @@ class RunExecution:
         wanted_skills: list[str] | None = None,
         gates: Callable[[Path], GatePlan] | None = None,
         policy: Policy | None = None,
+        ask_timeout: float = 600.0,
         redactor: Redactor | None = None,
     ) -> None:
         self.run = run
         self._policy = policy
+        self._ask_timeout = ask_timeout
+        #: Rules the human lifted for this run (grows only; the ledger is the record).
+        self._lifted_rules: set[str] = set()
         # The engine's redactor knows every profile's key; this profile's own is added so
         # a run made without one (a test) still masks it.
         key_env = profile.get("api_key_env")
@@ -197,54 +212,119 @@ class RunExecution:
 
     async def ask_human(self, question: str) -> str:
         """Wait in ``waiting_for_human`` until a steering message answers the question."""
-        self._bus.emit(HumanAsked(run_id=self.run.id, question=question))
-        await self.set_state(RunState.WAITING_FOR_HUMAN, reason=question)
+        answer = await self._wait_for_human(HumanAsked(run_id=self.run.id, question=question))
+        assert answer is not None  # no timeout: only an answer ends the wait
+        return answer
+
+    async def _wait_for_human(self, asked: HumanAsked, timeout: float | None = None) -> str | None:
+        """Put ``asked`` in the inbox and wait for the answer (None: ``timeout`` seconds
+        passed first, and the run goes back to running)."""
+        self._bus.emit(asked)
+        await self.set_state(RunState.WAITING_FOR_HUMAN, reason=asked.question)
         self._waiting_for_human = True  # not idle: the human is the one to act
+        deadline = None if timeout is None else time.monotonic() + timeout
+        answer: str | None = None
         while True:
             messages = await self.take_steering()
             if messages:
-                self._waiting_for_human = False
-                self._last_activity = time.monotonic()
-                await self.set_state(RunState.RUNNING, reason="answered")
-                return "\n".join(m.text for m in messages)
+                answer = "\n".join(m.text for m in messages)
+                break
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                break
             self.steering_arrived.clear()
             # A poke from another process sets the event; the timeout covers a lost poke.
+            wait = self._poll if left is None else min(self._poll, left)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.steering_arrived.wait(), self._poll)
+                await asyncio.wait_for(self.steering_arrived.wait(), wait)
+        self._waiting_for_human = False
+        self._last_activity = time.monotonic()
+        reason = "answered" if answer is not None else f"no answer within {timeout:g}s"
+        await self.set_state(RunState.RUNNING, reason=reason)
+        return answer
 
     async def check_tool(self, request: ToolRequest) -> GuardVerdict:
         """The guard's verdict on a tool call, before it runs (no policy: allowed). An
         "ask" is put to the human here (the run waits in the inbox), so a backend only
-        ever gets allow or deny."""
+        ever gets allow or deny. A rule the human lifted for this run allows."""
         verdict = ALLOW if self._policy is None else self._policy.decide(request)
-        final = verdict
+        if verdict.rule is None:
+            return verdict
+        rule = verdict.rule
         shown = request.arguments.get("command") or request.arguments.get("path") or request.tool
-        if verdict.decision == "ask":
-            answer = await self.ask_human(
-                f"Allow {request.tool} {shown}? ({verdict.reason or 'the guard asks'})"
-                " — answer yes or no"
+        action = self._redactor.text(str(shown))[:LEDGER_ACTION_CHARS]
+        final = verdict
+        if not verdict.allowed and await self._lifted(rule):
+            final = GuardVerdict("allow", rule=rule, reason=f"{rule} lifted for this run")
+        elif verdict.decision == "ask":
+            final = await self._ask_permission(request, verdict, action)
+        # The ledger keeps every rule's decision as evidence for changing a rule or skill.
+        await self._ledger(request, action, rule, verdict.decision, final)
+        self._bus.emit(
+            GuardDecided(
+                run_id=self.run.id,
+                rule=rule,
+                tool=request.tool,
+                action=action,
+                decision=verdict.decision,
+                outcome="allowed" if final.allowed else "refused",
+                reason=final.reason,
             )
-            if answer.strip().lower().startswith("y"):
-                final = GuardVerdict("allow", rule=verdict.rule, reason="allowed by the human")
-            else:
-                final = GuardVerdict(
-                    "deny", rule=verdict.rule, reason=f"refused by the human: {answer}"
-                )
-        if verdict.rule is not None:  # a rule decided: the ledger keeps it as evidence
-            await self._store.record_guard(
-                GuardRecord(
-                    run_id=self.run.id,
-                    at=utcnow(),
-                    tool=request.tool,
-                    kind=request.kind,
-                    action=self._redactor.text(str(shown))[:LEDGER_ACTION_CHARS],
-                    rule=verdict.rule,
-                    decision=verdict.decision,
-                    outcome="allowed" if final.allowed else "refused",
-                    reason=final.reason,
-                )
-            )
+        )
         return final
+
+    async def _ask_permission(
+        self, request: ToolRequest, verdict: GuardVerdict, action: str
+    ) -> GuardVerdict:
+        """Ask the human about a call; no answer in ``ask_timeout`` refuses it."""
+        rule = verdict.rule
+        assert rule is not None
+        asked = HumanAsked(
+            run_id=self.run.id,
+            question=f"Allow {request.tool} {action}? ({verdict.reason or 'the guard asks'})",
+            kind="permission",
+            choices=PERMISSION_CHOICES,
+        )
+        answer = await self._wait_for_human(asked, self._ask_timeout)
+        if answer is None:
+            return GuardVerdict(
+                "deny", rule=rule, reason=f"no answer from the human in {self._ask_timeout:g}s"
+            )
+        choice, reason = read_permission(answer)
+        if choice == "run":
+            self._lifted_rules.add(rule)
+            await self._ledger(request, action, rule, OVERRIDE, GuardVerdict("allow", rule, reason))
+        return GuardVerdict("deny" if choice == "deny" else "allow", rule=rule, reason=reason)
+
+    async def _lifted(self, rule: str) -> bool:
+        """Whether the human lifted ``rule`` for this run (from the inbox, or with the
+        cockpit's override key, perhaps in another process: the ledger is asked)."""
+        if rule not in self._lifted_rules:
+            self._lifted_rules |= await self._store.guard_overrides(self.run.id)
+        return rule in self._lifted_rules
+
+    async def _ledger(
+        self, request: ToolRequest, action: str, rule: str, decision: str, final: GuardVerdict
+    ) -> None:
+        await self._store.record_guard(
+            GuardRecord(
+                run_id=self.run.id,
+                at=utcnow(),
+                tool=request.tool,
+                kind=request.kind,
+                action=action,
+                rule=rule,
+                decision=decision,
+                outcome=(
+                    OVERRIDDEN
+                    if decision == OVERRIDE
+                    else "allowed"
+                    if final.allowed
+                    else "refused"
+                ),
+                reason=final.reason,
+            )
+        )
 
     async def load_state(self) -> dict[str, Any] | None:
         """The backend's saved state for this run, if any."""
@@ -300,6 +380,10 @@ class RunExecution:
                     self.skills = await asyncio.to_thread(
                         self._skill_library.select, run.repo, self.worktree, self._wanted_skills
                     )
+                    if self.skills:
+                        self._bus.emit(
+                            SkillsLoaded(run_id=run.id, names=[s.name for s in self.skills])
+                        )
                 await self.set_state(
                     RunState.RUNNING, worktree=str(self.worktree), base_sha=base_sha
                 )

@@ -43,10 +43,6 @@ DEFAULT_MAX_TURNS = 50
 DEFAULT_MAX_TOKENS = 8192
 #: Characters of a tool result sent back to the model (and shown in the transcript).
 RESULT_LIMIT = 30_000
-#: Repo instruction files put in the system prompt (Claude Code's and the AGENTS.md
-#: convention), at most this many characters each.
-INSTRUCTION_FILES = ("AGENTS.md", "CLAUDE.md")
-INSTRUCTION_LIMIT = 20_000
 
 TOOLS: list[dict[str, Any]] = [
     {
@@ -181,7 +177,7 @@ class _Conversation:
             self.messages = saved["messages"]
         else:
             self.messages = [{"role": "user", "content": [_text(ctx.run.task)]}]
-        system = await asyncio.to_thread(system_prompt, ctx.worktree, ctx.skills)
+        system = system_prompt(ctx.skills)
         for _ in range(self.max_turns):
             await self._deliver_steering()
             try:
@@ -324,19 +320,14 @@ def run_file_tool(worktree: Path, name: str, arguments: dict[str, Any]) -> fs_to
     return fs_tools.ToolResult(f"unknown tool {name!r}", is_error=True)
 
 
-def system_prompt(worktree: Path, skills: list[Skill] | None = None) -> str:
-    """The harness's instructions, the repo's own (AGENTS.md, CLAUDE.md), then the run's
-    skills."""
+def system_prompt(skills: list[Skill] | None = None) -> str:
+    """The harness's instructions, then the run's skills (the repo's own AGENTS.md and
+    CLAUDE.md among them, first)."""
     parts = [
         "You are a coding agent working in a git worktree of the user's repository. Use "
         "the tools to read, change and check the code; paths are relative to the "
         "repository root. Work in small verified steps and say briefly what you did.",
     ]
-    for name in INSTRUCTION_FILES:
-        path = worktree / name
-        if path.is_file() and not path.is_symlink():
-            text = path.read_text(encoding="utf-8", errors="replace")[:INSTRUCTION_LIMIT]
-            parts.append(f"# Repository instructions ({name})\n\n{text}")
     if skills:
         parts.append(render_skills(skills))
     return "\n\n".join(parts)

@@ -35,7 +35,7 @@ from engine.domain.events import (
 )
 from engine.domain.guard import ToolRequest
 from engine.domain.models import steering_prompt
-from engine.domain.skills import render_skills
+from engine.domain.skills import Skill, not_read_natively, render_skills
 from engine.ports.agent import AgentOutcome, RunContext
 
 DEFAULT_KEY_ENV = "ANTHROPIC_API_KEY"
@@ -107,13 +107,10 @@ class ClaudeCodeBackend:
             cli_path=profile.get("command") or None,
             # Kept for the events of a failure (a crash, a hang), never on our terminal.
             stderr=ctx.agent_stderr,
-            # The run's skills join Claude Code's own system prompt (which also reads the
-            # repo's CLAUDE.md and .claude/skills itself).
-            system_prompt=(
-                {"type": "preset", "preset": "claude_code", "append": render_skills(ctx.skills)}
-                if ctx.skills
-                else None
-            ),
+            # The run's skills join Claude Code's own system prompt (which reads the repo's
+            # CLAUDE.md itself). Always the preset: without one the SDK passes an empty
+            # system prompt, and Claude Code would work without its own instructions.
+            system_prompt=_system_prompt(not_read_natively(ctx.skills, ("CLAUDE.md",))),
         )
         prompt = _RESUME_PROMPT if saved.get("session_id") else ctx.run.task
         try:
@@ -291,3 +288,10 @@ def _inside(worktree: Path, path: str) -> str | None:
         return Path(path).resolve().relative_to(worktree.resolve()).as_posix()
     except ValueError:
         return None
+
+
+def _system_prompt(skills: list[Skill]) -> Any:
+    """Claude Code's own system prompt, with the skills appended when there are any."""
+    if not skills:
+        return {"type": "preset", "preset": "claude_code"}
+    return {"type": "preset", "preset": "claude_code", "append": render_skills(skills)}

@@ -40,7 +40,7 @@ from engine.domain.events import (
     UsageReported,
 )
 from engine.domain.models import steering_prompt
-from engine.domain.skills import with_skills
+from engine.domain.skills import not_read_natively, with_skills
 from engine.ports.agent import AgentOutcome, RunContext
 
 DEFAULT_KEY_ENV = "OPENAI_API_KEY"
@@ -79,7 +79,11 @@ class CodexBackend:
         env.update({"CODEX_HOME": str(home), "COCKPIT_CODEX_KEY": api_key})
         saved = await ctx.load_state() or {}
         thread = saved.get("thread_id")
-        prompt = _RESUME_PROMPT if thread else with_skills(ctx.run.task, ctx.skills)
+        prompt = (
+            _RESUME_PROMPT
+            if thread
+            else with_skills(ctx.run.task, not_read_natively(ctx.skills, ("AGENTS.md",)))
+        )
         while True:
             outcome, thread = await self._exec(ctx, profile, env, prompt, thread)
             if outcome is not None:

@@ -19,6 +19,7 @@ from engine.domain.events import (
     ToolCallFinished,
     ToolCallRequested,
 )
+from engine.domain.guard import ToolRequest
 from engine.ports.agent import AgentOutcome, RunContext
 
 if TYPE_CHECKING:
@@ -103,6 +104,7 @@ class _Tool:
         self.requested = ToolCallRequested(
             run_id=ctx.run.id, call_id=self.call_id, tool=tool, kind=kind, arguments=arguments
         )
+        self.request = ToolRequest(kind=kind, tool=tool, arguments=arguments)
 
     async def __aenter__(self) -> _Tool:
         await self.ctx.emit(self.requested)
@@ -110,6 +112,14 @@ class _Tool:
 
     async def __aexit__(self, *exc: object) -> None:
         return None
+
+    async def allowed(self) -> bool:
+        """Ask the guard, as every backend does before a tool runs; a refusal is the
+        call's (error) result, and the scenario carries on."""
+        verdict = await self.ctx.check_tool(self.request)
+        if not verdict.allowed:
+            await self.done(f"refused by the guard ({verdict.rule}): {verdict.reason}", True)
+        return verdict.allowed
 
     async def done(self, output: str, is_error: bool = False, exit_code: int | None = None):
         await self.ctx.emit(
@@ -130,6 +140,8 @@ def _target(ctx: RunContext, path: str) -> Path:
 
 async def _write(ctx: RunContext, path: str, content: str) -> None:
     async with _Tool(ctx, "write_file", "write", {"path": path, "content": content}) as call:
+        if not await call.allowed():
+            return
         target = _target(ctx, path)
         existed = target.exists()
 
@@ -145,6 +157,8 @@ async def _write(ctx: RunContext, path: str, content: str) -> None:
 
 async def _edit(ctx: RunContext, path: str, old: str, new: str) -> None:
     async with _Tool(ctx, "edit_file", "edit", {"path": path, "old": old, "new": new}) as call:
+        if not await call.allowed():
+            return
         target = _target(ctx, path)
         try:
             text = await asyncio.to_thread(target.read_text, encoding="utf-8")
@@ -161,6 +175,8 @@ async def _edit(ctx: RunContext, path: str, old: str, new: str) -> None:
 
 async def _delete(ctx: RunContext, path: str) -> None:
     async with _Tool(ctx, "delete_file", "write", {"path": path}) as call:
+        if not await call.allowed():
+            return
         target = _target(ctx, path)
         try:
             await asyncio.to_thread(target.unlink)
@@ -173,5 +189,7 @@ async def _delete(ctx: RunContext, path: str) -> None:
 
 async def _run(ctx: RunContext, command: str, timeout: float | None) -> None:
     async with _Tool(ctx, "run_command", "shell", {"command": command}) as call:
+        if not await call.allowed():
+            return
         code, output = await ctx.run_command(command, timeout)
         await call.done(output, is_error=code != 0, exit_code=code)

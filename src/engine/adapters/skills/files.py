@@ -1,13 +1,21 @@
 """The skill library on disk: Cockpit's shipped ``skills/``, the workspace's ``skills/``,
 and the repo's own ``.claude/skills/`` (Claude Code's convention). A later folder's skill
-of the same name wins: a repo can refine a workspace skill, a workspace a shipped one."""
+of the same name wins: a repo can refine a workspace skill, a workspace a shipped one.
+The repo's AGENTS.md and CLAUDE.md are implicit skills every run on it loads."""
 
 from __future__ import annotations
 
 import itertools
 from pathlib import Path
 
-from engine.domain.skills import Skill, SkillError, parse_skill, select_skills
+from engine.domain.skills import (
+    INSTRUCTION_FILES,
+    Skill,
+    SkillError,
+    instruction_skill,
+    parse_skill,
+    select_skills,
+)
 
 #: The skills shipped with Cockpit (the repository's ``skills/`` folder).
 SHIPPED_SKILLS = Path(__file__).resolve().parents[4] / "skills"
@@ -42,4 +50,22 @@ class FolderSkillLibrary:
             paths = itertools.islice(checkout.glob(pattern), GLOB_LIMIT)
             return any(".git" not in p.relative_to(checkout).parts for p in paths)
 
-        return select_skills(self.library(checkout), wanted, repo, has_files)
+        return [
+            *self.instructions(checkout),
+            *select_skills(self.library(checkout), wanted, repo, has_files),
+        ]
+
+    def available(self, checkout: Path) -> list[Skill]:
+        library = self.library(checkout)
+        return [*self.instructions(checkout), *(library[name] for name in sorted(library))]
+
+    def instructions(self, checkout: Path) -> list[Skill]:
+        """The checkout's instruction files as implicit skills (a symlink is not
+        followed: it could point anywhere on the machine)."""
+        found = []
+        for name in INSTRUCTION_FILES:
+            path = checkout / name
+            if path.is_file() and not path.is_symlink():
+                text = path.read_text(encoding="utf-8", errors="replace")
+                found.append(instruction_skill(name, text, str(path)))
+        return found

@@ -13,7 +13,7 @@ from agentkit import CODEX, acp_profile, with_profiles
 from engine.adapters.modelserver import ModelServer, parse_model_script
 from engine.bootstrap import open_engine
 from engine.domain.errors import BadInput
-from engine.domain.events import AgentText
+from engine.domain.events import AgentText, SkillsLoaded
 from engine.domain.state import RunState
 from engine.workspace import Workspace
 from enginekit import git, running_engine, wait_for_state
@@ -55,6 +55,9 @@ def ws(workspace_root: Path, server: ModelServer, monkeypatch: pytest.MonkeyPatc
         "---\nname: house-style\ndescription: Our style.\napplies_to: [app]\n---\n"
         "Functions are short.\n",
     )
+    # The repo's instruction files: implicit skills of every run on it.
+    (repo / "AGENTS.md").write_text("Agents: run the linter before you finish.\n")
+    (repo / "CLAUDE.md").write_text("Claude: prefer small commits.\n")
     git(repo, "add", "-A")
     git(repo, "commit", "-qm", "skills")
     tables = "".join(
@@ -73,12 +76,20 @@ async def test_the_runs_skills_are_in_the_system_prompt(
     async with running_engine(ws) as engine:
         run = await engine.submit("app", "cut a release", backend, skills=["release"])
         run = await wait_for_state(engine, run.id, RunState.FINISHED, RunState.FAILED, timeout=120)
+        loaded = [e for e in await engine.store.events_for(run.id) if isinstance(e, SkillsLoaded)]
     assert run.state is RunState.FINISHED, run.error
-    system = json.dumps(server.turn_requests[0].body.get("system"))
+    assert [e.names for e in loaded] == [
+        ["AGENTS.md", "CLAUDE.md", "changelog", "release", "house-style"]
+    ]
+    request = server.turn_requests[0].body
+    system = json.dumps(request.get("system"))
     # The named skill, what it requires (first), and the repo's applicable one.
     for line in ("Tag releases as vYYYY.MM", "Every change gets a line.", "Functions are short."):
         assert line in system, (line, system[:2000])
     assert system.index("Every change gets a line.") < system.index("Tag releases")
+    # AGENTS.md reaches both; CLAUDE.md once (Claude Code reads it itself).
+    assert "Agents: run the linter" in system
+    assert json.dumps(request).count("Claude: prefer small commits.") == 1
 
 
 async def test_unknown_or_malformed_skills_refuse_the_submission(ws: Workspace) -> None:

@@ -61,3 +61,20 @@ def test_the_shipped_skills_parse_and_python_repos_get_the_gates_skill(tmp_path:
     (repo / "pyproject.toml").write_text("[project]\nname = 'x'\n")
     chosen = [s.name for s in library.select("repo", repo, [])]
     assert chosen == ["cockpit-worktree", "python-gates"]  # what it requires comes first
+
+
+def test_the_repos_instruction_files_are_implicit_skills_loaded_first(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    write_skill(tmp_path / "ws" / "skills", "style", "workspace style")
+    repo.mkdir()
+    (repo / "AGENTS.md").write_text("Run `make check` before you finish.\n")
+    secret = tmp_path / "secret.md"
+    secret.write_text("not for agents")
+    (repo / "CLAUDE.md").symlink_to(secret)  # a symlink could point anywhere: not read
+    library = FolderSkillLibrary(tmp_path / "ws", shipped=tmp_path / "none")
+    chosen = library.select("repo", repo, ["style"])
+    assert [(s.name, s.implicit) for s in chosen] == [("AGENTS.md", True), ("style", False)]
+    assert chosen[0].body == "Run `make check` before you finish."
+    assert [s.name for s in library.available(repo)] == ["AGENTS.md", "style"]
+    with pytest.raises(SkillError, match=r"unknown skill 'AGENTS\.md'"):
+        library.select("repo", repo, ["AGENTS.md"])  # loaded always, never by name

@@ -26,7 +26,7 @@ import aiosqlite
 
 from engine.domain.errors import UnknownRun
 from engine.domain.events import Event, event_from_json, event_to_json
-from engine.domain.guard import GuardRecord
+from engine.domain.guard import OVERRIDE, GuardRecord
 from engine.domain.models import Run, SteeringMessage, utcnow
 from engine.domain.state import ACTIVE, RunState
 
@@ -559,6 +559,14 @@ class SqliteRunStore:
         return [
             GuardRecord(r[0], _at(r[1]), r[2], r[3], r[4], r[5], r[6], r[7], r[8]) for r in rows
         ]
+
+    async def guard_overrides(self, run_id: str) -> set[str]:
+        """The rules the human lifted for this run."""
+        rows = await self._read(
+            "SELECT DISTINCT rule FROM guard_decisions WHERE run_id = ? AND decision = ?",
+            (run_id, OVERRIDE),
+        )
+        return {r[0] for r in rows}
 
     async def guard_counts(self) -> dict[str, dict[str, int]]:
         """Per rule, how many calls it got allowed and refused."""
