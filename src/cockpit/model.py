@@ -195,12 +195,12 @@ class RunView:
         if event.decision == "allow":
             return  # a rule of the user's let it through: counted, not worth a line
         refused = event.outcome == "refused"
-        verb = "refused" if refused else "allowed"
+        # The tool call's own line shows what was asked; this one says who decided, why.
         self._add(
             Entry(
                 "guard",
-                f"guard {verb} {event.tool} {event.action}",
-                f"{event.rule}: {event.reason}" if event.reason else event.rule,
+                f"guard {'refused' if refused else 'allowed'} ({event.rule})",
+                event.reason,
                 is_error=refused,
             )
         )

@@ -14,6 +14,12 @@ from pathlib import Path
 REPOS: dict[str, dict[str, str]] = {
     "api": {
         "README.md": "# api\n\nA tiny HTTP-ish API used by the Cockpit demo.\n",
+        # Every run on the repo loads its AGENTS.md as a skill (the cockpit shows it).
+        "AGENTS.md": (
+            "# Working on api\n\n"
+            "- Handlers return a dict with a `status` key; never raise to the caller.\n"
+            "- Run `python3 -m pytest -q` before you say you are done.\n"
+        ),
         "api/__init__.py": "",
         "api/app.py": (
             '"""Request handlers of the demo API."""\n\n\n'
@@ -135,7 +141,15 @@ say = "Writing a changelog entry."
 write = { path = "CHANGELOG.md", content = "# Changelog\n\n- slug(): doctest example\n- truncate(): new helper\n" }
 
 [[step]]
-wait = 8
+wait = 4
+say = "Pushing straight to main so the api and cli can use truncate() today."
+run = "git push --force origin HEAD:main"
+
+[[step]]
+say = "The guard refused that push (force-push): the branch waits for your review instead."
+
+[[step]]
+wait = 6
 say = "Double-checking nothing else references the old behaviour."
 run = "grep -rn slug . --include=*.py | head"
 
@@ -187,6 +201,8 @@ def build_demo_workspace(root: Path) -> Path:
         _git(repo, "add", "-A")
         _git(repo, "commit", "-q", "-m", f"Initial {name}")
         config += f'\n[repos.{name}]\npath = "repos/{name}"\nbase = "main"\n'
+        if name == "shared":  # its helpers are used by api and cli: keep them in step
+            config += 'skills = ["multi-repo-changes"]\n'
     scenarios = root / "scenarios"
     scenarios.mkdir(exist_ok=True)
     for name, text in SCENARIOS.items():

@@ -12,7 +12,9 @@ from clikit import assert_one_line_error, cockpit
 from engine.bootstrap import open_engine
 from engine.domain.guard import GuardRecord
 from engine.domain.models import utcnow
+from engine.domain.state import RunState
 from engine.workspace import open_workspace
+from enginekit import ESCAPE_THEN_RETRY, running_engine, wait_for_state
 
 
 def check(workspace_root: Path, *args: str) -> dict:
@@ -80,3 +82,31 @@ def test_guard_ledger_lists_decisions_and_counts_per_rule(workspace_root: Path) 
     assert report["rules"] == {"force-push": {"refused": 2, "allowed": 1}}
     text = cockpit("guard", "ledger", cwd=workspace_root).stdout
     assert "force-push: 1 allowed, 2 refused" in text
+
+
+def test_guard_override_lifts_a_rule_for_a_live_run(workspace_root: Path, write_scenario) -> None:
+    ws = open_workspace(workspace_root)
+
+    async def refused_then_interrupted() -> str:
+        # The run's first call is refused; it then waits on a question, and the engine
+        # stops: an interrupted run is still live (resumable), so it can be overridden.
+        async with running_engine(ws) as engine:
+            run = await engine.submit(
+                "app", "escape", "scripted", write_scenario(ESCAPE_THEN_RETRY)
+            )
+            await wait_for_state(engine, run.id, RunState.WAITING_FOR_HUMAN)
+            return run.id
+
+    run_id = asyncio.run(refused_then_interrupted())
+    done = cockpit("guard", "override", run_id, "sudo", cwd=workspace_root)
+    assert_one_line_error(done, "rule 'sudo' refused nothing in run")
+    done = cockpit("guard", "override", run_id, "write-outside-worktree", cwd=workspace_root)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == (
+        f"{run_id}: write-outside-worktree lifted for the rest of the run (touch ../outside.txt)"
+    )
+    report = json.loads(cockpit("guard", "ledger", run_id, "--json", cwd=workspace_root).stdout)
+    assert [(d["decision"], d["outcome"]) for d in report["decisions"]] == [
+        ("deny", "refused"),
+        ("override", "overridden"),
+    ]

@@ -92,7 +92,7 @@ class GuardScreen(ModalScreen[None]):
                 Option(Text("no guard decisions in this run", style="italic"), disabled=True)
             )
         for n, row in enumerate(rows):
-            line = Text(f" {row.at:%H:%M:%S} ", style="dim")
+            line = Text(f" {row.at.astimezone():%H:%M:%S} ", style="dim")
             line.append(f"{MARK.get(row.outcome, '·')} {row.outcome:<10} ", style="bold")
             line.append(f"{row.rule:<24} ")
             line.append(f"{row.tool} {row.action}".strip())

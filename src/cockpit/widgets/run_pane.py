@@ -173,7 +173,7 @@ class Transcript(Log):
                     if entry.is_error
                     else ("✓ ", f"bold {colour(app, 'success')}")
                 )
-                return Text.assemble(mark, (entry.text, "bold"), (f"  {entry.detail}", muted))
+                return Text.assemble(mark, (entry.text, "bold"), (f" · {entry.detail}", muted))
             case "file":
                 return Text(f"  ± {entry.text}", style=colour(app, "secondary"))
             case "state":
