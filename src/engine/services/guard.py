@@ -54,6 +54,22 @@ class Places:
             frozenset(real_home / name for name in SECRET_FILES),
         )
 
+    def in_root(self, path: Path) -> bool:
+        """Whether the (resolved) ``path`` is the worktree or inside it."""
+        return _under(str(path), str(self.root))
+
+    def secret(self, path: Path) -> bool:
+        """Whether the (resolved) ``path`` is a credential folder, in one, or a
+        credential file of the home directory."""
+        text = str(path)
+        return path in self.secret_files or any(_under(text, str(d)) for d in self.secret_dirs)
+
+
+def _under(path: str, folder: str) -> bool:
+    # Comparing strings of resolved paths: Path.is_relative_to costs ~30 µs a call, and
+    # every path of every tool call is compared with several folders.
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
 
 @dataclass
 class Call:
@@ -72,8 +88,7 @@ class Call:
         return Path(os.path.realpath(base / _expand(word, self.home, base)))
 
     def inside(self, path: Path) -> bool:
-        # is_relative_to: `root in path.parents` builds every parent, on every call.
-        return path.is_relative_to(self.places.root)
+        return self.places.in_root(path)
 
 
 def _expand(word: str, home: Path, cwd: Path) -> str:
@@ -354,10 +369,7 @@ def _is_secret(call: Call, path: Path) -> bool:
         return True
     if {".ssh", ".aws", ".gnupg"} & set(path.parts):  # anyone's, not only this home's
         return True
-    places = call.places
-    return any(path.is_relative_to(folder) for folder in places.secret_dirs) or (
-        path in places.secret_files
-    )
+    return call.places.secret(path)
 
 
 def _secrets(call: Call, commands: list[Simple]) -> str | None:
@@ -371,7 +383,7 @@ def _secrets(call: Call, commands: list[Simple]) -> str | None:
             return "decrypting with gpg is not allowed"
         # A file only written (`cp .env.example .env`, `touch .env`) is not read.
         written = set(_written_arguments(s))
-        for word in [*args, *s.reads]:
+        for word in dict.fromkeys([*args, *s.reads]):  # a file tool's path is in both
             if word.startswith("@") or "=@" in word:
                 word = word.split("@", 1)[1]  # curl -d @FILE, -F key=@FILE send the file
             if word.startswith("-") or "__COCKPIT_SUBST_" in word or word in written:
