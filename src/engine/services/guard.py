@@ -14,6 +14,7 @@ import fnmatch
 import glob
 import os
 import re
+import stat
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,6 +45,8 @@ class Places:
     root: Path
     secret_dirs: tuple[Path, ...]
     secret_files: frozenset[Path]
+    _root: str = field(init=False, repr=False)
+    _secret_dirs: tuple[str, ...] = field(init=False, repr=False)
 
     @classmethod
     def of(cls, worktree: Path, home: Path) -> Places:
@@ -54,15 +57,20 @@ class Places:
             frozenset(real_home / name for name in SECRET_FILES),
         )
 
+    def __post_init__(self) -> None:
+        # Compared as strings (below), made once: every path of every call is compared.
+        object.__setattr__(self, "_root", str(self.root))
+        object.__setattr__(self, "_secret_dirs", tuple(str(d) for d in self.secret_dirs))
+
     def in_root(self, path: Path) -> bool:
         """Whether the (resolved) ``path`` is the worktree or inside it."""
-        return _under(str(path), str(self.root))
+        return _under(str(path), self._root)
 
     def secret(self, path: Path) -> bool:
         """Whether the (resolved) ``path`` is a credential folder, in one, or a
         credential file of the home directory."""
         text = str(path)
-        return path in self.secret_files or any(_under(text, str(d)) for d in self.secret_dirs)
+        return path in self.secret_files or any(_under(text, d) for d in self._secret_dirs)
 
 
 def _under(path: str, folder: str) -> bool:
@@ -84,8 +92,19 @@ class Call:
         """``word`` as an absolute path: ``~``, ``~user``, ``$HOME`` and ``$PWD``
         expanded, relative to ``cwd`` (itself relative to the worktree), ``..`` and
         symlinks resolved."""
-        base = self.worktree if cwd is None else self.resolve(cwd)
-        return Path(os.path.realpath(base / _expand(word, self.home, base)))
+        base = self.places.root if cwd is None else self.resolve(cwd)
+        word = _expand(word, self.home, base)
+        if "/" not in word and word not in ("", ".", ".."):
+            # One name in a folder already resolved: only a symlink needs following, and
+            # most words of a command line (programs, options, names) are not files at
+            # all — one lstat instead of realpath's walk of every folder above.
+            candidate = os.path.join(base, word)
+            try:
+                if not stat.S_ISLNK(os.lstat(candidate).st_mode):
+                    return Path(candidate)
+            except OSError:
+                return Path(candidate)
+        return Path(os.path.realpath(base / word))
 
     def inside(self, path: Path) -> bool:
         return self.places.in_root(path)
