@@ -19,6 +19,8 @@ from cockpit.gates_cli import cmd_gates
 from cockpit.guard_cli import add_parser as add_guard_parser
 from cockpit.guard_cli import cmd_guard
 from cockpit.render import describe_event, run_row
+from cockpit.review_cli import add_parsers as add_review_parsers
+from cockpit.review_cli import cmd_approve, cmd_reject
 from engine.adapters.control import poke_engines
 from engine.bootstrap import open_engine
 from engine.domain.errors import BadInput, CockpitError
@@ -107,6 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     review = sub.add_parser("review", help="open the cockpit on a run's diff")
     review.add_argument("run")
+    add_review_parsers(sub)
 
     eng = sub.add_parser("engine", help=argparse.SUPPRESS)
     eng.add_argument("--exit-when-idle", action="store_true")
@@ -157,6 +160,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         "engine": _cmd_engine,
         "gates": cmd_gates,
         "guard": cmd_guard,
+        "approve": cmd_approve,
+        "reject": cmd_reject,
     }
     return asyncio.run(handlers[command](ws, args))
 

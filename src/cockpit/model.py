@@ -20,6 +20,7 @@ from engine.domain.events import (
     GateDecided,
     GuardDecided,
     HumanAsked,
+    ReviewDecided,
     RunStateChanged,
     SkillsLoaded,
     SteeringDelivered,
@@ -90,6 +91,8 @@ class RunView:
     skills: list[str] = field(default_factory=list)
     #: The guard's decisions on this run: rule → outcome → count.
     guard: dict[str, dict[str, int]] = field(default_factory=dict)
+    #: The human's review decision (approved or rejected), once made.
+    review: ReviewDecided | None = None
     input_tokens: int = 0
     output_tokens: int = 0
     cost_usd: float | None = None
@@ -167,6 +170,13 @@ class RunView:
                 self._add(Entry("turn", f"skills loaded: {', '.join(names)}"))
             case GuardDecided():
                 self._apply_guard(event)
+            case ReviewDecided(decision=decision, base=base, sha=sha, salvage=salvage):
+                self.review = event
+                if decision == "approved":
+                    how = "squashed" if event.squash else "merged"
+                    self._add(Entry("turn", f"approved: {how} into {base} as {(sha or '')[:12]}"))
+                else:
+                    self._add(Entry("turn", f"rejected: work saved in {salvage}"))
             case UsageReported(input_tokens=i, output_tokens=o, cost_usd=cost):
                 self.input_tokens += i
                 self.output_tokens += o
@@ -284,7 +294,8 @@ class CockpitModel:
 
     runs: dict[str, RunView] = field(default_factory=dict)
     repos: dict[str, RepoStatus | None] = field(default_factory=dict)
-    #: Runs the human already reviewed (approve/reject land with the review issue).
+    #: Runs the human dismissed from the inbox in this cockpit (an approved or rejected
+    #: run is left out by its own ``review``).
     reviewed: set[str] = field(default_factory=set)
     #: The last gate check of each repo's working tree: when, and the verdicts (None
     #: while it runs).
@@ -327,6 +338,8 @@ class CockpitModel:
         items: list[InboxItem] = []
         for view in self.runs.values():
             run = view.run
+            if view.review is not None:
+                continue  # decided: nothing left for the human
             if run.state is RunState.WAITING_FOR_HUMAN and view.question:
                 since = view.question_since or run.updated_at
                 items.append(

@@ -11,6 +11,7 @@ from engine.domain.events import (
     FileChanged,
     GuardDecided,
     HumanAsked,
+    ReviewDecided,
     RunStateChanged,
     SkillsLoaded,
     SteeringDelivered,
@@ -58,6 +59,12 @@ def describe_event(event: Event) -> str:
         case GuardDecided(rule=rule, tool=tool, action=action, outcome=outcome, reason=reason):
             why = f": {_one_line(reason, 60)}" if reason else ""
             return f"guard {outcome} {tool} {_one_line(action, 60)} ({rule}{why})"
+        case ReviewDecided(decision="approved", base=base, sha=sha, squash=squash):
+            return (
+                f"approved: {'squashed' if squash else 'merged'} into {base} ({(sha or '')[:10]})"
+            )
+        case ReviewDecided(salvage=salvage):
+            return f"rejected: work saved in {salvage}"
         case SkillsLoaded(names=names):
             return f"skills loaded: {', '.join(names)}"
         case WorkCommitted(branch=branch, sha=sha):

@@ -14,6 +14,7 @@ from engine.adapters.agents.codex import CodexBackend
 from engine.adapters.agents.scripted import ScriptedAgentBackend
 from engine.adapters.control import ControlServer, poke_engines
 from engine.adapters.gates import available_gates
+from engine.adapters.git.merges import GitMerges
 from engine.adapters.git.worktrees import GitWorktrees
 from engine.adapters.process import run_shell
 from engine.adapters.skills import FolderSkillLibrary
@@ -68,6 +69,7 @@ async def open_engine(
             options=options,
             skills=FolderSkillLibrary(workspace.root),
             gates=available_gates(),
+            merges=GitMerges(),
         )
         if listen:
             kind = "only" if options.only is not None else "general"

@@ -195,6 +195,8 @@ class RepoConfig(_Model):
     #: none at all.
     gates: list[GateConfig] | None = None
     guard: RepoGuardConfig = Field(default_factory=RepoGuardConfig)
+    #: How an approved run lands on ``base``: a merge commit, or one squashed commit.
+    merge: Literal["merge", "squash"] = "merge"
 
     @model_validator(mode="after")
     def _unique_gate_names(self) -> RepoConfig:

@@ -16,6 +16,7 @@ from engine.domain.events import (
     FileChanged,
     GateDecided,
     HumanAsked,
+    ReviewDecided,
     RunStateChanged,
     SteeringDelivered,
     ToolCallFinished,
@@ -600,3 +601,14 @@ def test_a_running_gate_is_a_badge_not_a_transcript_line() -> None:
     before = view.entries_total
     view.apply(GateDecided(**seq(), name="lint", kind="ruff", status="running", turn=1))
     assert view.gate_status("lint") == "running" and view.entries_total == before
+
+
+def test_a_decided_run_leaves_the_inbox_and_its_transcript_says_how() -> None:
+    model = CockpitModel()
+    view = RunView(make_run("fin", RunState.FINISHED, finished_at=T0))
+    model.runs["fin"] = view
+    assert [item.kind for item in model.inbox()] == ["review"]
+    seq = Seq("fin")
+    view.apply(ReviewDecided(**seq(), decision="approved", base="main", sha="abc123def4567"))
+    assert model.inbox() == []
+    assert view.entries[-1].text == "approved: merged into main as abc123def456"

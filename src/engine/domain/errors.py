@@ -46,3 +46,8 @@ class GitError(CockpitError):
 
 class AgentFailed(CockpitError):
     """The agent ended the run as failed (crash, scripted ``fail`` step, missing CLI)."""
+
+
+class ReviewRefused(CockpitError):
+    """An approval that cannot go ahead as things are: a merge conflict, red blocking
+    gates, or uncommitted changes where the base branch is checked out. Nothing moved."""

@@ -152,6 +152,20 @@ class GuardDecided(EventBase):
     reason: str = ""
 
 
+class ReviewDecided(EventBase):
+    """The human decided a finished run: ``approved`` (its branch merged into ``base`` as
+    ``sha``, squashed or not, ``gates_overridden`` naming red blocking gates let
+    through) or ``rejected`` (its work saved in ``salvage``, worktree and branch gone)."""
+
+    type: Literal["review_decided"] = "review_decided"
+    decision: Literal["approved", "rejected"]
+    base: str = ""
+    sha: str | None = None
+    squash: bool = False
+    gates_overridden: list[str] = Field(default_factory=list)
+    salvage: str | None = None
+
+
 class SkillsLoaded(EventBase):
     """The skills the run loaded (names, in the order the agent gets them)."""
 
@@ -173,7 +187,8 @@ Event = Annotated[
     | WorkCommitted
     | GateDecided
     | GuardDecided
-    | SkillsLoaded,
+    | SkillsLoaded
+    | ReviewDecided,
     Field(discriminator="type"),
 ]
 

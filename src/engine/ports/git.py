@@ -57,3 +57,36 @@ class Worktrees(Protocol):
         self, repo: Path, worktree: Path, salvage_dir: Path, base_sha: str
     ) -> Salvage | None:
         """Remove the worktree; when it holds unmerged work, salvage it first and return where."""
+
+
+@dataclass(frozen=True)
+class MergePreview:
+    """What merging a branch into another would give, worked out without moving any
+    ref or touching any checkout: the merged tree, or the files that conflict."""
+
+    tree: str | None
+    conflicts: list[str]
+
+
+class Merges(Protocol):
+    """Git operations of a review's decision: merging a run's branch into its base, or
+    throwing the run's worktree and branch away."""
+
+    async def preview(self, repo: Path, base: str, branch: str) -> MergePreview:
+        """Merge ``branch`` into ``base`` in memory (``git merge-tree``)."""
+
+    async def commit(self, repo: Path, tree: str, parents: list[str], message: str) -> str:
+        """A commit of ``tree`` with these parents (no hooks, no signing); its sha."""
+
+    async def checkout_of(self, repo: Path, branch: str) -> Path | None:
+        """The working tree (the repo's own or a linked one) with ``branch`` checked out."""
+
+    async def advance(
+        self, repo: Path, branch: str, new: str, old: str, checkout: Path | None
+    ) -> None:
+        """Move ``branch`` from ``old`` to its descendant ``new``; a ``checkout`` of it
+        (clean: the caller checked) is fast-forwarded with it, files and index. Fails,
+        moving nothing, when the branch is no longer at ``old``."""
+
+    async def discard(self, repo: Path, worktree: Path, branch: str) -> None:
+        """Remove ``worktree`` and delete ``branch`` (save what matters first)."""

@@ -31,7 +31,7 @@ from engine.domain.skills import Skill
 from engine.domain.state import RunState, transition
 from engine.ports.agent import AgentBackend
 from engine.ports.gate import Gate
-from engine.ports.git import Salvage, Worktrees
+from engine.ports.git import Merges, Salvage, Worktrees
 from engine.ports.skills import SkillLibrary
 from engine.ports.store import RunStore
 from engine.services.bus import EventBus
@@ -75,8 +75,10 @@ class Engine:
         options: EngineOptions | None = None,
         skills: SkillLibrary | None = None,
         gates: Mapping[str, Gate] | None = None,
+        merges: Merges | None = None,
     ) -> None:
         self.workspace = workspace
+        self._merges = merges
         self.skills = skills
         self.gates = dict(gates or {})
         self.store = store
@@ -299,6 +301,13 @@ class Engine:
         self.wake()
         await self._poke()
         return run
+
+    @property
+    def merges(self) -> Merges:
+        """Git's side of review decisions (approve, reject)."""
+        if self._merges is None:
+            raise BadInput("this engine was opened without git merges (a test engine)")
+        return self._merges
 
     async def remove_worktree(self, ref: str) -> Salvage | None:
         """Remove a run's worktree; unmerged work is salvaged first (never lost)."""

@@ -73,6 +73,22 @@ async def _git(
     check: bool = True,
 ) -> str:
     """Run ``git args`` in ``cwd`` and return its stdout; raise GitError when it fails."""
+    code, out, err = await git_exit(*args, cwd=cwd, env=env)
+    if check and code != 0:
+        lines = [ln.strip() for ln in err.splitlines() if ln.strip()]
+        # git prints progress ("Preparing worktree …") before the line that matters.
+        fatal = [ln for ln in lines if ln.startswith(("fatal:", "error:"))]
+        reason = (fatal or lines or [f"exit code {code}"])[0]
+        raise GitError(f"git {' '.join(args)} (in {cwd}) failed: {reason}")
+    return out
+
+
+async def git_exit(
+    *args: str, cwd: Path, env: Mapping[str, str] | None = None
+) -> tuple[int, str, str]:
+    """Run ``git args`` in ``cwd``: (exit code, stdout, stderr), for commands whose exit
+    code is an answer (``merge-tree`` exits 1 on a conflict). GitError when git cannot
+    be started at all."""
     full_env = {k: v for k, v in os.environ.items() if k not in _LOCATING_VARS}
     full_env["GIT_TERMINAL_PROMPT"] = "0"
     if env:
@@ -97,13 +113,9 @@ async def _git(
             proc.kill()
         await proc.wait()
         raise
-    if check and proc.returncode != 0:
-        lines = [ln.strip() for ln in err.decode(errors="replace").splitlines() if ln.strip()]
-        # git prints progress ("Preparing worktree …") before the line that matters.
-        fatal = [ln for ln in lines if ln.startswith(("fatal:", "error:"))]
-        reason = (fatal or lines or [f"exit code {proc.returncode}"])[0]
-        raise GitError(f"git {' '.join(args)} (in {cwd}) failed: {reason}")
-    return out.decode(errors="surrogateescape")
+    code = proc.returncode
+    assert code is not None
+    return code, out.decode(errors="surrogateescape"), err.decode(errors="replace")
 
 
 def _split_z(out: str) -> list[str]:

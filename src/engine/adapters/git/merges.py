@@ -1,0 +1,68 @@
+"""A review's git decisions through the git command line: a merge worked out in memory
+(``git merge-tree``) so a conflict is found before any ref moves, the merge commit made
+from that tree, the base branch moved with a compare-and-swap (or fast-forwarded where it
+is checked out), and a rejected run's worktree and branch removed."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from engine.adapters.git.worktrees import _IDENTITY, _git, git_exit
+from engine.domain.errors import GitError
+from engine.ports.git import MergePreview
+
+
+class GitMerges:
+    """The ``Merges`` port over the git command line."""
+
+    async def preview(self, repo: Path, base: str, branch: str) -> MergePreview:
+        code, out, err = await git_exit(
+            "merge-tree", "--write-tree", "--name-only", "--no-messages", base, branch, cwd=repo
+        )
+        lines = [line for line in out.splitlines() if line]
+        if code == 0 and lines:
+            return MergePreview(tree=lines[0], conflicts=[])
+        if code == 1 and lines:  # the tree (with conflict markers), then the files
+            return MergePreview(tree=None, conflicts=sorted(set(lines[1:])))
+        reason = (err.strip().splitlines() or [f"exit code {code}"])[0]
+        raise GitError(f"git merge-tree {base} {branch} (in {repo}) failed: {reason}")
+
+    async def commit(self, repo: Path, tree: str, parents: list[str], message: str) -> str:
+        email = await _git("config", "user.email", cwd=repo, check=False)
+        env = None if email.strip() else {k: os.environ.get(k) or v for k, v in _IDENTITY.items()}
+        args = ["commit-tree", "--no-gpg-sign", tree]
+        for parent in parents:
+            args += ["-p", parent]
+        out = await _git(*args, "-m", message, cwd=repo, env=env)
+        return out.strip()
+
+    async def checkout_of(self, repo: Path, branch: str) -> Path | None:
+        out = await _git("worktree", "list", "--porcelain", cwd=repo)
+        path: Path | None = None
+        for line in out.splitlines():
+            if line.startswith("worktree "):
+                path = Path(line[len("worktree ") :])
+            elif line == f"branch refs/heads/{branch}":
+                return path
+        return None
+
+    async def advance(
+        self, repo: Path, branch: str, new: str, old: str, checkout: Path | None
+    ) -> None:
+        if checkout is None:
+            # update-ref with the old value: refuses if someone moved the branch meanwhile.
+            await _git("update-ref", f"refs/heads/{branch}", new, old, cwd=repo)
+            return
+        head = (await _git("rev-parse", "HEAD", cwd=checkout)).strip()
+        if head != old:
+            raise GitError(f"{branch} moved in {checkout} while the merge was made; approve again")
+        # A fast-forward moves the branch, the index and the files together, and refuses
+        # rather than overwrite anything.
+        await _git("merge", "--ff-only", "--no-edit", new, cwd=checkout)
+
+    async def discard(self, repo: Path, worktree: Path, branch: str) -> None:
+        if worktree.exists():
+            await _git("worktree", "remove", "--force", "--", str(worktree), cwd=repo)
+        await _git("worktree", "prune", cwd=repo)
+        await _git("branch", "-D", "--", branch, cwd=repo, check=False)

@@ -1,0 +1,149 @@
+"""A finished run's last step, decided by the human: approve (merge its branch into the
+repo's base branch) or reject (save its work, remove its worktree and branch).
+
+Approval checks everything before any ref moves: the run's blocking gates on its final
+tree (unless overridden, which is recorded), a clean checkout wherever the base branch
+is checked out, and the merge itself worked out in memory, so a conflict leaves both
+branches, the index and every file as they were.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from engine.domain.errors import BadInput, ReviewRefused
+from engine.domain.events import ReviewDecided
+from engine.domain.models import Run, utcnow
+from engine.domain.state import RunState
+
+if TYPE_CHECKING:
+    from engine.services.engine import Engine
+
+#: Files named in a refusal's one line before "and N more".
+SHOWN_FILES = 8
+
+
+@dataclass(frozen=True)
+class Approval:
+    """What an approval did."""
+
+    run_id: str
+    base: str
+    sha: str
+    squash: bool
+    gates_overridden: list[str]
+
+
+def _files(paths: list[str]) -> str:
+    more = len(paths) - SHOWN_FILES
+    return ", ".join(paths[:SHOWN_FILES]) + (f" and {more} more" if more > 0 else "")
+
+
+async def _decidable(engine: Engine, ref: str) -> Run:
+    """The run, if a review decision can be made on it now."""
+    run = await engine.resolve_run(ref)
+    for event in await engine.store.events_for(run.id):
+        if isinstance(event, ReviewDecided):
+            raise BadInput(f"run {run.id} was already {event.decision}")
+    if run.state is not RunState.FINISHED:
+        raise BadInput(
+            f"run {run.id} is {run.state.value.replace('_', ' ')}; only a finished run"
+            " can be approved or rejected"
+        )
+    if run.worktree is None or run.base_sha is None or not Path(run.worktree).is_dir():
+        raise BadInput(f"run {run.id} has no worktree left to review")
+    return run
+
+
+async def _record(engine: Engine, event: ReviewDecided) -> None:
+    """Store the decision as the run's newest event (no engine owns a finished run)."""
+    await engine.bus.track(event.run_id)
+    engine.bus.emit(event)
+    await engine.bus.flush()
+
+
+async def approve(
+    engine: Engine, ref: str, *, squash: bool | None = None, override_gates: bool = False
+) -> Approval:
+    """Merge a finished run's branch into its repo's base branch (a merge commit, or one
+    squashed commit: ``squash``, default the repo's ``merge`` setting). Raises
+    :class:`ReviewRefused` (nothing moved) on red blocking gates without
+    ``override_gates``, a dirty checkout of the base branch, or a conflict."""
+    run = await _decidable(engine, ref)
+    config = engine.workspace.repo(run.repo)
+    squash = config.merge == "squash" if squash is None else squash
+    repo = engine.workspace.repo_path(run.repo)
+    merges = engine.merges
+
+    # Edits made in the worktree after the run (by the human) are part of what is approved.
+    await engine.worktrees.commit_work(
+        Path(run.worktree or ""), f"cockpit run {run.id}: changes made after the run"
+    )
+    _, results = await engine.check_gates(run.id)
+    red = [r.name for r in results if r.holds_back]
+    if red and not override_gates:
+        raise ReviewRefused(
+            f"run {run.id}: blocking gates are red ({', '.join(red)}); fix them, or approve"
+            " with --override-gates (recorded)"
+        )
+    checkout = await merges.checkout_of(repo, config.base)
+    if checkout is not None:
+        status = await engine.worktrees.status(checkout)
+        if not status.clean:
+            paths = [path for _, path in status.dirty]
+            raise ReviewRefused(
+                f"{config.base} is checked out in {checkout} with uncommitted changes"
+                f" ({_files(paths)}); commit or stash them, then approve again"
+            )
+    base_sha = await engine.worktrees.resolve(repo, f"refs/heads/{config.base}")
+    preview = await merges.preview(repo, base_sha, run.branch)
+    if preview.tree is None:
+        raise ReviewRefused(
+            f"run {run.id}: merging {run.branch} into {config.base} conflicts in"
+            f" {_files(preview.conflicts)}; nothing was changed"
+        )
+    branch_sha = await engine.worktrees.resolve(repo, f"refs/heads/{run.branch}")
+    title = run.task.strip().splitlines()[0][:72]
+    if squash:
+        message = f"{title}\n\nSquashed from cockpit run {run.id} ({run.branch})."
+        parents = [base_sha]
+    else:
+        message = f"Merge cockpit run {run.id}: {title}\n\nBranch {run.branch}."
+        parents = [base_sha, branch_sha]
+    if red:
+        message += f"\nGates overridden at approval: {', '.join(red)}."
+    sha = await merges.commit(repo, preview.tree, parents, message)
+    await merges.advance(repo, config.base, sha, base_sha, checkout)
+    await _record(
+        engine,
+        ReviewDecided(
+            run_id=run.id,
+            decision="approved",
+            base=config.base,
+            sha=sha,
+            squash=squash,
+            gates_overridden=red,
+        ),
+    )
+    # Merged: the worktree and branch have nothing left that the base does not hold.
+    await merges.discard(repo, Path(run.worktree or ""), run.branch)
+    return Approval(run.id, config.base, sha, squash, red)
+
+
+async def reject(engine: Engine, ref: str) -> Path:
+    """Throw a finished run's work away, keeping a salvage bundle (the patch, untracked
+    files and the branch's commits); returns the bundle's folder."""
+    run = await _decidable(engine, ref)
+    assert run.worktree is not None and run.base_sha is not None
+    repo = engine.workspace.repo_path(run.repo)
+    dest = engine.workspace.salvage_dir / f"{run.id}-rejected-{utcnow():%Y%m%dT%H%M%S}"
+    saved = await engine.worktrees.salvage(Path(run.worktree), run.base_sha, dest)
+    # Recorded before the removal: were that to fail, the decision and the bundle stand.
+    await _record(
+        engine,
+        ReviewDecided(run_id=run.id, decision="rejected", salvage=str(saved.path.resolve())),
+    )
+    await engine.merges.discard(repo, Path(run.worktree), run.branch)
+    return saved.path.resolve()
