@@ -36,9 +36,10 @@ def test_illegal_transitions_raise(old, new):
         transition(old, new)
 
 
-def test_every_state_has_an_entry_and_terminal_states_are_dead_ends():
+def test_every_state_has_an_entry_and_terminal_states_only_go_back_to_the_queue():
     assert set(TRANSITIONS) == set(RunState)
-    assert not TRANSITIONS[RunState.FINISHED]
+    # A finished run goes back to the queue only when review comments send it back.
+    assert TRANSITIONS[RunState.FINISHED] == {RunState.QUEUED}
     assert not TRANSITIONS[RunState.CANCELLED]
     assert can_transition(RunState.INTERRUPTED, RunState.QUEUED)
     assert RunState.FAILED.is_terminal and not RunState.INTERRUPTED.is_terminal

@@ -21,7 +21,8 @@ class RunState(StrEnum):
 
     @property
     def is_terminal(self) -> bool:
-        """Finished, failed and cancelled runs never move again (failed ones may be resumed)."""
+        """Finished, failed and cancelled runs move no more by themselves (a failed one may
+        be resumed, a finished one sent back with review comments)."""
         return self in TERMINAL
 
     @property
@@ -44,7 +45,8 @@ TRANSITIONS: dict[RunState, frozenset[RunState]] = {
     # Resume puts an interrupted (or failed) run back in the queue; its worktree is kept.
     _S.INTERRUPTED: frozenset({_S.QUEUED, _S.CANCELLED}),
     _S.FAILED: frozenset({_S.QUEUED}),
-    _S.FINISHED: frozenset(),
+    # Review comments send a finished run back to its agent (its worktree is kept).
+    _S.FINISHED: frozenset({_S.QUEUED}),
     _S.CANCELLED: frozenset(),
 }
 

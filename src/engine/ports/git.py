@@ -90,3 +90,14 @@ class Merges(Protocol):
 
     async def discard(self, repo: Path, worktree: Path, branch: str) -> None:
         """Remove ``worktree`` and delete ``branch`` (save what matters first)."""
+
+    async def patch_between(self, repo: Path, old: str, new: str) -> str:
+        """``git diff -M old new`` as text (bytes that are not UTF-8 kept as surrogate
+        escapes, so a part of it applies back exactly)."""
+
+    async def revert(self, worktree: Path, patch: str) -> None:
+        """Reverse-apply ``patch`` to the worktree's files (all or nothing)."""
+
+    async def restore(self, worktree: Path, rev: str, paths: list[str]) -> None:
+        """Make ``paths`` in the worktree what they are at ``rev`` (deleted where ``rev``
+        has no such file)."""

@@ -302,6 +302,31 @@ class Engine:
         await self._poke()
         return run
 
+    async def send_back(self, ref: str, message: str) -> Run:
+        """Give a run a message that needs the agent to act: steered while it works, or
+        (finished, interrupted, failed) queued again with the message waiting for it —
+        how review comments reach the agent."""
+        run = await self.resolve_run(ref)
+        if run.state is RunState.CANCELLED:
+            raise BadInput(f"run {run.id} is cancelled; it cannot be sent back")
+        if not message.strip():
+            raise BadInput("the message is empty")
+        if run.state not in (RunState.FINISHED, RunState.INTERRUPTED, RunState.FAILED):
+            await self.steer(run.id, message)
+            return run
+        if run.worktree is None or not Path(run.worktree).is_dir():
+            raise BadInput(f"run {run.id} has no worktree left to work in")
+        await self.store.add_steering(run.id, message)
+        if run.state is RunState.FINISHED:
+            run.finished_at = None
+            await self._record_state(run, RunState.QUEUED, "sent back with review comments")
+            if self._only is not None:
+                self._only.add(run.id)
+            self.wake()
+            await self._poke()
+            return run
+        return await self.resume(run.id)
+
     @property
     def merges(self) -> Merges:
         """Git's side of review decisions (approve, reject)."""

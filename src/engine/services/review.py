@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from engine.domain.errors import BadInput, ReviewRefused
 from engine.domain.events import ReviewDecided
-from engine.domain.models import Run, utcnow
+from engine.domain.models import Run, turn_ref, utcnow
 from engine.domain.state import RunState
 
 if TYPE_CHECKING:
@@ -147,3 +147,67 @@ async def reject(engine: Engine, ref: str) -> Path:
     )
     await engine.merges.discard(repo, Path(run.worktree), run.branch)
     return saved.path.resolve()
+
+
+@dataclass(frozen=True)
+class Span:
+    """What a review looks at: the whole run against its base (``turns`` None), one
+    turn's changes (``(n, n)``), or from after turn ``a`` to after turn ``b``."""
+
+    turns: tuple[int, int] | None = None
+
+    def label(self) -> str:
+        if self.turns is None:
+            return "the whole run"
+        first, last = self.turns
+        return f"turn {last}" if first == last else f"turns {first + 1}–{last}"
+
+
+async def review_patch(engine: Engine, ref: str, span: Span = Span()) -> tuple[Run, str]:
+    """The run and the diff text of ``span``: the run's branch (a finished run's final
+    commit) against its base, or between turn snapshots."""
+    run = await engine.resolve_run(ref)
+    if run.base_sha is None:
+        raise BadInput(f"run {run.id} has not started: there is nothing to review")
+    repo = engine.workspace.repo_path(run.repo)
+    if span.turns is None:
+        new = f"refs/heads/{run.branch}"
+        old = run.base_sha
+    else:
+        first, last = span.turns
+        if not 1 <= last <= run.turns_completed or not 1 <= first <= last:
+            raise BadInput(f"run {run.id} has turns 1–{run.turns_completed}")
+        old = run.base_sha if first == 1 else turn_ref(run.id, first - 1)
+        new = turn_ref(run.id, last)
+    await engine.worktrees.resolve(repo, new)  # one clear line if it is gone
+    return run, await engine.merges.patch_between(repo, old, new)
+
+
+async def revert_parts(
+    engine: Engine, ref: str, patches: list[str], restored: list[str], summary: str
+) -> str | None:
+    """Take rejected parts of a finished run out of its branch: reverse-apply
+    ``patches`` (hunks or lines, whole-run diffs against the base) and make ``restored``
+    files what they were at the base; then commit, saying so. Returns the commit (None
+    when nothing changed)."""
+    run = await _decidable(engine, ref)
+    assert run.worktree is not None and run.base_sha is not None
+    worktree = Path(run.worktree)
+    # Edits the human made in the worktree first, so the revert commit holds only itself.
+    await engine.worktrees.commit_work(
+        worktree, f"cockpit run {run.id}: changes made after the run"
+    )
+    for patch in patches:
+        await engine.merges.revert(worktree, patch)
+    if restored:
+        await engine.merges.restore(worktree, run.base_sha, restored)
+    return await engine.worktrees.commit_work(worktree, f"Review: rejected {summary}")
+
+
+def comments_message(comments: list[tuple[str, int | None, str]]) -> str:
+    """Review comments — (path, line or None, text) — as one steering message."""
+    lines = ["Address these review comments, then say what you changed:"]
+    for path, line, text in comments:
+        where = f"{path}:{line}" if line else path
+        lines.append(f"- {where}: {text}")
+    return "\n".join(lines)

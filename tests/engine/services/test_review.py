@@ -12,9 +12,16 @@ import pytest
 
 from engine.bootstrap import open_engine
 from engine.domain.errors import BadInput, ReviewRefused
-from engine.domain.events import ReviewDecided
+from engine.domain.events import AgentText, ReviewDecided, RunStateChanged
 from engine.domain.state import RunState
-from engine.services.review import approve, reject
+from engine.services.review import (
+    Span,
+    approve,
+    comments_message,
+    reject,
+    revert_parts,
+    review_patch,
+)
 from engine.workspace import Workspace, open_workspace
 from enginekit import git, running_engine, wait_for_state
 
@@ -166,3 +173,62 @@ async def test_only_a_finished_run_can_be_decided(workspace_root: Path, scenario
         await wait_for_state(engine, run.id, RunState.WAITING_FOR_HUMAN)
         with pytest.raises(BadInput, match="is waiting for human; only a finished run"):
             await approve(engine, run.id)
+
+
+TWO_FILES = (
+    '[[step]]\nwrite = { path = "a.txt", content = "one\\ntwo\\nthree\\n" }\n'
+    '[[step]]\nwrite = { path = "b.txt", content = "bee\\n" }\n'
+    '[[step]]\nedit = { path = "README.md", old = "# app", new = "# app, improved" }\n'
+)
+
+
+async def test_rejected_parts_are_reverted_in_one_commit_that_says_so(
+    workspace_root: Path, scenario, repo: Path
+) -> None:
+    ws = open_workspace(workspace_root)
+    run = await finished_run(ws, scenario, TWO_FILES)
+    async with open_engine(ws, listen=False) as engine:
+        _, text = await review_patch(engine, run.id)
+        readme = next(p for p in text.split("diff --git")[1:] if "README.md" in p.split("\n")[0])
+        sha = await revert_parts(
+            engine, run.id, ["diff --git" + readme], ["b.txt"], "1 hunk in README.md, b.txt"
+        )
+        _, after = await review_patch(engine, run.id)
+    assert sha is not None
+    branch = run.branch
+    assert git(repo, "log", "-1", "--format=%s", branch).strip() == (
+        "Review: rejected 1 hunk in README.md, b.txt"
+    )
+    assert git(repo, "show", f"{branch}:README.md") == "# app\n"
+    assert "b.txt" not in git(repo, "ls-tree", "--name-only", branch)
+    assert git(repo, "show", f"{branch}:a.txt") == "one\ntwo\nthree\n"  # accepted: kept
+    assert "README.md" not in after and "b.txt" not in after and "a.txt" in after
+
+
+async def test_a_turn_span_shows_only_that_turns_changes(workspace_root: Path, scenario) -> None:
+    ws = open_workspace(workspace_root)
+    run = await finished_run(ws, scenario, TWO_FILES)
+    async with open_engine(ws, listen=False) as engine:
+        _, second = await review_patch(engine, run.id, Span((2, 2)))
+        _, first_two = await review_patch(engine, run.id, Span((1, 2)))
+        with pytest.raises(BadInput, match="has turns 1–3"):
+            await review_patch(engine, run.id, Span((4, 4)))
+    assert "b.txt" in second and "a.txt" not in second and "README" not in second
+    assert "a.txt" in first_two and "b.txt" in first_two and "README" not in first_two
+
+
+async def test_comments_send_a_finished_run_back_to_its_agent(
+    workspace_root: Path, scenario
+) -> None:
+    ws = open_workspace(workspace_root)
+    run = await finished_run(ws, scenario)
+    message = comments_message([("hello.txt", 1, "say hello properly"), ("x.py", None, "why?")])
+    assert message.splitlines()[1:] == ["- hello.txt:1: say hello properly", "- x.py: why?"]
+    async with running_engine(ws) as engine:
+        await engine.send_back(run.id, message)
+        run = await wait_for_state(engine, run.id, RunState.FINISHED, RunState.FAILED)
+        events = await engine.store.events_for(run.id)
+    said = [e.text for e in events if isinstance(e, AgentText)]
+    assert said[-1] == f"Noted: {message}"
+    states = [e.reason for e in events if isinstance(e, RunStateChanged)]
+    assert "sent back with review comments" in states

@@ -60,6 +60,13 @@ class ScriptedAgentBackend:
             if outcome is not None:
                 return outcome
             await ctx.end_turn()
+        # Messages after the last step (review comments sending a finished run back): the
+        # scripted agent acknowledges each, so tests and the demo see them arrive.
+        late = await ctx.take_steering()
+        for message in late:
+            await ctx.emit(AgentText(run_id=ctx.run.id, text=f"Noted: {message.text}"))
+        if late:
+            await ctx.end_turn()
         return AgentOutcome(ok=True)
 
 

@@ -5,10 +5,12 @@ is checked out), and a rejected run's worktree and branch removed."""
 
 from __future__ import annotations
 
+import asyncio
 import os
+import tempfile
 from pathlib import Path
 
-from engine.adapters.git.worktrees import _IDENTITY, _git, git_exit
+from engine.adapters.git.worktrees import _IDENTITY, _git, _split_z, git_exit
 from engine.domain.errors import GitError
 from engine.ports.git import MergePreview
 
@@ -66,3 +68,29 @@ class GitMerges:
             await _git("worktree", "remove", "--force", "--", str(worktree), cwd=repo)
         await _git("worktree", "prune", cwd=repo)
         await _git("branch", "-D", "--", branch, cwd=repo, check=False)
+
+    async def patch_between(self, repo: Path, old: str, new: str) -> str:
+        return await _git("diff", "--no-color", "--no-ext-diff", "-M", old, new, "--", cwd=repo)
+
+    async def revert(self, worktree: Path, patch: str) -> None:
+        # Through a file: the patch may hold any bytes (surrogate escapes turn back into
+        # them), and `git apply` checks every hunk before it changes any file.
+        def write() -> str:
+            with tempfile.NamedTemporaryFile("wb", suffix=".patch", delete=False) as out:
+                out.write(patch.encode(errors="surrogateescape"))
+                return out.name
+
+        path = await asyncio.to_thread(write)
+        try:
+            await _git("apply", "-R", "--whitespace=nowarn", path, cwd=worktree)
+        finally:
+            await asyncio.to_thread(Path(path).unlink, missing_ok=True)
+
+    async def restore(self, worktree: Path, rev: str, paths: list[str]) -> None:
+        present = _split_z(
+            await _git("ls-tree", "-z", "--name-only", rev, "--", *paths, cwd=worktree)
+        )
+        if present:
+            await _git("checkout", rev, "--", *present, cwd=worktree)
+        for gone in set(paths) - set(present):
+            await asyncio.to_thread((worktree / gone).unlink, missing_ok=True)
