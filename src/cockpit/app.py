@@ -33,6 +33,7 @@ from cockpit.screens.findings import FindingsScreen, Place
 from cockpit.screens.guard import GuardScreen
 from cockpit.screens.help import HelpScreen, collect_bindings
 from cockpit.screens.inbox import InboxScreen
+from cockpit.screens.review import ReviewScreen
 from cockpit.screens.skills import SkillsScreen
 from cockpit.settings import UiSettings, load_settings, save_settings, settings_path
 from cockpit.themes import DEFAULT_THEME, register_themes
@@ -45,6 +46,7 @@ from engine.bootstrap import open_engine
 from engine.domain.errors import BadInput, CockpitError
 from engine.domain.events import Event
 from engine.domain.models import utcnow
+from engine.domain.state import RunState
 from engine.services.engine import Engine, EngineOptions
 from engine.workspace import Workspace
 
@@ -126,6 +128,7 @@ class CockpitApp(App[None]):
         engine_options: EngineOptions | None = None,
         select: str | None = None,
         welcome: str | None = None,
+        review: bool = False,
     ) -> None:
         super().__init__()
         self.workspace = workspace
@@ -147,6 +150,8 @@ class CockpitApp(App[None]):
         self._last_event_id = 0
         self._repo_diffs: dict = {}
         self._initial_select = select
+        #: Open the review screen on ``select`` once loaded (``cockpit review RUN``).
+        self._initial_review = review
         self._welcome = welcome
         self._bell = workspace.config.ui.bell
         self.title = f"Cockpit — {workspace.root.name}"
@@ -226,6 +231,8 @@ class CockpitApp(App[None]):
         self.query_one(RunList).rebuild(self.model)
         if self._initial_select:
             self.query_one(RunList).select_id(f"run:{self._initial_select}")
+            if self._initial_review:
+                self.open_review(self._initial_select)
         self._show_selected()
         self._update_counts()
         await self._refresh_repos()
@@ -430,6 +437,20 @@ class CockpitApp(App[None]):
 
         self.push_screen(FindingsScreen(view), opened)
 
+    def open_review(self, run_id: str) -> None:
+        """The review screen on a run; its outcome is notified when it closes."""
+        view = self.model.runs.get(run_id)
+        if self.engine is None or view is None:
+            self.notify("the engine is still starting", severity="warning")
+            return
+
+        def closed(outcome: str | None) -> None:
+            if outcome:
+                self.notify(outcome, timeout=8)
+            self._show_selected()
+
+        self.push_screen(ReviewScreen(self.engine, view), closed)
+
     def action_guard(self) -> None:
         """The highlighted run's guard ledger, where a refusal can be overridden."""
         run_id = self._selected_run_id()
@@ -505,6 +526,9 @@ class CockpitApp(App[None]):
             if run_id:
                 self.query_one(RunList).select_id(f"run:{run_id}")
                 self.query_one(RunList).focus()
+                view = self.model.runs.get(run_id)
+                if view is not None and view.run.state is RunState.FINISHED:
+                    self.open_review(run_id)  # a run ready for review: straight to it
 
         self.push_screen(InboxScreen(self.model.inbox()), jump)
 
@@ -663,10 +687,7 @@ class CockpitApp(App[None]):
         elif name == "review":
             run = await engine.resolve_run(run_id)
             self.query_one(RunList).select_id(f"run:{run.id}")
-            self.notify(
-                "the inline review screen arrives with the review issue; the diff is on the right",
-                timeout=5,
-            )
+            self.open_review(run.id)
 
     def _set_theme(self, name: str) -> None:
         if name not in self.available_themes:

@@ -146,7 +146,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         select = None
         if command == "review":
             select = asyncio.run(_resolve(ws, args.run)).id
-        CockpitApp(ws, select=select).run()
+        CockpitApp(ws, select=select, review=command == "review").run()
         return 0
     if command == "repo":
         return _cmd_repo(ws, args)

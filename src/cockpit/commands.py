@@ -15,7 +15,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "steer": ("/steer RUN MESSAGE", "send a steering message to a run"),
     "cancel": ("/cancel [RUN]", "cancel a run (default: the focused one)"),
     "resume": ("/resume [RUN]", "resume an interrupted or failed run"),
-    "review": ("/review [RUN]", "review a run's diff"),
+    "review": ("/review [RUN]", "review a run's diff: accept, reject, comment, approve"),
     "inbox": ("/inbox", "open the inbox of what needs you"),
     "guard": ("/guard [RUN]", "the guard's ledger of a run; o overrides a refusal"),
     "skills": ("/skills [RUN|REPO]", "the skills a run loaded and those it could load"),

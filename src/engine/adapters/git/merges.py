@@ -70,7 +70,12 @@ class GitMerges:
         await _git("branch", "-D", "--", branch, cwd=repo, check=False)
 
     async def patch_between(self, repo: Path, old: str, new: str) -> str:
-        return await _git("diff", "--no-color", "--no-ext-diff", "-M", old, new, "--", cwd=repo)
+        # Fixed prefixes: a user's diff.noprefix or diff.mnemonicPrefix must not change
+        # the text the parser and `git apply` read.
+        return await _git(
+            "diff", "--no-color", "--no-ext-diff", "-M", "--src-prefix=a/", "--dst-prefix=b/",
+            old, new, "--", cwd=repo,
+        )  # fmt: skip
 
     async def revert(self, worktree: Path, patch: str) -> None:
         # Through a file: the patch may hold any bytes (surrogate escapes turn back into

@@ -1,0 +1,193 @@
+"""The review screen driven by keys on a real run's branch: navigate, reject a hunk,
+comment on a line (the comment reaches the scripted agent, which reacts), approve (the
+base branch gets exactly the accepted changes); a conflict changes nothing; reject
+salvages the work and removes the worktree."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pilotkit import SIZE, make_app, start_run, state_of, until, view_of
+from textual.widgets import Input
+
+from cockpit.screens.confirm import ConfirmScreen
+from cockpit.screens.inbox import InboxScreen
+from cockpit.screens.review import ReviewScreen
+from cockpit.widgets.diff_view import DiffView
+from engine.domain.state import RunState
+from engine.workspace import Workspace, open_workspace
+from enginekit import git
+
+#: Three files: a new one, another new one, and an edit of the README.
+THREE_FILES = (
+    '[[step]]\nwrite = { path = "a.txt", content = "one\\ntwo\\nthree\\n" }\n'
+    '[[step]]\nwrite = { path = "b.txt", content = "bee\\n" }\n'
+    '[[step]]\nedit = { path = "README.md", old = "# app", new = "# app, improved" }\n'
+)
+
+
+@pytest.fixture
+def ws(workspace_root: Path) -> Workspace:
+    return open_workspace(workspace_root)
+
+
+@pytest.fixture
+def repo(workspace_root: Path) -> Path:
+    return workspace_root.parent / "repos" / "app"
+
+
+@pytest.fixture
+def scenario(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    folder = tmp_path / "sc"
+    folder.mkdir()
+    monkeypatch.chdir(folder)
+
+    def write(text: str, name: str = "s.toml") -> str:
+        (folder / name).write_text(text)
+        return name
+
+    return write
+
+
+def noted(text: str) -> bool:
+    return text.startswith("Noted: Address these review comments") and (
+        "- a.txt:2: spell it out" in text
+    )
+
+
+async def finished(pilot, scenario) -> str:
+    app = pilot.app
+    run_id = await start_run(pilot, scenario(THREE_FILES), "three files")
+    await until(pilot, lambda: state_of(app, run_id) is RunState.FINISHED)
+    return run_id
+
+
+async def open_from_inbox(pilot) -> ReviewScreen:
+    """i, 1: the run ready for review opens straight in the review screen."""
+    app = pilot.app
+    await pilot.press("i")
+    await until(pilot, lambda: isinstance(app.screen, InboxScreen))
+    await pilot.press("1")
+    await until(pilot, lambda: isinstance(app.screen, ReviewScreen))
+    screen = app.screen
+    assert isinstance(screen, ReviewScreen)
+    await until(pilot, lambda: len(screen.files) == 3)
+    return screen
+
+
+async def test_open_look_at_three_files_and_approve_in_six_keys(
+    ws: Workspace, repo: Path, scenario
+) -> None:
+    app = make_app(ws)
+    async with app.run_test(size=SIZE) as pilot:
+        run_id = await finished(pilot, scenario)
+        keys = 0
+        screen = await open_from_inbox(pilot)  # i, 1
+        keys += 2
+        seen = [screen.files[screen.index].path]
+        for _ in range(2):  # ], ]: the other two files
+            await pilot.press("right_square_bracket")
+            keys += 1
+            seen.append(screen.files[screen.index].path)
+        assert sorted(seen) == ["README.md", "a.txt", "b.txt"]
+        await pilot.press("M")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
+        keys += 2
+        await until(pilot, lambda: not isinstance(app.screen, ReviewScreen))
+        assert keys == 6
+        await until(pilot, lambda: view_of(app, run_id).review is not None)
+    assert git(repo, "show", "main:README.md") == "# app, improved\n"
+    assert git(repo, "show", "main:b.txt") == "bee\n"
+
+
+async def test_reject_a_hunk_comment_send_back_then_approve_exactly_the_rest(
+    ws: Workspace, repo: Path, scenario
+) -> None:
+    app = make_app(ws)
+    async with app.run_test(size=SIZE) as pilot:
+        run_id = await finished(pilot, scenario)
+        screen = await open_from_inbox(pilot)
+        diff = screen.query_one(DiffView)
+        # To the README, onto its hunk, reject it (x).
+        await pilot.press("slash", *"readme", "enter")
+        await until(pilot, lambda: screen.files[screen.index].path == "README.md")
+        await pilot.press("n", "x")
+        assert screen.decisions.verdict("README.md", 0) == "rejected"
+        # To a.txt, down onto its second line, comment on it.
+        await pilot.press("slash", *"a.txt", "enter")
+        await until(pilot, lambda: screen.files[screen.index].path == "a.txt")
+        await pilot.press("n", "j", "j")
+        row = diff.row_at(diff.cursor)
+        assert row is not None and row.new_no == 2
+        await pilot.press("c")
+        await until(pilot, lambda: isinstance(app.focused, Input))
+        await pilot.press(*"spell it out", "enter")
+        assert [(c.path, c.line, c.text) for c in screen.decisions.comments] == [
+            ("a.txt", 2, "spell it out")
+        ]
+        await pilot.press("C")  # the rejection is reverted, the comment sent: the run goes on
+        await until(pilot, lambda: not isinstance(app.screen, ReviewScreen))
+        await until(pilot, lambda: state_of(app, run_id) is RunState.FINISHED, timeout=20)
+        # The scripted agent got the comments as one message, and says so.
+        await until(pilot, lambda: any(noted(e.text) for e in view_of(app, run_id).entries))
+        reverted = git(repo, "log", "--format=%s", f"cockpit/{run_id}")
+        assert "Review: rejected 1 hunk(s) in README.md" in reverted
+        # Approve what is left.
+        app.open_review(run_id)
+        await until(pilot, lambda: isinstance(app.screen, ReviewScreen))
+        again = app.screen
+        assert isinstance(again, ReviewScreen)
+        await until(pilot, lambda: len(again.files) == 2)
+        await pilot.press("M")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
+        await until(pilot, lambda: view_of(app, run_id).review is not None)
+    assert git(repo, "show", "main:README.md") == "# app\n"  # the rejected hunk
+    assert git(repo, "show", "main:a.txt") == "one\ntwo\nthree\n"
+    assert git(repo, "show", "main:b.txt") == "bee\n"
+
+
+async def test_a_conflict_changes_nothing_and_says_which_files(
+    ws: Workspace, repo: Path, scenario
+) -> None:
+    app = make_app(ws)
+    async with app.run_test(size=SIZE) as pilot:
+        run_id = await finished(pilot, scenario)
+        (repo / "b.txt").write_text("ours\n")
+        git(repo, "add", "b.txt")
+        git(repo, "commit", "-qm", "ours")
+        head = git(repo, "rev-parse", "main")
+        screen = await open_from_inbox(pilot)
+        await pilot.press("M")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
+        await until(
+            pilot,
+            lambda: any("conflicts in b.txt" in n.message for n in app._notifications),
+        )
+        assert app.screen is screen  # still reviewing
+        assert view_of(app, run_id).review is None
+    assert git(repo, "rev-parse", "main") == head
+    assert git(repo, "status", "--porcelain") == ""
+
+
+async def test_reject_the_run_saves_its_work_and_removes_the_worktree(
+    ws: Workspace, scenario
+) -> None:
+    app = make_app(ws)
+    async with app.run_test(size=SIZE) as pilot:
+        run_id = await finished(pilot, scenario)
+        worktree = Path(view_of(app, run_id).run.worktree or "")
+        assert worktree.is_dir()
+        await open_from_inbox(pilot)
+        await pilot.press("D")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
+        await until(pilot, lambda: view_of(app, run_id).review is not None)
+        decided = view_of(app, run_id).review
+        assert decided is not None
+        salvage = Path(decided.salvage or "")
+    assert (salvage / "changes.patch").is_file()
+    assert not worktree.exists()
