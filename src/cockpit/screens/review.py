@@ -98,9 +98,9 @@ class ReviewScreen(Screen[str | None]):
         diff.focus()
         self.query_one("#review-keys", Static).update(
             Text(
-                "]/[ file · n/N hunk · f finding · / jump · v select · a/x accept/reject"
-                " (A/X file) · c comment · C send comments · s side by side · t turn ·"
-                " M approve · D reject run · ? help",
+                "]/[ file · n/N hunk · f finding · / jump · s side by side · t turn · T whole run"
+                "\nv select · a/x accept/reject (A/X file) · c comment · C send comments ·"
+                " M approve · D reject run · escape close",
                 style="dim",
             )
         )
@@ -138,9 +138,11 @@ class ReviewScreen(Screen[str | None]):
             found = sum(len(v) for v in flags.get(fp.path, {}).values())
             if found:
                 row.append(f"  ●{found}", style=colour(self.app, "error"))
-            verdict = self.decisions.verdict(fp.path)
-            if verdict:
-                row.append(" ✗" if verdict == "rejected" else " ✓", style="bold")
+            rejected = self.decisions.rejected_in(fp.path)
+            if rejected:
+                row.append(f"  ✗{rejected}", style=f"bold {colour(self.app, 'error')}")
+            elif self.decisions.verdict(fp.path) == "accepted":
+                row.append("  ✓", style=f"bold {colour(self.app, 'success')}")
             listing.add_option(Option(row))
         if not self.files:
             listing.add_option(Option(Text("no changes", style="italic"), disabled=True))

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from rich.segment import Segment
 from rich.style import Style
 from rich.syntax import Syntax
-from rich.text import Text
+from rich.text import Span, Text
 from textual.binding import Binding
 from textual.color import Color
 from textual.geometry import Size
@@ -193,6 +193,7 @@ class DiffView(ScrollView, can_focus=True):
 
     def _gutter(self, row: Row) -> Text:
         app = self.app
+        # Only changes carry a decision mark: context lines are neither kept nor dropped.
         verdict = self.verdict_of(row) if row.kind in ("added", "removed", "hunk") else None
         mark = {"rejected": ("✗", "error"), "accepted": ("✓", "success")}.get(verdict or "")
         flagged = row.new_no is not None and row.kind != "removed" and row.new_no in self.flags
@@ -212,6 +213,7 @@ class DiffView(ScrollView, can_focus=True):
             cached = (
                 self._syntax.highlight(row.text) if self._syntax is not None else Text(row.text)
             )
+            _foreground_only(cached)
             cached.rstrip()
             self._highlighted[key] = cached
         return cached.copy()
@@ -243,7 +245,7 @@ class DiffView(ScrollView, can_focus=True):
 
     def _styled(self, row: Row, index: int) -> Text:
         code = self._code(row, index)
-        if self.verdict_of(row) == "rejected":
+        if row.kind in ("added", "removed") and self.verdict_of(row) == "rejected":
             code.stylize("strike")
         if row.kind in ("added", "removed"):
             tint = colour(self.app, "success" if row.kind == "added" else "error")
@@ -268,6 +270,18 @@ class DiffView(ScrollView, can_focus=True):
             if no_of == "old_no":
                 line.append("│", style=muted)
         return line
+
+
+def _foreground_only(text: Text) -> None:
+    """Drop the backgrounds a highlighting theme paints: the diff's own tints (added,
+    removed, the cursor) must show through."""
+    text.style = ""
+    text.spans = [Span(span.start, span.end, _fg(span.style)) for span in text.spans if span.style]
+
+
+def _fg(style: str | Style) -> Style:
+    parsed = Style.parse(style) if isinstance(style, str) else style
+    return Style(color=parsed.color, bold=parsed.bold, italic=parsed.italic)
 
 
 def _syntax_for(path: str, dark: bool) -> Syntax | None:

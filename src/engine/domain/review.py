@@ -106,16 +106,19 @@ class Decisions:
         if text.strip():
             self.comments.append(Comment(path, line, text.strip()))
 
+    def rejected_in(self, path: str) -> int:
+        """Rejected parts of one file (the whole file counts as one)."""
+        decisions = self.files.get(path)
+        if decisions is None:
+            return 0
+        if decisions.whole == "rejected":
+            return 1
+        hunks = sum(v == "rejected" for v in decisions.hunks.values())
+        return hunks + sum(bool(lines) for lines in decisions.rejected_lines.values())
+
     def counts(self) -> tuple[int, int]:
         """(rejected hunks or line ranges or files, comments), for the screen's header."""
-        rejected = 0
-        for decisions in self.files.values():
-            if decisions.whole == "rejected":
-                rejected += 1
-                continue
-            rejected += sum(v == "rejected" for v in decisions.hunks.values())
-            rejected += sum(bool(lines) for lines in decisions.rejected_lines.values())
-        return rejected, len(self.comments)
+        return sum(self.rejected_in(path) for path in self.files), len(self.comments)
 
     def plan(self, files: list[FilePatch]) -> Plan:
         """The git work that carries out every rejection in ``files`` (a diff of the whole
