@@ -1,29 +1,39 @@
-"""diff_open: milliseconds to parse a big diff into files, hunks and lines.
+"""diff_open: milliseconds to open the review screen on a big diff, until its first file
+is drawn.
 
-The figure is the parse that opening the review screen does: ``parse_patch`` on the text
-of ``git diff --no-color --no-ext-diff -M base HEAD``, taken once beforehand (git's own
-time is not part of it).
+The clock runs from pushing the review screen (in a headless Textual app with a real
+engine) to the screen showing the first file's hunks: reading the diff from git, parsing
+it, listing its files and drawing the rows in sight. ``diff_parse`` is the parse alone
+(``parse_patch`` on the same text), for the share it takes.
 
 The repo: FILES generated Python modules of LINES lines, one commit; a second commit
 rewrites HUNKS blocks of CHANGED lines in every module, so the diff has FILES x HUNKS
 hunks and FILES x HUNKS x CHANGED x 2 changed lines (20,000: half removed, half added),
 each hunk with git's three lines of context on both sides.
 
-The baseline: ``unidiff.PatchSet`` (the usual Python library for unified diffs) on the
-same text. Goal: ratio <= 5; target: <= 300 ms. Medians of REPEATS runs of each, after
-one untimed warm-up of both.
+The baseline: ``unidiff.PatchSet`` (the usual Python library for unified diffs) parsing
+the same text alone. Goal: ratio <= 5; target: <= 300 ms. Medians of REPEATS runs of
+each, after one untimed warm-up of both.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import unidiff
+from textual.app import App
 
-from common import emit, git, log, median, temp_dir
+from common import emit, git, log, median, private_config_home, temp_dir, write_workspace
+from engine.adapters.store.sqlite import SqliteRunStore
+from engine.bootstrap import open_engine
+from engine.domain.models import Run
 from engine.domain.patch import parse_patch
+from engine.domain.state import RunState
+from engine.workspace import Workspace, open_workspace
 
 REPEATS = 15
 FILES = 200
@@ -45,18 +55,73 @@ def module(index: int, edited: bool) -> str:
     return "".join(lines)
 
 
+RUN_ID = "d1ff0000"
+
+
 def make_diff(repo: Path) -> str:
-    """Build the repo, commit the edits, and return the diff between the two commits."""
+    """Build the repo (main: the base), commit the edits on the run's branch, and return
+    the diff between the two commits."""
     repo.mkdir(parents=True)
     for i in range(FILES):
         (repo / f"mod{i:04d}.py").write_text(module(i, edited=False))
     git(repo, "init", "-q", "-b", "main")
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "base")
+    git(repo, "switch", "-q", "-c", f"cockpit/{RUN_ID}")
     for i in range(FILES):
         (repo / f"mod{i:04d}.py").write_text(module(i, edited=True))
     git(repo, "commit", "-q", "-am", "edit")
-    return git(repo, "diff", "--no-color", "--no-ext-diff", "-M", "HEAD~", "HEAD")
+    git(repo, "switch", "-q", "main")
+    return git(repo, "diff", "--no-color", "--no-ext-diff", "-M", "main", f"cockpit/{RUN_ID}")
+
+
+async def seed_run(ws: Workspace, repo: Path) -> Run:
+    """A finished run on the repo whose branch holds the edits."""
+    now = datetime.now(UTC)
+    run = Run(
+        id=RUN_ID,
+        repo="app",
+        task="edit every module",
+        agent="scripted",
+        state=RunState.FINISHED,
+        branch=f"cockpit/{RUN_ID}",
+        base="main",
+        base_sha=git(repo, "rev-parse", "main").strip(),
+        worktree=str(repo),
+        turns_completed=1,
+        created_at=now,
+        updated_at=now,
+        finished_at=now,
+    )
+    store = SqliteRunStore(ws.db_path)
+    await store.open()
+    try:
+        await store.insert_run(run)
+    finally:
+        await store.close()
+    return run
+
+
+async def screen_opens(ws: Workspace, run: Run, repeats: int) -> list[float]:
+    """Milliseconds from pushing the review screen to its first file drawn, per repeat."""
+    from cockpit.model import RunView
+    from cockpit.screens.review import ReviewScreen
+    from cockpit.widgets.diff_view import DiffView
+
+    times: list[float] = []
+    async with open_engine(ws, listen=False) as engine:
+        app: App[None] = App()
+        async with app.run_test(size=(160, 48)) as pilot:
+            for _ in range(repeats):
+                screen = ReviewScreen(engine, RunView(run.model_copy()))
+                t0 = time.perf_counter()
+                await app.push_screen(screen)
+                while not (screen.files and screen.query_one(DiffView).file is not None):
+                    await asyncio.sleep(0.002)
+                await pilot.pause()  # the frame with the rows in sight
+                times.append((time.perf_counter() - t0) * 1000)
+                await app.pop_screen()
+    return times
 
 
 def counts(text: str) -> tuple[int, int]:
@@ -77,28 +142,35 @@ def timed_ms(parse: Callable[[str], object], text: str) -> float:
 
 def main() -> None:
     with temp_dir("diff-open") as tmp:
-        text = make_diff(tmp / "repo")
-    files, changed = counts(text)
-    if files != FILES or changed != FILES * HUNKS * CHANGED * 2:
-        raise RuntimeError(f"unexpected diff: {files} files, {changed} changed lines")
-    ours: list[float] = []
-    theirs: list[float] = []
-    for rep in range(REPEATS + 1):
-        parse = timed_ms(parse_patch, text)
-        baseline = timed_ms(unidiff.PatchSet, text)
-        log(f"diff_open rep {rep}: parse_patch {parse:.1f} ms; unidiff {baseline:.1f} ms")
-        if rep:
-            ours.append(parse)
-            theirs.append(baseline)
+        private_config_home(tmp)
+        repo = tmp / "repos" / "app"
+        text = make_diff(repo)
+        files, changed = counts(text)
+        if files != FILES or changed != FILES * HUNKS * CHANGED * 2:
+            raise RuntimeError(f"unexpected diff: {files} files, {changed} changed lines")
+        ws = open_workspace(write_workspace(tmp / "ws", {"app": repo}))
+        run = asyncio.run(seed_run(ws, repo))
+        opens = asyncio.run(screen_opens(ws, run, REPEATS + 1))[1:]
+        parses: list[float] = []
+        theirs: list[float] = []
+        for rep in range(REPEATS + 1):
+            parse = timed_ms(parse_patch, text)
+            baseline = timed_ms(unidiff.PatchSet, text)
+            log(f"diff_open rep {rep}: parse_patch {parse:.1f} ms; unidiff {baseline:.1f} ms")
+            if rep:
+                parses.append(parse)
+                theirs.append(baseline)
+    log(f"diff_open: screen opens {', '.join(f'{t:.0f}' for t in opens)} ms")
     emit(
         "diff_open",
-        median(ours),
+        median(opens),
         "ms",
-        "unidiff.PatchSet on the same diff text",
+        "unidiff.PatchSet parsing the same diff text",
         median(theirs),
         goal="<= 5",
         target="<= 300 ms",
         digits=1,
+        diff_parse=round(median(parses), 1),
         files=files,
         lines=changed,
         repeats=REPEATS,

@@ -9,6 +9,8 @@ back to the agent (the run continues), or reject the whole run (its work is salv
 
 from __future__ import annotations
 
+import asyncio
+import gc
 from collections.abc import Callable
 
 from rich.text import Text
@@ -17,16 +19,17 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import Input, OptionList, Static
-from textual.widgets.option_list import Option
+from textual.widgets import Input, Static
 
 from cockpit.diff_lines import flags_by_file
 from cockpit.model import RunView
 from cockpit.review_rows import Row, fuzzy_pick
 from cockpit.screens.confirm import ConfirmScreen
 from cockpit.widgets.diff_view import DiffView
-from cockpit.widgets.glyphs import colour
+from cockpit.widgets.file_list import FileList
+from cockpit.widgets.glyphs import colour, update_if_changed
 from engine.domain.errors import CockpitError
+from engine.domain.models import Run
 from engine.domain.patch import FilePatch, parse_patch
 from engine.domain.review import Decisions
 from engine.services.engine import Engine
@@ -82,11 +85,16 @@ class ReviewScreen(Screen[str | None]):
         self.index = 0
         #: What the input box is for: "comment" or "jump" (None: hidden).
         self._asking: str | None = None
+        #: The first diff, read from git while the screen is built (git's time overlaps
+        #: the screen's first layout).
+        self._reading: asyncio.Task[tuple[Run, str]] | None = asyncio.ensure_future(
+            review_patch(engine, self.run_id, self.span)
+        )
 
     def compose(self) -> ComposeResult:
         yield Static(id="review-title")
         with Horizontal(id="review-body"):
-            yield OptionList(id="review-files")
+            yield FileList(id="review-files")
             yield DiffView(id="review-diff")
         yield Input(id="review-input")
         yield Static(id="review-keys")
@@ -110,14 +118,23 @@ class ReviewScreen(Screen[str | None]):
     @work(exclusive=True, group="review-load")
     async def load(self) -> None:
         """Read the span's diff and show its first file (or the same file again)."""
+        reading, self._reading = self._reading, None
         try:
-            run, text = await review_patch(self.engine, self.run_id, self.span)
+            run, text = await (reading or review_patch(self.engine, self.run_id, self.span))
         except CockpitError as exc:
             self.notify(str(exc), severity="error")
             return
         self.view.run = run
         keep = self.files[self.index].path if self.files else None
-        self.files = parse_patch(text)
+        # A big diff is tens of thousands of small objects: the collector, run in the
+        # middle, would walk the whole app's heap for nothing (it doubled the parse).
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            self.files = parse_patch(text)
+        finally:
+            if collecting:
+                gc.enable()
         self.index = next((i for i, f in enumerate(self.files) if f.path == keep), 0)
         self._list_files()
         self._show_file()
@@ -128,26 +145,27 @@ class ReviewScreen(Screen[str | None]):
 
     def _list_files(self) -> None:
         flags = self._flags()
-        listing = self.query_one("#review-files", OptionList)
-        listing.clear_options()
+        listing = self.query_one(FileList)
+        options: list[Text] = []
+        status_style = {k: f"bold {colour(self.app, v)}" for k, v in STATUS_COLOUR.items()}
+        error, success = colour(self.app, "error"), colour(self.app, "success")
         for fp in self.files:
             row = Text()
-            row.append(f"{fp.status} ", style=f"bold {colour(self.app, STATUS_COLOUR[fp.status])}")
+            row.append(f"{fp.status} ", style=status_style[fp.status])
             row.append(fp.path)
             row.append(f"  +{fp.added} -{fp.removed}", style="dim")
             found = sum(len(v) for v in flags.get(fp.path, {}).values())
             if found:
-                row.append(f"  ●{found}", style=colour(self.app, "error"))
+                row.append(f"  ●{found}", style=error)
             rejected = self.decisions.rejected_in(fp.path)
             if rejected:
-                row.append(f"  ✗{rejected}", style=f"bold {colour(self.app, 'error')}")
+                row.append(f"  ✗{rejected}", style=f"bold {error}")
             elif self.decisions.verdict(fp.path) == "accepted":
-                row.append("  ✓", style=f"bold {colour(self.app, 'success')}")
-            listing.add_option(Option(row))
+                row.append("  ✓", style=f"bold {success}")
+            options.append(row)
         if not self.files:
-            listing.add_option(Option(Text("no changes", style="italic"), disabled=True))
-        else:
-            listing.highlighted = self.index
+            options.append(Text("no changes", style="italic"))
+        listing.set_items(options, self.index)
         self._title()
 
     def _show_file(self) -> None:
@@ -169,23 +187,18 @@ class ReviewScreen(Screen[str | None]):
             title.append(f" · file {self.index + 1}/{len(self.files)}")
         if rejected or comments:
             title.append(f" · {rejected} rejected, {comments} comment(s)", style="bold")
-        self.query_one("#review-title", Static).update(title)
+        update_if_changed(self.query_one("#review-title", Static), title)
 
     # --- navigation -------------------------------------------------------------------
-    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
-        index = event.option_index
-        if (
-            event.option_list.id == "review-files"
-            and index != self.index
-            and index < len(self.files)
-        ):
-            self.index = index
+    def on_file_list_highlighted(self, event: FileList.Highlighted) -> None:
+        if event.index != self.index and event.index < len(self.files):
+            self.index = event.index
             self._show_file()
 
     def action_file(self, step: int) -> None:
         if self.files:
             self.index = (self.index + step) % len(self.files)
-            self.query_one("#review-files", OptionList).highlighted = self.index
+            self.query_one(FileList).select(self.index, notify=False)
             self._show_file()
 
     def action_hunk(self, step: int) -> None:
@@ -211,7 +224,7 @@ class ReviewScreen(Screen[str | None]):
         self._ask("jump", "jump to a file: type part of its name, enter")
 
     def action_switch_focus(self) -> None:
-        files = self.query_one("#review-files", OptionList)
+        files = self.query_one(FileList)
         (self.query_one(DiffView) if files.has_focus else files).focus()
 
     def action_select(self) -> None:
@@ -279,9 +292,7 @@ class ReviewScreen(Screen[str | None]):
 
     def _after_decision(self) -> None:
         self.query_one(DiffView).refresh()
-        highlighted = self.index
         self._list_files()
-        self.query_one("#review-files", OptionList).highlighted = highlighted
 
     def action_comment(self) -> None:
         if not self.files:
@@ -309,7 +320,7 @@ class ReviewScreen(Screen[str | None]):
                 self.notify(f"no file matches {text!r}", severity="warning")
                 return
             self.index = [f.path for f in self.files].index(path)
-            self.query_one("#review-files", OptionList).highlighted = self.index
+            self.query_one(FileList).select(self.index, notify=False)
             self._show_file()
         elif purpose == "comment" and text:
             fp = self.files[self.index]

@@ -169,9 +169,7 @@ def _loaded(then=None):
     async def run_before(pilot: Pilot[None]) -> None:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + 15
-        while not (
-            isinstance(pilot.app.screen, ReviewScreen) and len(pilot.app.screen.files) == 3
-        ):
+        while not (isinstance(pilot.app.screen, ReviewScreen) and len(pilot.app.screen.files) == 3):
             assert loop.time() < deadline, "the review screen did not load"
             await pilot.pause(0.05)
         # The handlers file: the one with the finding.
