@@ -271,3 +271,44 @@ def test_quit_confirmation_says_runs_are_in_flight(demo: Demo):
     assert tmux.exit_status() == 0, screen
     run = demo.runs()["shared"]
     assert run["state"] in ("interrupted", "finished"), run
+
+
+@pytest.mark.timeout(240)
+def test_review_accept_and_approve_the_finished_run(demo: Demo):
+    """The api run waits for review: the inbox opens it in the review screen, a hunk is
+    accepted, the run approved, and the repo pane shows it merged into main."""
+    tmux = demo.tmux
+    wait_ready(tmux)
+    api = run_ids(tmux.wait_until(step1_visible, "the three runs"))["api"]
+
+    # 8. i, then the review item's digit: the review screen on the api run.
+    tmux.press("i")
+    tmux.wait_for("Inbox —")
+    row = tmux.wait_for_re(rf"(\d)\s+review\s+{api}\s+ready for review")
+    tmux.press(row.group(1))
+    tmux.wait_for(f"Review {api}", "the whole run · 2 file(s)", "M api/app.py", "A api/limiter.py")
+    tmux.wait_for("@@ -1,8 +1,15 @@")  # api/app.py's hunk, first
+
+    # 9. n onto the hunk, a accepts it (✓ in the gutter); ] shows the other file.
+    tmux.press("n")
+    tmux.press("a")
+    tmux.wait_for("✓ @@ -1,8")
+    tmux.press("]")
+    tmux.wait_for("file 2/2", "class Limiter")
+
+    # 10. M approves: confirmed with y, the branch is merged, the screen closes.
+    tmux.press("M")
+    tmux.wait_for(f"Approve {api}: merge it into main?", "y: yes")
+    tmux.press("y")
+    tmux.wait_gone(f"Review {api}")
+    tmux.wait_for(f"{api} merged into main as")
+
+    # 11. The repo pane of api lists the run as merged.
+    tmux.press("Home")
+    tmux.wait_for_re(rf"{api} merged [0-9a-f]{{8}}")
+    demo_repo = demo.root / "repos" / "api"
+    merged = subprocess.run(
+        ["git", "log", "-1", "--format=%s", "main"], cwd=demo_repo, capture_output=True, text=True
+    ).stdout
+    assert merged.startswith(f"Merge cockpit run {api}: add rate limiting"), merged
+    assert (demo_repo / "api" / "limiter.py").exists()  # main is checked out: updated too

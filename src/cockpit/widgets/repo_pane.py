@@ -8,7 +8,7 @@ from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from cockpit.model import CockpitModel
+from cockpit.model import CockpitModel, RunView
 from cockpit.widgets.glyphs import GLYPH, colour, gate_badges, state_style, update_if_changed
 from engine.domain.diffs import RepoStatus, WorktreeDiff
 
@@ -83,5 +83,15 @@ class RepoPane(VerticalScroll):
         for view in runs[-20:]:
             run = view.run
             text.append(f"   {GLYPH[run.state]} ", style=state_style(app, run.state))
-            text.append(f"{run.id} {run.state.value:<18} {run.task}\n")
+            text.append(f"{run.id} {_state_of(view):<18} {run.task}\n")
         update_if_changed(self.query_one("#repo-body", Static), text)
+
+
+def _state_of(view: RunView) -> str:
+    """A run's state as the repo pane says it: a decided run says what became of it."""
+    review = view.review
+    if review is None:
+        return view.run.state.value
+    if review.decision == "approved":
+        return f"merged {(review.sha or '')[:8]}"
+    return "rejected"
