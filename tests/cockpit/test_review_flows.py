@@ -5,6 +5,7 @@ salvages the work and removes the worktree."""
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -191,3 +192,109 @@ async def test_reject_the_run_saves_its_work_and_removes_the_worktree(
         salvage = Path(decided.salvage or "")
     assert (salvage / "changes.patch").is_file()
     assert not worktree.exists()
+
+
+async def test_awkward_files_are_shown_and_decided_without_breaking_the_screen(
+    ws: Workspace, repo: Path, scenario
+) -> None:
+    """Binary content, a rename, a mode change, a deletion, bytes that are not UTF-8 and a
+    very long line, all in one run's branch: every file shows, side by side too, and a
+    rejected binary file and rename are restored by approval."""
+    (repo / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)))
+    (repo / "old_name.txt").write_text("".join(f"line {n}\n" for n in range(30)))
+    (repo / "run.sh").write_text("echo hi\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "awkward files")
+    logo_before = git(repo, "rev-parse", "HEAD:logo.png")
+    app = make_app(ws)
+    async with app.run_test(size=SIZE) as pilot:
+        run_id = await finished(pilot, scenario)
+        worktree = Path(view_of(app, run_id).run.worktree or "")
+        (worktree / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(reversed(range(256))))
+        git(worktree, "mv", "old_name.txt", "new_name.txt")
+        (worktree / "run.sh").chmod(0o755)
+        (worktree / "latin1.txt").write_bytes(b"caf\xe9 au lait\n")
+        (worktree / "long.txt").write_text("x" * 100_000 + "\n")
+        (worktree / "README.md").unlink()
+        git(worktree, "add", "-A")
+        git(worktree, "commit", "-qm", "more")
+        app.open_review(run_id)
+        await until(pilot, lambda: isinstance(app.screen, ReviewScreen))
+        screen = app.screen
+        assert isinstance(screen, ReviewScreen)
+        await until(pilot, lambda: len(screen.files) == 8)
+        statuses = {f.path: f.status for f in screen.files}
+        assert statuses["new_name.txt"] == "R" and statuses["run.sh"] == "T"
+        assert statuses["README.md"] == "D" and statuses["logo.png"] == "M"
+        diff = screen.query_one(DiffView)
+        for _ in range(len(screen.files)):
+            for split in (False, True):
+                diff.side_by_side = split
+                await pilot.pause()
+                assert diff.rows, screen.files[screen.index].path  # something is shown
+            await pilot.press("right_square_bracket")
+        # Reject the binary file and the rename, whole (X), then approve the rest.
+        for path in ("logo.png", "new_name.txt"):
+            await pilot.press("slash", *path, "enter")
+            await until(pilot, lambda p=path: screen.files[screen.index].path == p)
+            await pilot.press("X")
+        await pilot.press("M")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
+        await until(pilot, lambda: view_of(app, run_id).review is not None, timeout=20)
+    assert git(repo, "show", "main:old_name.txt").startswith("line 0")  # rename undone
+    assert "new_name.txt" not in git(repo, "ls-tree", "--name-only", "main")
+    assert git(repo, "rev-parse", "main:logo.png") == logo_before  # binary restored
+    assert git(repo, "ls-tree", "main", "run.sh").startswith("100755")  # mode change kept
+    latin1 = subprocess.run(
+        ["git", "show", "main:latin1.txt"], cwd=repo, capture_output=True, check=True
+    ).stdout
+    assert latin1 == b"caf\xe9 au lait\n"  # the bytes, untouched
+    assert "README.md" not in git(repo, "ls-tree", "--name-only", "main")
+
+
+async def test_turns_one_at_a_time_or_compared(ws: Workspace, scenario) -> None:
+    app = make_app(ws)
+    async with app.run_test(size=SIZE) as pilot:
+        await finished(pilot, scenario)
+        screen = await open_from_inbox(pilot)
+        await pilot.press("t")  # turn 1: only a.txt
+        await until(pilot, lambda: screen.span.turns == (1, 1))
+        assert [f.path for f in screen.files] == ["a.txt"]
+        await pilot.press("w", *"2-3", "enter")  # turns 2 to 3: b.txt and the README
+        await until(pilot, lambda: screen.span.turns == (2, 3))
+        assert sorted(f.path for f in screen.files) == ["README.md", "b.txt"]
+        title = str(screen.query_one("#review-title").render())
+        assert "turns 2–3" in title
+        await pilot.press("x")  # deciding needs the whole run: told so, nothing decided
+        assert screen.decisions.counts() == (0, 0)
+        await pilot.press("T")
+        await until(pilot, lambda: screen.span.turns is None and len(screen.files) == 3)
+
+
+async def test_red_gates_refuse_until_the_human_overrides_which_is_recorded(
+    workspace_root: Path, repo: Path, scenario
+) -> None:
+    config = workspace_root / "cockpit.toml"
+    config.write_text(
+        config.read_text()
+        + '\n[[repos.app.gates]]\nname = "no-b"\nkind = "command"\nwhen = "manual"\n'
+        'command = "test ! -e b.txt"\n'
+    )
+    app = make_app(open_workspace(workspace_root))
+    async with app.run_test(size=SIZE) as pilot:
+        run_id = await finished(pilot, scenario)
+        await open_from_inbox(pilot)
+        await pilot.press("M")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
+        # The gates are red: a second question, naming them.
+        await until(
+            pilot,
+            lambda: isinstance(app.screen, ConfirmScreen) and "no-b" in app.screen.question,
+        )
+        await pilot.press("y")
+        await until(pilot, lambda: view_of(app, run_id).review is not None, timeout=20)
+        decided = view_of(app, run_id).review
+    assert decided is not None and decided.gates_overridden == ["no-b"]
+    assert "Gates overridden at approval: no-b" in git(repo, "log", "-1", "--format=%B", "main")

@@ -28,7 +28,7 @@ from cockpit.screens.confirm import ConfirmScreen
 from cockpit.widgets.diff_view import DiffView
 from cockpit.widgets.file_list import FileList
 from cockpit.widgets.glyphs import colour, update_if_changed
-from engine.domain.errors import CockpitError
+from engine.domain.errors import CockpitError, GatesRed
 from engine.domain.models import Run
 from engine.domain.patch import FilePatch, parse_patch
 from engine.domain.review import Decisions
@@ -69,6 +69,7 @@ class ReviewScreen(Screen[str | None]):
         Binding("s", "side_by_side", "Side by side", show=False, id="review.split"),
         Binding("t", "turn(1)", "Next turn", show=False, id="review.turn"),
         Binding("T", "whole_run", "Whole run", show=False, id="review.whole"),
+        Binding("w", "compare", "Compare turns", show=False, id="review.compare"),
         Binding("M", "approve", "Approve", id="review.approve"),
         Binding("D", "discard", "Reject run", show=False, id="review.discard"),
         Binding("tab", "switch_focus", "Files/diff", show=False, id="review.focus"),
@@ -116,14 +117,17 @@ class ReviewScreen(Screen[str | None]):
 
     # --- loading ----------------------------------------------------------------------
     @work(exclusive=True, group="review-load")
-    async def load(self) -> None:
-        """Read the span's diff and show its first file (or the same file again)."""
+    async def load(self, span: Span | None = None) -> None:
+        """Read a span's diff (default: the current one) and show its first file (or the
+        same file again); the span becomes current once read."""
+        span = span or self.span
         reading, self._reading = self._reading, None
         try:
-            run, text = await (reading or review_patch(self.engine, self.run_id, self.span))
+            run, text = await (reading or review_patch(self.engine, self.run_id, span))
         except CockpitError as exc:
             self.notify(str(exc), severity="error")
             return
+        self.span = span
         self.view.run = run
         keep = self.files[self.index].path if self.files else None
         # A big diff is tens of thousands of small objects: the collector, run in the
@@ -243,12 +247,14 @@ class ReviewScreen(Screen[str | None]):
             return
         current = 0 if self.span.turns is None else self.span.turns[1]
         nxt = (current + step) % (turns + 1)
-        self.span = Span() if nxt == 0 else Span((nxt, nxt))
-        self.load()
+        self.load(Span() if nxt == 0 else Span((nxt, nxt)))
+
+    def action_compare(self) -> None:
+        turns = self.view.run.turns_completed
+        self._ask("compare", f"compare turns: type A-B (1–{turns}): what turns A to B changed")
 
     def action_whole_run(self) -> None:
-        self.span = Span()
-        self.load()
+        self.load(Span())
 
     # --- decisions --------------------------------------------------------------------
     def _verdict(self, row: Row) -> str | None:
@@ -322,6 +328,14 @@ class ReviewScreen(Screen[str | None]):
             self.index = [f.path for f in self.files].index(path)
             self.query_one(FileList).select(self.index, notify=False)
             self._show_file()
+        elif purpose == "compare" and text:
+            first, _, last = text.replace("..", "-").partition("-")
+            try:
+                span = Span((int(first), int(last or first)))
+            except ValueError:
+                self.notify(f"type two turn numbers, e.g. 1-3 (not {text!r})", severity="warning")
+                return
+            self.load(span)
         elif purpose == "comment" and text:
             fp = self.files[self.index]
             diff = self.query_one(DiffView)
@@ -362,11 +376,21 @@ class ReviewScreen(Screen[str | None]):
         )
 
     @work(exclusive=True, group="review-outcome")
-    async def _approve_confirmed(self, yes: bool) -> None:
+    async def _approve_confirmed(self, yes: bool, override_gates: bool = False) -> None:
         if not yes or not await self._apply_rejections():
             return
         try:
-            done = await approve(self.engine, self.run_id)
+            done = await approve(self.engine, self.run_id, override_gates=override_gates)
+        except GatesRed as red:
+            # Red gates: the human may still merge, knowingly (the override is recorded).
+            self.app.push_screen(
+                ConfirmScreen(
+                    f"Blocking gates are red: {', '.join(red.gates)}. Approve anyway?"
+                    " (the override is recorded with the merge)"
+                ),
+                self._when_sure(lambda sure: self._approve_confirmed(sure, True)),
+            )
+            return
         except CockpitError as exc:
             self.notify(str(exc), severity="error", timeout=10)
             self.load()

@@ -51,3 +51,12 @@ class AgentFailed(CockpitError):
 class ReviewRefused(CockpitError):
     """An approval that cannot go ahead as things are: a merge conflict, red blocking
     gates, or uncommitted changes where the base branch is checked out. Nothing moved."""
+
+
+class GatesRed(ReviewRefused):
+    """An approval refused because blocking gates are red (``gates`` names them); the
+    human may override it, which is recorded."""
+
+    def __init__(self, message: str, gates: list[str]) -> None:
+        super().__init__(message)
+        self.gates = gates

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from engine.domain.errors import BadInput, ReviewRefused
+from engine.domain.errors import BadInput, GatesRed, ReviewRefused
 from engine.domain.events import ReviewDecided
 from engine.domain.models import Run, turn_ref, utcnow
 from engine.domain.state import RunState
@@ -84,9 +84,10 @@ async def approve(
     _, results = await engine.check_gates(run.id)
     red = [r.name for r in results if r.holds_back]
     if red and not override_gates:
-        raise ReviewRefused(
+        raise GatesRed(
             f"run {run.id}: blocking gates are red ({', '.join(red)}); fix them, or approve"
-            " with --override-gates (recorded)"
+            " with --override-gates (recorded)",
+            red,
         )
     checkout = await merges.checkout_of(repo, config.base)
     if checkout is not None:
@@ -151,8 +152,8 @@ async def reject(engine: Engine, ref: str) -> Path:
 
 @dataclass(frozen=True)
 class Span:
-    """What a review looks at: the whole run against its base (``turns`` None), one
-    turn's changes (``(n, n)``), or from after turn ``a`` to after turn ``b``."""
+    """What a review looks at: the whole run against its base (``turns`` None), or what
+    turns ``a`` to ``b`` changed (``(a, b)``; ``(n, n)``: one turn)."""
 
     turns: tuple[int, int] | None = None
 
@@ -160,7 +161,7 @@ class Span:
         if self.turns is None:
             return "the whole run"
         first, last = self.turns
-        return f"turn {last}" if first == last else f"turns {first + 1}–{last}"
+        return f"turn {last}" if first == last else f"turns {first}–{last}"
 
 
 async def review_patch(engine: Engine, ref: str, span: Span = Span()) -> tuple[Run, str]:
