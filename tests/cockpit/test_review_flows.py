@@ -298,3 +298,23 @@ async def test_red_gates_refuse_until_the_human_overrides_which_is_recorded(
         decided = view_of(app, run_id).review
     assert decided is not None and decided.gates_overridden == ["no-b"]
     assert "Gates overridden at approval: no-b" in git(repo, "log", "-1", "--format=%B", "main")
+
+
+async def test_s_approves_as_one_squashed_commit(ws: Workspace, repo: Path, scenario) -> None:
+    app = make_app(ws)
+    async with app.run_test(size=SIZE) as pilot:
+        run_id = await finished(pilot, scenario)
+        await open_from_inbox(pilot)
+        await pilot.press("S")
+        await until(
+            pilot,
+            lambda: (
+                isinstance(app.screen, ConfirmScreen)
+                and "squash it into main" in app.screen.question
+            ),
+        )
+        await pilot.press("y")
+        await until(pilot, lambda: view_of(app, run_id).review is not None)
+        decided = view_of(app, run_id).review
+    assert decided is not None and decided.squash
+    assert len(git(repo, "rev-list", "--parents", "-n1", "main").split()) == 2  # one parent

@@ -71,6 +71,7 @@ class ReviewScreen(Screen[str | None]):
         Binding("T", "whole_run", "Whole run", show=False, id="review.whole"),
         Binding("w", "compare", "Compare turns", show=False, id="review.compare"),
         Binding("M", "approve", "Approve", id="review.approve"),
+        Binding("S", "approve(True)", "Approve squashed", show=False, id="review.squash"),
         Binding("D", "discard", "Reject run", show=False, id="review.discard"),
         Binding("tab", "switch_focus", "Files/diff", show=False, id="review.focus"),
     ]
@@ -109,7 +110,7 @@ class ReviewScreen(Screen[str | None]):
             Text(
                 "]/[ file · n/N hunk · f finding · / jump · s side by side · t turn · T whole run"
                 "\nv select · a/x accept/reject (A/X file) · c comment · C send comments ·"
-                " M approve · D reject run · escape close",
+                " M approve (S squashed) · D reject run · escape close",
                 style="dim",
             )
         )
@@ -366,21 +367,28 @@ class ReviewScreen(Screen[str | None]):
         self.decisions.files.clear()
         return True
 
-    def action_approve(self) -> None:
-        base = self.engine.workspace.repo(self.view.run.repo).base
+    def action_approve(self, squash: bool | None = None) -> None:
+        """Approve (``squash``: one squashed commit; None: the repo's ``merge`` setting)."""
+        config = self.engine.workspace.repo(self.view.run.repo)
+        squashed = config.merge == "squash" if squash is None else squash
+        how = "squash it into" if squashed else "merge it into"
         rejected, _ = self.decisions.counts()
         extra = f" ({rejected} rejected part(s) are reverted first)" if rejected else ""
         self.app.push_screen(
-            ConfirmScreen(f"Approve {self.run_id}: merge it into {base}{extra}?"),
-            self._when_sure(self._approve_confirmed),
+            ConfirmScreen(f"Approve {self.run_id}: {how} {config.base}{extra}?"),
+            self._when_sure(lambda yes: self._approve_confirmed(yes, squash=squashed)),
         )
 
     @work(exclusive=True, group="review-outcome")
-    async def _approve_confirmed(self, yes: bool, override_gates: bool = False) -> None:
+    async def _approve_confirmed(
+        self, yes: bool, override_gates: bool = False, squash: bool | None = None
+    ) -> None:
         if not yes or not await self._apply_rejections():
             return
         try:
-            done = await approve(self.engine, self.run_id, override_gates=override_gates)
+            done = await approve(
+                self.engine, self.run_id, squash=squash, override_gates=override_gates
+            )
         except GatesRed as red:
             # Red gates: the human may still merge, knowingly (the override is recorded).
             self.app.push_screen(
@@ -388,14 +396,15 @@ class ReviewScreen(Screen[str | None]):
                     f"Blocking gates are red: {', '.join(red.gates)}. Approve anyway?"
                     " (the override is recorded with the merge)"
                 ),
-                self._when_sure(lambda sure: self._approve_confirmed(sure, True)),
+                self._when_sure(lambda sure: self._approve_confirmed(sure, True, squash)),
             )
             return
         except CockpitError as exc:
             self.notify(str(exc), severity="error", timeout=10)
             self.load()
             return
-        self.dismiss(f"{self.run_id} merged into {done.base} as {done.sha[:12]}")
+        how = "squashed" if done.squash else "merged"
+        self.dismiss(f"{self.run_id} {how} into {done.base} as {done.sha[:12]}")
 
     def action_send_comments(self) -> None:
         self._send_comments()
