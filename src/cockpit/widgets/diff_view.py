@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from pygments.lexers import get_lexer_by_name
+from pygments.util import ClassNotFound
 from rich.segment import Segment
 from rich.style import Style
 from rich.syntax import Syntax
@@ -286,8 +288,13 @@ def _fg(style: str | Style) -> Style:
 
 def _syntax_for(path: str, dark: bool) -> Syntax | None:
     """A highlighter for the file's language (by its name), or None when unknown."""
-    lexer = Syntax.guess_lexer(path, code="")
-    if lexer in ("default", "text"):
+    name = Syntax.guess_lexer(path, code="")
+    if name in ("default", "text"):
+        return None
+    try:
+        # The lexer object, not its name: given a name, every highlight looks it up anew.
+        lexer = get_lexer_by_name(name)
+    except ClassNotFound:
         return None
     theme = "ansi_dark" if dark else "ansi_light"
     return Syntax("", lexer, theme=theme, background_color="default")

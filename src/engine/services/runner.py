@@ -105,6 +105,8 @@ class RunExecution:
         self._plan_gates = gates
         self._gates: GatePlan | None = None
         self._fix_rounds_used = 0
+        #: Set once the human was asked about gates still red after the fix rounds.
+        self._gates_handed_over = False
         self.skills: list[Skill] = []
         self._skill_library = skill_library
         self._wanted_skills = list(wanted_skills or [])
@@ -188,6 +190,9 @@ class RunExecution:
             await self._store.add_steering(self.run.id, text)
             self.steering_arrived.set()
             return
+        if self._gates_handed_over:
+            return  # the human was asked once and answered: their word stands
+        self._gates_handed_over = True
         names = ", ".join(r.name for r in failing)
         answer = await self.ask_human(
             f"blocking gates still fail after {plan.fix_rounds} fix round(s): {names}."
