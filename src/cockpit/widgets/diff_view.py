@@ -293,7 +293,7 @@ def _syntax_for(path: str, dark: bool) -> Syntax | None:
         return None
     try:
         # The lexer object, not its name: given a name, every highlight looks it up anew.
-        lexer = get_lexer_by_name(name)
+        lexer = get_lexer_by_name(name, stripnl=False, ensurenl=True, tabsize=4)
     except ClassNotFound:
         return None
     theme = "ansi_dark" if dark else "ansi_light"

@@ -362,6 +362,9 @@ class RunExecution:
             self.run.finished_at = utcnow()
             self.run.owner = None
             self.run.lease_expires_at = None
+        # Everything the run did before this change is stored before its row says so: a
+        # reader who sees it finished finds all its events (it once missed the last ones).
+        await self._bus.flush()
         await self._store.save_run(self.run)
         self._bus.emit(RunStateChanged(run_id=self.run.id, old=old, new=new, reason=reason))
         await self._bus.flush()
