@@ -33,7 +33,6 @@ from cockpit.screens.findings import FindingsScreen, Place
 from cockpit.screens.guard import GuardScreen
 from cockpit.screens.help import HelpScreen, collect_bindings
 from cockpit.screens.inbox import InboxScreen
-from cockpit.screens.review import ReviewScreen
 from cockpit.screens.skills import SkillsScreen
 from cockpit.settings import UiSettings, load_settings, save_settings, settings_path
 from cockpit.themes import DEFAULT_THEME, register_themes
@@ -448,6 +447,10 @@ class CockpitApp(App[None]):
             if outcome:
                 self.notify(outcome, timeout=8)
             self._show_selected()
+
+        # Imported on first use: the review screen brings the diff parser and a syntax
+        # highlighter, which the cockpit's first frame has no need to wait for.
+        from cockpit.screens.review import ReviewScreen
 
         self.push_screen(ReviewScreen(self.engine, view), closed)
 
