@@ -172,7 +172,9 @@ class RunView:
                 self._apply_guard(event)
             case ReviewDecided(decision=decision, base=base, sha=sha, salvage=salvage):
                 self.review = event
-                if decision == "approved":
+                if decision == "approved" and not event.merged:
+                    self._add(Entry("turn", f"approved: {base} already had its changes"))
+                elif decision == "approved":
                     how = "squashed" if event.squash else "merged"
                     self._add(Entry("turn", f"approved: {how} into {base} as {(sha or '')[:12]}"))
                 else:

@@ -40,12 +40,16 @@ async def cmd_approve(ws: Workspace, args: argparse.Namespace) -> int:
                     "sha": done.sha,
                     "squash": done.squash,
                     "gates_overridden": done.gates_overridden,
+                    "merged": done.merged,
                 }
             )
         )
         return 0
-    how = "squashed into" if done.squash else "merged into"
-    print(f"run {done.run_id} {how} {done.base} as {done.sha[:12]}")
+    if not done.merged:
+        print(f"run {done.run_id}: {done.base} already has its changes; nothing to merge")
+    else:
+        how = "squashed into" if done.squash else "merged into"
+        print(f"run {done.run_id} {how} {done.base} as {done.sha[:12]}")
     if done.gates_overridden:
         print(f"gates overridden (recorded): {', '.join(done.gates_overridden)}")
     return 0

@@ -13,9 +13,9 @@ from enginekit import git
 WRITE = '[[step]]\nwrite = { path = "hello.txt", content = "hi\\n" }\n'
 
 
-def finished_run(workspace_root: Path, write_scenario) -> str:
+def finished_run(workspace_root: Path, write_scenario, scenario: str = WRITE) -> str:
     done = cockpit(
-        "run", "app", "say hi", "--scenario", write_scenario(WRITE), "--wait", "--json",
+        "run", "app", "say hi", "--scenario", write_scenario(scenario), "--wait", "--json",
         cwd=workspace_root,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
@@ -31,7 +31,8 @@ def test_approve_prints_the_merge_and_json_gives_its_fields(
     assert done.returncode == 0, done.stderr
     sha = git(repo, "rev-parse", "main").strip()
     assert done.stdout.strip() == f"run {first} merged into main as {sha[:12]}"
-    second = finished_run(workspace_root, write_scenario)  # the same file again: a no-op
+    other = WRITE.replace("hello.txt", "other.txt")
+    second = finished_run(workspace_root, write_scenario, other)
     report = json.loads(cockpit("approve", second, "--squash", "--json", cwd=workspace_root).stdout)
     assert report == {
         "run": second,
@@ -39,7 +40,16 @@ def test_approve_prints_the_merge_and_json_gives_its_fields(
         "sha": git(repo, "rev-parse", "main").strip(),
         "squash": True,
         "gates_overridden": [],
+        "merged": True,
     }
+    assert len(git(repo, "rev-list", "--parents", "-n1", "main").split()) == 2  # squashed
+    # The same file again: main already has it, so no empty merge commit is made.
+    third = finished_run(workspace_root, write_scenario)
+    head = git(repo, "rev-parse", "main")
+    done = cockpit("approve", third, cwd=workspace_root)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"run {third}: main already has its changes; nothing to merge"
+    assert git(repo, "rev-parse", "main") == head
     assert_one_line_error(cockpit("approve", first, cwd=workspace_root), "already approved")
     assert_one_line_error(cockpit("approve", "nope", cwd=workspace_root), "no run 'nope'")
 

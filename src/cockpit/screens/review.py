@@ -403,6 +403,9 @@ class ReviewScreen(Screen[str | None]):
             self.notify(str(exc), severity="error", timeout=10)
             self.load()
             return
+        if not done.merged:
+            self.dismiss(f"{self.run_id}: {done.base} already has its changes; nothing merged")
+            return
         how = "squashed" if done.squash else "merged"
         self.dismiss(f"{self.run_id} {how} into {done.base} as {done.sha[:12]}")
 

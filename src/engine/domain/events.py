@@ -164,6 +164,8 @@ class ReviewDecided(EventBase):
     squash: bool = False
     gates_overridden: list[str] = Field(default_factory=list)
     salvage: str | None = None
+    #: False when the base already had every change and nothing was merged.
+    merged: bool = True
 
 
 class SkillsLoaded(EventBase):

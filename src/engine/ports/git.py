@@ -66,6 +66,8 @@ class MergePreview:
 
     tree: str | None
     conflicts: list[str]
+    #: The merged tree is the base's own: the base already has every change.
+    unchanged: bool = False
 
 
 class Merges(Protocol):

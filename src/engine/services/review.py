@@ -34,6 +34,9 @@ class Approval:
     sha: str
     squash: bool
     gates_overridden: list[str]
+    #: False when the base already had every change (no commit was made; ``sha`` is the
+    #: base's).
+    merged: bool = True
 
 
 def _files(paths: list[str]) -> str:
@@ -105,6 +108,18 @@ async def approve(
             f"run {run.id}: merging {run.branch} into {config.base} conflicts in"
             f" {_files(preview.conflicts)}; nothing was changed"
         )
+    if preview.unchanged:
+        # Nothing to merge (the base already has it all): no empty merge commit; the run
+        # is approved as it stands and its worktree goes.
+        await _record(
+            engine,
+            ReviewDecided(
+                run_id=run.id, decision="approved", base=config.base, sha=base_sha,
+                squash=squash, gates_overridden=red, merged=False,
+            ),
+        )  # fmt: skip
+        await merges.discard(repo, Path(run.worktree or ""), run.branch)
+        return Approval(run.id, config.base, base_sha, squash, red, merged=False)
     branch_sha = await engine.worktrees.resolve(repo, f"refs/heads/{run.branch}")
     title = run.task.strip().splitlines()[0][:72]
     if squash:

@@ -24,7 +24,8 @@ class GitMerges:
         )
         lines = [line for line in out.splitlines() if line]
         if code == 0 and lines:
-            return MergePreview(tree=lines[0], conflicts=[])
+            base_tree = (await _git("rev-parse", f"{base}^{{tree}}", cwd=repo)).strip()
+            return MergePreview(tree=lines[0], conflicts=[], unchanged=lines[0] == base_tree)
         if code == 1 and lines:  # the tree (with conflict markers), then the files
             return MergePreview(tree=None, conflicts=sorted(set(lines[1:])))
         reason = (err.strip().splitlines() or [f"exit code {code}"])[0]
