@@ -294,13 +294,17 @@ class Engine:
             )
         run.cancel_requested = False
         run.error = None
+        await self._requeue(run, "resumed")
+        return run
+
+    async def _requeue(self, run: Run, reason: str) -> None:
+        """Put a run that had ended back in the queue, and wake whoever executes runs."""
         run.finished_at = None
-        await self._record_state(run, RunState.QUEUED, "resumed")
+        await self._record_state(run, RunState.QUEUED, reason)
         if self._only is not None:
             self._only.add(run.id)
         self.wake()
         await self._poke()
-        return run
 
     async def send_back(self, ref: str, message: str) -> Run:
         """Give a run a message that needs the agent to act: steered while it works, or
@@ -318,12 +322,7 @@ class Engine:
             raise BadInput(f"run {run.id} has no worktree left to work in")
         await self.store.add_steering(run.id, message)
         if run.state is RunState.FINISHED:
-            run.finished_at = None
-            await self._record_state(run, RunState.QUEUED, "sent back with review comments")
-            if self._only is not None:
-                self._only.add(run.id)
-            self.wake()
-            await self._poke()
+            await self._requeue(run, "sent back with review comments")
             return run
         return await self.resume(run.id)
 

@@ -22,7 +22,14 @@ from typing import NamedTuple
 
 from engine.config import GuardRule
 from engine.domain.guard import ALLOW, GuardVerdict, ToolRequest
-from engine.domain.shell import SHELLS, Simple, Unreadable, parse, substituted_words
+from engine.domain.shell import (
+    SHELLS,
+    Simple,
+    Unreadable,
+    find_roots,
+    parse,
+    substituted_words,
+)
 
 DOWNLOADERS = {"curl", "wget", "fetch", "aria2c"}
 INTERPRETERS = SHELLS | {"python", "python3", "perl", "ruby", "node", "php", "eval", "source", "."}
@@ -283,7 +290,7 @@ def _deleted(s: Simple) -> list[str]:
     if s.program in ("rm", "rmdir", "shred", "unlink"):
         return _operands(s.argv[1:])
     if s.program == "find" and ("-delete" in s.argv or _find_runs_rm(s.argv)):
-        return _find_roots(s.argv)
+        return find_roots(s.argv)
     return []
 
 
@@ -301,19 +308,6 @@ def _find_runs_rm(argv: list[str]) -> bool:
         and argv[i + 1 : i + 2] in (["rm"], ["/bin/rm"], ["shred"])
         for i, word in enumerate(argv)
     )
-
-
-def _find_roots(argv: list[str]) -> list[str]:
-    """The folders ``find`` starts from (``.`` when none is given)."""
-    args = argv[1:]
-    while args and args[0] in ("-H", "-L", "-P"):
-        args = args[1:]
-    roots: list[str] = []
-    for arg in args:
-        if arg.startswith(("-", "(", "!")):
-            break
-        roots.append(arg)
-    return roots or ["."]
 
 
 def _pipe_to_shell(call: Call, commands: list[Simple]) -> str | None:

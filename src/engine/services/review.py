@@ -108,30 +108,11 @@ async def approve(
             f"run {run.id}: merging {run.branch} into {config.base} conflicts in"
             f" {_files(preview.conflicts)}; nothing was changed"
         )
-    if preview.unchanged:
-        # Nothing to merge (the base already has it all): no empty merge commit; the run
-        # is approved as it stands and its worktree goes.
-        await _record(
-            engine,
-            ReviewDecided(
-                run_id=run.id, decision="approved", base=config.base, sha=base_sha,
-                squash=squash, gates_overridden=red, merged=False,
-            ),
-        )  # fmt: skip
-        await merges.discard(repo, Path(run.worktree or ""), run.branch)
-        return Approval(run.id, config.base, base_sha, squash, red, merged=False)
-    branch_sha = await engine.worktrees.resolve(repo, f"refs/heads/{run.branch}")
-    title = run.task.strip().splitlines()[0][:72]
-    if squash:
-        message = f"{title}\n\nSquashed from cockpit run {run.id} ({run.branch})."
-        parents = [base_sha]
-    else:
-        message = f"Merge cockpit run {run.id}: {title}\n\nBranch {run.branch}."
-        parents = [base_sha, branch_sha]
-    if red:
-        message += f"\nGates overridden at approval: {', '.join(red)}."
-    sha = await merges.commit(repo, preview.tree, parents, message)
-    await merges.advance(repo, config.base, sha, base_sha, checkout)
+    merged = not preview.unchanged
+    sha = base_sha  # the base already has every change: no empty merge commit is made
+    if merged:
+        sha = await _merge_commit(engine, run, repo, preview.tree, base_sha, squash, red)
+        await merges.advance(repo, config.base, sha, base_sha, checkout)
     await _record(
         engine,
         ReviewDecided(
@@ -141,11 +122,30 @@ async def approve(
             sha=sha,
             squash=squash,
             gates_overridden=red,
+            merged=merged,
         ),
     )
-    # Merged: the worktree and branch have nothing left that the base does not hold.
+    # Approved: the worktree and branch have nothing left that the base does not hold.
     await merges.discard(repo, Path(run.worktree or ""), run.branch)
-    return Approval(run.id, config.base, sha, squash, red)
+    return Approval(run.id, config.base, sha, squash, red, merged=merged)
+
+
+async def _merge_commit(
+    engine: Engine, run: Run, repo: Path, tree: str, base_sha: str, squash: bool, red: list[str]
+) -> str:
+    """The commit landing the run on its base: a merge of its branch, or one squashed
+    commit, saying which gates were overridden if any."""
+    title = run.task.strip().splitlines()[0][:72]
+    if squash:
+        message = f"{title}\n\nSquashed from cockpit run {run.id} ({run.branch})."
+        parents = [base_sha]
+    else:
+        branch_sha = await engine.worktrees.resolve(repo, f"refs/heads/{run.branch}")
+        message = f"Merge cockpit run {run.id}: {title}\n\nBranch {run.branch}."
+        parents = [base_sha, branch_sha]
+    if red:
+        message += f"\nGates overridden at approval: {', '.join(red)}."
+    return await engine.merges.commit(repo, tree, parents, message)
 
 
 async def reject(engine: Engine, ref: str) -> Path:

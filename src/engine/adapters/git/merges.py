@@ -6,11 +6,10 @@ is checked out), and a rejected run's worktree and branch removed."""
 from __future__ import annotations
 
 import asyncio
-import os
 import tempfile
 from pathlib import Path
 
-from engine.adapters.git.worktrees import _IDENTITY, _git, _split_z, git_exit
+from engine.adapters.git.worktrees import _git, _split_z, commit_tree, git_exit
 from engine.domain.errors import GitError
 from engine.ports.git import MergePreview
 
@@ -32,13 +31,7 @@ class GitMerges:
         raise GitError(f"git merge-tree {base} {branch} (in {repo}) failed: {reason}")
 
     async def commit(self, repo: Path, tree: str, parents: list[str], message: str) -> str:
-        email = await _git("config", "user.email", cwd=repo, check=False)
-        env = None if email.strip() else {k: os.environ.get(k) or v for k, v in _IDENTITY.items()}
-        args = ["commit-tree", "--no-gpg-sign", tree]
-        for parent in parents:
-            args += ["-p", parent]
-        out = await _git(*args, "-m", message, cwd=repo, env=env)
-        return out.strip()
+        return await commit_tree(repo, tree, parents, message)
 
     async def checkout_of(self, repo: Path, branch: str) -> Path | None:
         out = await _git("worktree", "list", "--porcelain", cwd=repo)

@@ -118,6 +118,21 @@ async def git_exit(
     return code, out.decode(errors="surrogateescape"), err.decode(errors="replace")
 
 
+async def commit_tree(cwd: Path, tree: str, parents: list[str], message: str) -> str:
+    """Commit ``tree`` with these parents and return the commit's sha: no hooks, no
+    signing (nobody can answer a pinentry prompt), and Cockpit's identity only when the
+    repo has none."""
+    email = await _git("config", "user.email", cwd=cwd, check=False)
+    env = None
+    if not email.strip():
+        env = {k: os.environ.get(k) or v for k, v in _IDENTITY.items()}
+    args = ["commit-tree", "--no-gpg-sign", tree]
+    for parent in parents:
+        args += ["-p", parent]
+    out = await _git(*args, "-m", message, cwd=cwd, env=env)
+    return out.strip()
+
+
 def _split_z(out: str) -> list[str]:
     """Split NUL-separated git output (``-z``), which is safe for any file name."""
     return [item for item in out.split("\0") if item]
@@ -396,17 +411,8 @@ class GitWorktrees:
             Path(f"{index}.lock").unlink(missing_ok=True)
 
     async def _commit_tree(self, worktree: Path, tree: str, message: str) -> str:
-        """Commit ``tree`` with parent HEAD; no hooks, no signing (nobody can answer a
-        pinentry prompt), and Cockpit's identity only when the repo has none."""
-        email = await _git("config", "user.email", cwd=worktree, check=False)
-        env = None
-        if not email.strip():
-            env = {k: os.environ.get(k) or v for k, v in _IDENTITY.items()}
-        out = await _git(
-            "commit-tree", "--no-gpg-sign", tree, "-p", "HEAD", "-m", message,
-            cwd=worktree, env=env,
-        )  # fmt: skip
-        return out.strip()
+        """Commit ``tree`` with parent HEAD (see :func:`commit_tree`)."""
+        return await commit_tree(worktree, tree, ["HEAD"], message)
 
     async def _has_commits_beyond(self, worktree: Path, base_sha: str) -> bool:
         """Whether the worktree's HEAD has commits not reachable from ``base_sha``."""
