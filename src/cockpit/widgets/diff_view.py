@@ -8,20 +8,18 @@ from collections.abc import Callable
 
 from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
-from rich.segment import Segment
 from rich.style import Style
 from rich.syntax import Syntax
 from rich.text import Span, Text
 from textual.binding import Binding
 from textual.color import Color
-from textual.geometry import Size
 from textual.reactive import reactive
-from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from cockpit.diff_lines import Flag
 from cockpit.review_rows import Row, SplitRow, split_rows, unified_rows
 from cockpit.widgets.glyphs import colour
+from cockpit.widgets.row_view import RowView
 from engine.domain.patch import FilePatch
 
 #: The verdict of a row: "accepted", "rejected" or None.
@@ -31,7 +29,7 @@ KIND_COLOUR = {"added": "success", "removed": "error", "hunk": "accent", "info":
 MARK = {"added": "+", "removed": "-", "context": " ", "note": "\\"}
 
 
-class DiffView(ScrollView, can_focus=True):
+class DiffView(RowView, can_focus=True):
     """One file's diff, unified or side by side."""
 
     HELP_GROUP = "Review"
@@ -121,7 +119,7 @@ class DiffView(ScrollView, can_focus=True):
         return 0
 
     def _resize(self) -> None:
-        self.virtual_size = Size(max(self.size.width, 1), len(self.rows))
+        self.set_row_count(len(self.rows))
 
     def on_resize(self) -> None:
         self._resize()
@@ -155,12 +153,7 @@ class DiffView(ScrollView, can_focus=True):
         self.move_to(len(self.rows) - 1)
 
     def scroll_cursor_visible(self) -> None:
-        height = max(self.scrollable_content_region.height, 1)
-        top = int(self.scroll_offset.y)
-        if self.cursor < top:
-            self.scroll_to(y=self.cursor, animate=False)
-        elif self.cursor >= top + height:
-            self.scroll_to(y=self.cursor - height + 1, animate=False)
+        self.scroll_row_visible(self.cursor)
 
     def next_index(self, step: int, test: Callable[[Row], bool]) -> int | None:
         """The next row (``step`` 1 or -1) from the cursor whose patch row passes ``test``."""
@@ -190,8 +183,7 @@ class DiffView(ScrollView, can_focus=True):
         if index == self.cursor or selected:
             shade = "boost" if selected and index != self.cursor else "primary-muted"
             text.stylize(Style(bgcolor=colour(self.app, shade)))
-        segments = list(text.render(self.app.console))
-        return Strip(Segment.adjust_line_length(segments, width), width)
+        return self.strip(text, width)
 
     def _gutter(self, row: Row) -> Text:
         app = self.app

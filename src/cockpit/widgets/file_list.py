@@ -4,20 +4,18 @@ every option before its first frame)."""
 
 from __future__ import annotations
 
-from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.binding import Binding
-from textual.geometry import Size
 from textual.message import Message
-from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from cockpit.widgets.glyphs import colour
+from cockpit.widgets.row_view import RowView
 
 
-class FileList(ScrollView, can_focus=True):
+class FileList(RowView, can_focus=True):
     """Rows of text, one highlighted; up/down (or a click) move the highlight."""
 
     HELP_GROUP = "Review"
@@ -41,7 +39,7 @@ class FileList(ScrollView, can_focus=True):
     def set_items(self, items: list[Text], highlighted: int = 0) -> None:
         """Show ``items`` with row ``highlighted`` highlighted (no message is posted)."""
         self.items = items
-        self.virtual_size = Size(max(self.size.width, 1), len(items))
+        self.set_row_count(len(items))
         self.select(highlighted, notify=False)
 
     def select(self, index: int, *, notify: bool = True) -> None:
@@ -51,12 +49,7 @@ class FileList(ScrollView, can_focus=True):
             self.refresh()
             return
         self.highlighted = max(0, min(index, len(self.items) - 1))
-        height = max(self.scrollable_content_region.height, 1)
-        top = int(self.scroll_offset.y)
-        if self.highlighted < top:
-            self.scroll_to(y=self.highlighted, animate=False)
-        elif self.highlighted >= top + height:
-            self.scroll_to(y=self.highlighted - height + 1, animate=False)
+        self.scroll_row_visible(self.highlighted)
         self.refresh()
         if notify:
             self.post_message(self.Highlighted(self.highlighted))
@@ -78,5 +71,4 @@ class FileList(ScrollView, can_focus=True):
         text.truncate(width, pad=True)
         if index == self.highlighted:
             text.stylize(Style(bgcolor=colour(self.app, "primary-muted")))
-        segments = list(text.render(self.app.console))
-        return Strip(Segment.adjust_line_length(segments, width), width)
+        return self.strip(text, width)
