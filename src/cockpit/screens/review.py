@@ -131,15 +131,7 @@ class ReviewScreen(Screen[str | None]):
         self.span = span
         self.view.run = run
         keep = self.files[self.index].path if self.files else None
-        # A big diff is tens of thousands of small objects: the collector, run in the
-        # middle, would walk the whole app's heap for nothing (it doubled the parse).
-        collecting = gc.isenabled()
-        gc.disable()
-        try:
-            self.files = parse_patch(text)
-        finally:
-            if collecting:
-                gc.enable()
+        self.files = _parsed(text)
         self.index = next((i for i, f in enumerate(self.files) if f.path == keep), 0)
         self._list_files()
         self._show_file()
@@ -355,7 +347,7 @@ class ReviewScreen(Screen[str | None]):
         if self.span.turns is not None:
             self.span = Span()
             _, text = await review_patch(self.engine, self.run_id, self.span)
-            self.files = parse_patch(text)
+            self.files = _parsed(text)
         plan = self.decisions.plan(self.files)
         if not plan.patches and not plan.restored:
             return True
@@ -464,6 +456,19 @@ class ReviewScreen(Screen[str | None]):
             self._close_input()
             return
         self.dismiss(None)
+
+
+def _parsed(text: str) -> list[FilePatch]:
+    """``parse_patch(text)`` with the collector paused: a big diff is tens of thousands of
+    small objects, and the collector, run in the middle, would walk the whole app's heap
+    for nothing (it doubled the parse)."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return parse_patch(text)
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def _line_of(row: Row | None, fp: FilePatch) -> int | None:
