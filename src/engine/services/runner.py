@@ -264,16 +264,16 @@ class RunExecution:
         elif verdict.decision == "ask":
             final = await self._ask_permission(request, verdict, action)
         # The ledger keeps every rule's decision as evidence for changing a rule or skill.
-        await self._ledger(request, action, rule, verdict.decision, final)
+        row = await self._ledger(request, action, rule, verdict.decision, final)
         self._bus.emit(
             GuardDecided(
                 run_id=self.run.id,
                 rule=rule,
                 tool=request.tool,
                 action=action,
-                decision=verdict.decision,
-                outcome="allowed" if final.allowed else "refused",
-                reason=final.reason,
+                decision=row.decision,
+                outcome=row.outcome,
+                reason=row.reason,
             )
         )
         return final
@@ -310,26 +310,24 @@ class RunExecution:
 
     async def _ledger(
         self, request: ToolRequest, action: str, rule: str, decision: str, final: GuardVerdict
-    ) -> None:
-        await self._store.record_guard(
-            GuardRecord(
-                run_id=self.run.id,
-                at=utcnow(),
-                tool=request.tool,
-                kind=request.kind,
-                action=action,
-                rule=rule,
-                decision=decision,
-                outcome=(
-                    OVERRIDDEN
-                    if decision == OVERRIDE
-                    else "allowed"
-                    if final.allowed
-                    else "refused"
-                ),
-                reason=final.reason,
-            )
+    ) -> GuardRecord:
+        """Write a ledger row (the outcome worked out here only) and return it."""
+        outcome = "allowed" if final.allowed else "refused"
+        if decision == OVERRIDE:
+            outcome = OVERRIDDEN
+        row = GuardRecord(
+            run_id=self.run.id,
+            at=utcnow(),
+            tool=request.tool,
+            kind=request.kind,
+            action=action,
+            rule=rule,
+            decision=decision,
+            outcome=outcome,
+            reason=final.reason,
         )
+        await self._store.record_guard(row)
+        return row
 
     async def load_state(self) -> dict[str, Any] | None:
         """The backend's saved state for this run, if any."""
