@@ -8,10 +8,10 @@ timestamp the child prints. Interpreter start-up and imports are therefore inclu
 The child runs the app headless at 160x48 (``app.run(headless=True)``). Headless Textual
 still lays out and renders every widget to strips on each refresh (the compositor's
 ``render_update``); only the encoding into terminal escape codes is skipped, which costs
-both apps alike. The 'first full frame' signal: a watcher started in ``on_mount`` waits
-(1 ms polls) until the app shows its content, then asks ``call_after_refresh`` for a
-callback; Textual invokes it only once the screen has been refreshed with nothing left
-dirty, so the timestamp follows the first frame that *contains* that content.
+both apps alike. The 'first full frame' signal: Textual hands each composed frame to
+``app._display``, which the child wraps; right after each frame it checks what the app
+shows, so the stamp is the frame that first *contains* that content, with no polling
+delay and no wait for a later refresh.
 
 * Cockpit ("content"): the stored runs are listed in the run list, every repo row shows
   its git status (not the placeholder) and the detail pane shows the highlighted item.
@@ -60,20 +60,24 @@ mode = sys.argv[1]
 stamps = {}
 
 def watch(app, stages):
-    async def run():
-        for name, ready in stages:
-            while not ready(app):
-                await asyncio.sleep(0.001)
-            done = asyncio.Event()
-            def stamp(name=name, done=done):
-                stamps[name] = time.monotonic()
-                done.set()
-            app.call_after_refresh(stamp)
-            await done.wait()
-        print(json.dumps(stamps), flush=True)
-        # Cockpit's own quit stops its engine first (a bare exit() cancels it mid-way).
-        (getattr(app, "action_quit_cockpit", None) or app.exit)()
-    return asyncio.get_running_loop().create_task(run())
+    # Textual hands every composed frame to ``app._display`` (headless, it is written
+    # nowhere): right after each frame, every stage whose content is on screen is stamped.
+    pending = list(stages)
+    display = app._display
+
+    def watched(screen, renderable):
+        display(screen, renderable)
+        if renderable is None or app._batch_count or not pending:
+            return
+        now = time.monotonic()
+        while pending and pending[0][1](app):
+            stamps[pending.pop(0)[0]] = now
+        if not pending:
+            print(json.dumps(stamps), flush=True)
+            # Cockpit's own quit stops its engine first (a bare exit() cancels it mid-way).
+            app.call_later(getattr(app, "action_quit_cockpit", None) or app.exit)
+
+    app._display = watched
 
 if mode == "hello":
     from textual.app import App
@@ -86,7 +90,7 @@ if mode == "hello":
             yield Footer()
 
         def on_mount(self):
-            self._watcher = watch(self, [("first_paint", lambda app: True)])
+            watch(self, [("first_paint", lambda app: True)])
 
     Hello().run(headless=True, size=SIZE)
 else:
@@ -117,7 +121,7 @@ else:
         CSS_PATH = str(Path(sys.modules[CockpitApp.__module__].__file__).parent / "app.tcss")
 
         def on_mount(self):
-            self._watcher = watch(
+            watch(
                 self,
                 [
                     ("first_paint", lambda app: True),

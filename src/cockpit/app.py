@@ -15,7 +15,7 @@ import inspect
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from textual import work
 from textual.app import App, ComposeResult, SystemCommand
@@ -29,11 +29,7 @@ from cockpit.bridge import EngineEvents
 from cockpit.commands import COMMANDS, SlashCommand, parse
 from cockpit.model import CockpitModel, RunView
 from cockpit.screens.confirm import ConfirmScreen
-from cockpit.screens.findings import FindingsScreen, Place
-from cockpit.screens.guard import GuardScreen
-from cockpit.screens.help import HelpScreen, collect_bindings
 from cockpit.screens.inbox import InboxScreen
-from cockpit.screens.skills import SkillsScreen
 from cockpit.settings import UiSettings, load_settings, save_settings, settings_path
 from cockpit.themes import DEFAULT_THEME, register_themes
 from cockpit.widgets.diff_panel import DiffPanel
@@ -49,6 +45,11 @@ from engine.domain.state import RunState
 from engine.services.engine import Engine, EngineOptions
 from engine.workspace import Workspace
 
+# Screens other than the inbox and the confirmations are imported when first opened:
+# start-up (the first frame) does not wait for modules it does not show.
+if TYPE_CHECKING:
+    from cockpit.screens.findings import Place
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 #: How often runs of other engines are read from the store, and repos re-read.
@@ -58,6 +59,8 @@ REPO_POLL = 3.0
 PAGE = 300
 #: Shortest time between two redraws of streaming panes (10 a second).
 RENDER_INTERVAL = 0.1
+#: Longest the first frame waits for the stored runs and the repos' statuses.
+SNAPSHOT_WAIT = 1.0
 #: Seconds the app waits, on its way out, for the engine to close the store.
 ENGINE_CLOSE_WAIT = 5.0
 
@@ -136,6 +139,9 @@ class CockpitApp(App[None]):
         self.settings: UiSettings = load_settings()
         self._engine_options = engine_options or EngineOptions()
         self._engine_ready = asyncio.Event()
+        #: The stored runs and the repos are in the model (or the engine gave up).
+        self._snapshot_read = asyncio.Event()
+        self._snapshot_shown = False
         self._engine_closed = asyncio.Event()
         self._engine_started = False
         #: Repos whose gates (configured, or their pyproject's defaults) are not empty.
@@ -171,19 +177,31 @@ class CockpitApp(App[None]):
         yield PromptBar(self._candidates, id="prompt")
         yield Footer()
 
+    async def on_load(self) -> None:
+        # The engine opens before the screen is composed: the stored runs and the repos'
+        # statuses are then usually in the model when the widgets are built, and the
+        # first frame shows them, instead of a frame of placeholders followed by a
+        # relayout per arrival (each costing as much as the first). A store or a git
+        # that is slow to answer only delays the first frame by SNAPSHOT_WAIT: what comes
+        # later is shown when it comes.
+        for name in self.workspace.config.repos:
+            self.model.repos[name] = None
+        self.run_worker(self._engine_main(), group="engine", name="engine", exit_on_error=False)
+        self._engine_started = True
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._snapshot_read.wait(), SNAPSHOT_WAIT)
+
     def on_mount(self) -> None:
         for error in self._theme_errors:
             self.notify(error, severity="warning", timeout=8)
         if self.workspace.config.keys:
             self.set_keymap(dict(self.workspace.config.keys))
-        for name in self.workspace.config.repos:
-            self.model.repos[name] = None
         self.query_one(RunList).focus()
+        if self._snapshot_read.is_set():
+            self._show_snapshot()
         self._update_counts()
         if self._welcome:
             self.notify(self._welcome, title="Cockpit", timeout=20)
-        self.run_worker(self._engine_main(), group="engine", name="engine", exit_on_error=False)
-        self._engine_started = True
         self.set_interval(1.0, self._tick)
         self.set_interval(REPO_POLL, self._refresh_repos)
 
@@ -200,14 +218,21 @@ class CockpitApp(App[None]):
         try:
             await self._engine_session()
         finally:
+            # Also when the engine could not start: the screen must not wait for it.
+            self._snapshot_read.set()
             self._engine_closed.set()
 
     async def _engine_session(self) -> None:
         async with open_engine(self.workspace, self._engine_options) as engine:
             self.engine = engine
             engine.bus.add_sink(lambda batch: self.post_message(EngineEvents(batch)))
-            await self._load_snapshot(engine)
+            await self._read_snapshot(engine)
+            self._snapshot_read.set()
+            await self._mounted_event.wait()
+            self._show_snapshot()
             self._engine_ready.set()
+            for view in self.model.runs.values():
+                self._fetch_diff(view.run.id)
             self.set_timer(1.0, _settle_memory)
             follow = self.set_interval(FOREIGN_POLL, self._follow_store)
             self.run_worker(self._ingest_loop(), group="ingest", name="ingest")
@@ -220,26 +245,38 @@ class CockpitApp(App[None]):
                 for group in ("ingest", "diff", "older"):
                     self.workers.cancel_group(self, group)
 
+    async def _read_snapshot(self, engine: Engine) -> None:
+        """Read every run, its recent events and the repos into the model (no widgets:
+        this may run before they exist); live events are followed from here on."""
+
+        async def read_runs() -> None:
+            for run in await engine.list_runs():
+                self.model.upsert(run).load(await engine.store.events_tail(run.id, PAGE))
+            self._last_event_id = await engine.store.last_event_id()
+
+        async def read_gates() -> None:
+            for name in self.workspace.config.repos:
+                if await engine.gate_names(name):
+                    self.gated_repos.add(name)
+
+        # The repos' git processes run while the store is read.
+        await asyncio.gather(read_runs(), self._read_repos(engine), read_gates())
+
     @_while_mounted
-    async def _load_snapshot(self, engine: Engine) -> None:
-        """Read every run and its recent events once, then follow live events."""
-        for run in await engine.list_runs():
-            view = self.model.upsert(run)
-            view.load(await engine.store.events_tail(run.id, PAGE))
-        self._last_event_id = await engine.store.last_event_id()
-        self.query_one(RunList).rebuild(self.model)
+    def _show_snapshot(self) -> None:
+        """Fill the widgets from the snapshot read (once, whichever comes last of the
+        mount and the read)."""
+        if self._snapshot_shown:
+            return
+        self._snapshot_shown = True
+        run_list = self.query_one(RunList)
+        run_list.rebuild(self.model)
         if self._initial_select:
-            self.query_one(RunList).select_id(f"run:{self._initial_select}")
+            run_list.select_id(f"run:{self._initial_select}")
             if self._initial_review:
                 self.open_review(self._initial_select)
         self._show_selected()
         self._update_counts()
-        await self._refresh_repos()
-        for name in self.workspace.config.repos:
-            if await engine.gate_names(name):
-                self.gated_repos.add(name)
-        for view in self.model.runs.values():
-            self._fetch_diff(view.run.id)
 
     async def _follow_store(self) -> None:
         """Pick up events written by other processes (a CLI `--wait`, a background engine)."""
@@ -313,13 +350,10 @@ class CockpitApp(App[None]):
             self._dirty.add(run_id)
             self._schedule_render()
 
-    @_while_mounted
-    async def _refresh_repos(self) -> None:
-        engine = self.engine
-        if engine is None:
-            return
+    async def _read_repos(self, engine: Engine) -> None:
+        """Every repo's status (and working-tree diff when dirty) into the model."""
 
-        async def refresh(name: str) -> None:
+        async def read(name: str) -> None:
             path = self.workspace.repo_path(name)
             try:
                 status = await engine.worktrees.status(path)
@@ -331,10 +365,19 @@ class CockpitApp(App[None]):
                     self._repo_diffs[name] = await engine.worktrees.diff(path, status.head_sha)
             else:
                 self._repo_diffs.pop(name, None)
-            self.query_one(RunList).update_repo(self.model, name)
 
         # Repos are independent git processes: read them side by side.
-        await asyncio.gather(*(refresh(name) for name in list(self.model.repos)))
+        await asyncio.gather(*(read(name) for name in list(self.model.repos)))
+
+    @_while_mounted
+    async def _refresh_repos(self) -> None:
+        engine = self.engine
+        if engine is None or not self._snapshot_shown:
+            return
+        await self._read_repos(engine)
+        run_list = self.query_one(RunList)
+        for name in self.model.repos:
+            run_list.update_repo(self.model, name)
         self._show_selected(refresh_only=True)
 
     def on_transcript_wants_older(self, message: Transcript.WantsOlder) -> None:
@@ -434,6 +477,8 @@ class CockpitApp(App[None]):
             if place is not None:
                 self.query_one(DiffPanel).jump(*place)
 
+        from cockpit.screens.findings import FindingsScreen
+
         self.push_screen(FindingsScreen(view), opened)
 
     def open_review(self, run_id: str) -> None:
@@ -473,6 +518,8 @@ class CockpitApp(App[None]):
             await engine.override_guard(run_id, rule)
             return f"{rule} lifted for the rest of {run_id}; the agent is told it may retry"
 
+        from cockpit.screens.guard import GuardScreen
+
         self.push_screen(GuardScreen(run_id, load, override))
 
     async def _open_skills(self, target: str | None) -> None:
@@ -489,6 +536,8 @@ class CockpitApp(App[None]):
         else:
             raise BadInput("/skills needs a run or a repo: highlight one or name it")
         available = await engine.available_skills(repo)
+        from cockpit.screens.skills import SkillsScreen
+
         self.push_screen(SkillsScreen(title, available, loaded))
 
     def action_run_gates(self) -> None:
@@ -522,6 +571,8 @@ class CockpitApp(App[None]):
         self._show_selected()
 
     def action_help(self) -> None:
+        from cockpit.screens.help import HelpScreen, collect_bindings
+
         self.push_screen(HelpScreen(collect_bindings(self)))
 
     def action_inbox(self) -> None:

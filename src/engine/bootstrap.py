@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import time
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Iterator, Mapping
 from contextlib import asynccontextmanager
 
-from engine.adapters.agents.acp_backend import AcpBackend
-from engine.adapters.agents.anthropic_backend import AnthropicBackend
-from engine.adapters.agents.claude_code import ClaudeCodeBackend
-from engine.adapters.agents.codex import CodexBackend
-from engine.adapters.agents.scripted import ScriptedAgentBackend
 from engine.adapters.control import ControlServer, poke_engines
 from engine.adapters.gates import available_gates
 from engine.adapters.git.merges import GitMerges
@@ -25,16 +21,39 @@ from engine.services.engine import Engine, EngineOptions
 from engine.services.recovery import HOST
 from engine.workspace import Workspace
 
+#: Backends by the name profiles use in ``backend = "..."``: module and class.
+BACKENDS = {
+    "scripted": ("engine.adapters.agents.scripted", "ScriptedAgentBackend"),
+    "anthropic": ("engine.adapters.agents.anthropic_backend", "AnthropicBackend"),
+    "claude-code": ("engine.adapters.agents.claude_code", "ClaudeCodeBackend"),
+    "acp": ("engine.adapters.agents.acp_backend", "AcpBackend"),
+    "codex": ("engine.adapters.agents.codex", "CodexBackend"),
+}
 
-def available_backends() -> dict[str, AgentBackend]:
-    """Backends by the name profiles use in ``backend = "..."``."""
-    return {
-        "scripted": ScriptedAgentBackend(),
-        "anthropic": AnthropicBackend(),
-        "claude-code": ClaudeCodeBackend(),
-        "acp": AcpBackend(),
-        "codex": CodexBackend(),
-    }
+
+class LazyBackends(Mapping[str, AgentBackend]):
+    """The backends, each imported and built when a run first needs it: a cockpit that
+    only shows runs (or runs one kind of agent) does not load the others' modules."""
+
+    def __init__(self) -> None:
+        self._built: dict[str, AgentBackend] = {}
+
+    def __getitem__(self, name: str) -> AgentBackend:
+        if name not in self._built:
+            module, cls = BACKENDS[name]
+            self._built[name] = getattr(importlib.import_module(module), cls)()
+        return self._built[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(BACKENDS)
+
+    def __len__(self) -> int:
+        return len(BACKENDS)
+
+
+def available_backends() -> Mapping[str, AgentBackend]:
+    """Backends by the name profiles use in ``backend = "..."`` (built on first use)."""
+    return LazyBackends()
 
 
 def this_engine() -> EngineId:

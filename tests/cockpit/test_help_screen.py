@@ -9,8 +9,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Footer, Static
 
-from cockpit.screens import HelpScreen, collect_bindings
-from cockpit.screens.help import BindingGroup
+from cockpit.screens.help import BindingGroup, HelpScreen, collect_bindings
 
 
 class AgentList(Static, can_focus=True):

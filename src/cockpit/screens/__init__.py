@@ -1,5 +1,1 @@
-"""Full screens and modal screens of the Cockpit UI."""
-
-from cockpit.screens.help import HelpScreen, collect_bindings
-
-__all__ = ["HelpScreen", "collect_bindings"]
+"""Modal and full screens of the cockpit (each imported where it is opened)."""

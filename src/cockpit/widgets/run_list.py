@@ -114,9 +114,9 @@ class RunList(OptionList):
         return self._fit(row)
 
     def _fit(self, row: Text) -> Text:
-        """One line per item: OptionList wraps long prompts, so cut them to the width."""
-        width = self.scrollable_content_region.width or 44
-        row.truncate(max(12, width - 1), overflow="ellipsis")
+        """One line per item: OptionList wraps long prompts; the CSS (``text-wrap:
+        nowrap``, ``text-overflow: ellipsis``) cuts them at whatever width the list has,
+        also before its first layout, when rows are built before the width is known."""
         return row
 
     def _repo_row(self, model: CockpitModel, name: str, status) -> Text:

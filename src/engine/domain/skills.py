@@ -13,8 +13,6 @@ import fnmatch
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-import yaml
-
 from engine.domain.errors import BadInput
 
 
@@ -75,6 +73,10 @@ def parse_skill(text: str, origin: str) -> Skill:
     head, sep, body = text[3:].partition("\n---")
     if not sep:
         raise SkillError(f"{origin}: the front matter's closing --- is missing")
+    # Imported when a skill is first read: the YAML parser is a quarter of the
+    # cockpit's own import time, and most start-ups read no skill at all.
+    import yaml
+
     try:
         meta = yaml.safe_load(head)
     except yaml.YAMLError as exc:

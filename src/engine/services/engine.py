@@ -83,7 +83,8 @@ class Engine:
         self.gates = dict(gates or {})
         self.store = store
         self.worktrees = worktrees
-        self.backends = dict(backends)
+        # Kept as given: a mapping may build its backends on first use.
+        self.backends = backends
         self.owner = owner
         self.options = options or EngineOptions()
         self.redactor = Redactor(os.environ.get(name) for name in key_variables(workspace))

@@ -15,7 +15,7 @@ from textual.containers import Horizontal, Vertical
 from textual.pilot import Pilot
 from textual.widgets import Button, Footer, Header, Static
 
-from cockpit.screens import HelpScreen, collect_bindings
+from cockpit.screens.help import HelpScreen, collect_bindings
 from cockpit.themes import SHIPPED_THEMES, register_themes
 
 SIZE = (120, 40)
