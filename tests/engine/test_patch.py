@@ -391,6 +391,47 @@ def test_a_cut_short_hunk_or_a_bad_header_is_an_error(tmp_path: Path) -> None:
     assert parse_patch("") == []
 
 
+def test_a_lazy_parse_lists_the_same_files_and_counts_before_reading_any_hunk(
+    tmp_path: Path,
+) -> None:
+    body = text_of(numbered("row", 40))
+    repo = new_repo(
+        tmp_path / "r",
+        {"old.txt": body, "run.sh": "echo\n", "gone.txt": "bye\n", "link": "target\n"},
+    )
+    os.remove(repo / "old.txt")
+    os.remove(repo / "gone.txt")
+    os.remove(repo / "link")
+    os.symlink("old-target", repo / "link")
+    (repo / "run.sh").chmod(0o755)
+    edited = body.replace("row7\n", "row seven\n").replace("row30\n", "")
+    commit(repo, {"new.txt": edited, "blob.bin": b"\x00\x01binary", "fresh.txt": "a\nb\n"})
+    text = diff(repo, "base", "HEAD")
+
+    eager = parse_patch(text)
+    lazy = parse_patch(text, lazy=True)
+    assert [f.status for f in lazy] == [f.status for f in eager] and len(eager) == 6
+    # Counted from the text, before any hunk is parsed...
+    counts = [(f.path, f.added, f.removed) for f in lazy]
+    assert all("hunks" not in f.__dict__ for f in lazy)
+    assert counts == [(f.path, f.added, f.removed) for f in eager]
+    assert ("new.txt", 1, 2) in counts and ("link", 1, 1) in counts
+    # ...and the hunks, read on first use, are the eager parse's.
+    assert lazy == eager
+    assert [f.hunks for f in lazy] == [f.hunks for f in eager]
+
+
+def test_a_lazy_parse_reports_a_malformed_hunk_when_its_file_is_read(tmp_path: Path) -> None:
+    repo = new_repo(tmp_path / "r", {"f.txt": "a\nb\nc\n", "g.txt": "x\n"})
+    commit(repo, {"f.txt": "a\nB\nc\n", "g.txt": "y\n"})
+    text = diff(repo, "base", "HEAD").replace("@@ -1,3 +1,3 @@", "@@ -1,x +1,3 @@")
+
+    broken, fine = parse_patch(text, lazy=True)
+    assert fine.hunks[0].lines[0] == PatchLine("removed", "x", 1, None)
+    with pytest.raises(ValueError, match="malformed hunk header"):
+        broken.hunks  # noqa: B018
+
+
 # --- taking changes back: whole hunks ----------------------------------------------------
 
 

@@ -10,7 +10,6 @@ back to the agent (the run continues), or reject the whole run (its work is salv
 from __future__ import annotations
 
 import asyncio
-import gc
 from collections.abc import Callable
 
 from rich.text import Text
@@ -90,7 +89,7 @@ class ReviewScreen(Screen[str | None]):
         #: The first diff, read from git while the screen is built (git's time overlaps
         #: the screen's first layout).
         self._reading: asyncio.Task[tuple[Run, str]] | None = asyncio.ensure_future(
-            review_patch(engine, self.run_id, self.span)
+            review_patch(engine, self.run_id, self.span, known=view.run)
         )
 
     def compose(self) -> ComposeResult:
@@ -167,6 +166,12 @@ class ReviewScreen(Screen[str | None]):
 
     def _show_file(self) -> None:
         fp = self.files[self.index] if self.files else None
+        if fp is not None:
+            try:
+                fp.hunks  # noqa: B018 -- parsed here, on first showing
+            except ValueError as exc:
+                self.notify(f"{fp.path}: its diff could not be read ({exc})", severity="error")
+                fp = None
         flags = self._flags().get(fp.path, {}) if fp else {}
         self.query_one(DiffView).show(fp, flags)
         self._title()
@@ -459,16 +464,10 @@ class ReviewScreen(Screen[str | None]):
 
 
 def _parsed(text: str) -> list[FilePatch]:
-    """``parse_patch(text)`` with the collector paused: a big diff is tens of thousands of
-    small objects, and the collector, run in the middle, would walk the whole app's heap
-    for nothing (it doubled the parse)."""
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        return parse_patch(text)
-    finally:
-        if collecting:
-            gc.enable()
+    """The diff's files, each file's hunks parsed when it is first shown: the list needs
+    only names, statuses and counts, and opening a 20,000-line diff must not wait for
+    every line of it to be parsed."""
+    return parse_patch(text, lazy=True)
 
 
 def _line_of(row: Row | None, fp: FilePatch) -> int | None:

@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from itertools import islice
 from typing import Literal
 
@@ -216,6 +217,10 @@ class FilePatch:
     the mode at the end of the ``index`` line when it did not change); None on the side
     that does not exist, and when git printed none (a pure rename). ``header`` holds the
     file's lines before its first hunk, as git printed them. A binary file has no hunks.
+    ``body`` is the file's hunks as git printed them (from its first ``@@`` line): they
+    are parsed into :attr:`hunks` when first asked for, and :attr:`added` and
+    :attr:`removed` are counted in the text until then, so a list of a big diff's files
+    costs a pass of ``str.count`` per file, not a parse.
 
     A type change (a file becoming a symlink, or back) comes from git as a deletion and a
     creation of the same path: they are one ``FilePatch`` here, with both headers in
@@ -230,18 +235,35 @@ class FilePatch:
     old_mode: str | None
     new_mode: str | None
     header: tuple[str, ...]
-    hunks: tuple[Hunk, ...]
+    body: str = field(default="", repr=False)
     parts: tuple[FilePatch, ...] = ()
 
-    @property
+    @cached_property
+    def hunks(self) -> tuple[Hunk, ...]:
+        """The file's hunks (parsed from ``body`` the first time; ``ValueError`` when
+        a hunk is malformed)."""
+        if self.parts:
+            return tuple(hunk for part in self.parts for hunk in part.hunks)
+        return _parse_hunks(self.body)
+
+    @cached_property
     def added(self) -> int:
         """How many lines the new side has that the old one has not."""
-        return sum(1 for hunk in self.hunks for line in hunk.lines if line.kind == "added")
+        return self._count("added", "\n+")
 
-    @property
+    @cached_property
     def removed(self) -> int:
         """How many lines the old side has that the new one has not."""
-        return sum(1 for hunk in self.hunks for line in hunk.lines if line.kind == "removed")
+        return self._count("removed", "\n-")
+
+    def _count(self, kind: LineKind, marker: str) -> int:
+        if self.parts:
+            return sum(part._count(kind, marker) for part in self.parts)
+        if "hunks" in self.__dict__:
+            return sum(1 for hunk in self.hunks for line in hunk.lines if line.kind == kind)
+        # In a hunk's text every line after its "@@" line starts with its marker (and
+        # the ---/+++ lines are in the header, not the body).
+        return self.body.count(marker)
 
     def patch(self, hunks: Iterable[Hunk] | None = None) -> str:
         """The file's header and the given hunks (all of them by default), for ``git apply``.
@@ -268,12 +290,14 @@ class FilePatch:
         return "".join(out)
 
 
-def parse_patch(text: str) -> list[FilePatch]:
+def parse_patch(text: str, lazy: bool = False) -> list[FilePatch]:
     """Parse the output of ``git diff`` (two trees, ``-M``) into its files, in git's order.
 
     Anything before the first ``diff --git`` line (a commit message, say) is skipped, as
     is anything after a file's last hunk that is not hunk content. A hunk cut short or a
-    malformed ``@@`` line is a ``ValueError``.
+    malformed ``@@`` line is a ``ValueError``: here, or with ``lazy`` (each file's hunks
+    parsed when first used, for a screen that shows one file at a time) from that file's
+    :attr:`FilePatch.hunks`.
     """
     # Sections and hunks are found with str.find over the whole text (no Python code per
     # line): a content line starts with " ", "+", "-" or "\\", so a line starting with
@@ -285,6 +309,9 @@ def parse_patch(text: str) -> list[FilePatch]:
         stop = _line_starting(text, "diff --git ", start + 1, size)
         files.append(_parse_file(text, start, stop))
         start = stop
+    if not lazy:
+        for fp in files:
+            fp.hunks  # noqa: B018 -- parsed now, so a malformed hunk raises here
     return _join_type_changes(files)
 
 
@@ -307,15 +334,21 @@ def _lines(text: str, start: int, stop: int) -> list[str]:
 
 
 def _parse_file(text: str, start: int, stop: int) -> FilePatch:
-    """The file whose section is ``text[start:stop]`` (from its ``diff --git`` line)."""
+    """The file whose section is ``text[start:stop]`` (from its ``diff --git`` line);
+    its hunks are kept as text."""
     at = _line_starting(text, "@@ ", start, stop)
-    header = _lines(text, start, at)
+    return _file_patch(_lines(text, start, at), text[at:stop])
+
+
+def _parse_hunks(body: str) -> tuple[Hunk, ...]:
+    """The hunks of a file's ``body`` (its text from its first ``@@`` line)."""
     hunks: list[Hunk] = []
+    at, stop = 0, len(body)
     while at < stop:
-        end = _line_starting(text, "@@ ", at + 1, stop)
-        hunks.append(_parse_hunk(_lines(text, at, end)))
+        end = _line_starting(body, "@@ ", at + 1, stop)
+        hunks.append(_parse_hunk(_lines(body, at, end)))
         at = end
-    return _file_patch(header, hunks)
+    return tuple(hunks)
 
 
 def _parse_hunk(lines: list[str]) -> Hunk:
@@ -421,8 +454,9 @@ def _read_counted(
     return tuple(out)
 
 
-def _file_patch(header: list[str], hunks: list[Hunk]) -> FilePatch:
-    """One file's section from its header lines (``diff --git`` first) and its hunks."""
+def _file_patch(header: list[str], body: str) -> FilePatch:
+    """One file's section from its header lines (``diff --git`` first) and its hunks'
+    text."""
     found = _read_header(header)
     git_old, git_new = _git_line_paths(header[0][len("diff --git ") :])
     # The rename/copy lines and the ---/+++ lines name each side unambiguously; the
@@ -439,7 +473,7 @@ def _file_patch(header: list[str], hunks: list[Hunk]) -> FilePatch:
         status = "A"
     elif "rename to" in found:
         status = "R"
-    elif "old mode" in found and not hunks and not binary:
+    elif "old mode" in found and not body and not binary:
         status = "T"
     moved = "rename to" in found or "copy to" in found
     return FilePatch(
@@ -450,7 +484,7 @@ def _file_patch(header: list[str], hunks: list[Hunk]) -> FilePatch:
         old_mode=old_mode,
         new_mode=new_mode,
         header=tuple(header),
-        hunks=tuple(hunks),
+        body=body,
     )
 
 
@@ -574,7 +608,6 @@ def _join_type_changes(files: list[FilePatch]) -> list[FilePatch]:
                 old_mode=gone.old_mode,
                 new_mode=fp.new_mode,
                 header=gone.header + fp.header,
-                hunks=gone.hunks + fp.hunks,
                 parts=(gone, fp),
             )
         else:

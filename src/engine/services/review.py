@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from engine.domain.errors import BadInput, GatesRed, ReviewRefused
+from engine.domain.errors import BadInput, GatesRed, GitError, ReviewRefused
 from engine.domain.events import ReviewDecided
 from engine.domain.models import Run, turn_ref, utcnow
 from engine.domain.state import RunState
@@ -179,10 +179,17 @@ class Span:
         return f"turn {last}" if first == last else f"turns {first}–{last}"
 
 
-async def review_patch(engine: Engine, ref: str, span: Span = Span()) -> tuple[Run, str]:
+async def review_patch(
+    engine: Engine, ref: str, span: Span = Span(), known: Run | None = None
+) -> tuple[Run, str]:
     """The run and the diff text of ``span``: the run's branch (a finished run's final
-    commit) against its base, or between turn snapshots."""
-    run = await engine.resolve_run(ref)
+    commit) against its base, or between turn snapshots.
+
+    ``known`` is the run as the caller last read it (a screen opening on it): git is
+    started at once with it, without waiting for the store, whose answer comes only once
+    the event loop is free of drawing that screen.
+    """
+    run = known if known is not None and known.base_sha else await engine.resolve_run(ref)
     if run.base_sha is None:
         raise BadInput(f"run {run.id} has not started: there is nothing to review")
     repo = engine.workspace.repo_path(run.repo)
@@ -195,8 +202,11 @@ async def review_patch(engine: Engine, ref: str, span: Span = Span()) -> tuple[R
             raise BadInput(f"run {run.id} has turns 1–{run.turns_completed}")
         old = run.base_sha if first == 1 else turn_ref(run.id, first - 1)
         new = turn_ref(run.id, last)
-    await engine.worktrees.resolve(repo, new)  # one clear line if it is gone
-    return run, await engine.merges.patch_between(repo, old, new)
+    try:
+        return run, await engine.merges.patch_between(repo, old, new)
+    except GitError:
+        await engine.worktrees.resolve(repo, new)  # one clear line if it is gone
+        raise
 
 
 async def revert_parts(
