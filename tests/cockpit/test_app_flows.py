@@ -38,8 +38,10 @@ from cockpit.widgets.log import Log
 from cockpit.widgets.prompt_bar import PromptBar
 from cockpit.widgets.run_list import RunList
 from cockpit.widgets.run_pane import Transcript
+from engine.adapters.store.sqlite import SqliteRunStore
 from engine.bootstrap import open_engine
-from engine.domain.events import SteeringDelivered
+from engine.domain.events import AgentText, SteeringDelivered
+from engine.domain.models import Run
 from engine.domain.state import RunState
 from engine.workspace import Workspace, open_workspace
 
@@ -528,3 +530,53 @@ async def test_findings_by_file_open_the_diff_at_the_flagged_line(
         flagged = drawn[panel.places[("bad.py", 2)]]
         assert "✗" in flagged and "import os" in flagged
         assert "lint F401" in drawn[panel.places[("bad.py", 2)] + 1]
+
+
+async def _seed_long_runs(ws: Workspace, ids: list[str], lines: int) -> None:
+    """Finished runs with ``lines`` lines of agent text each, in the store."""
+    store = SqliteRunStore(ws.db_path)
+    await store.open()
+    try:
+        for run_id in ids:
+            await store.insert_run(
+                Run(
+                    id=run_id,
+                    repo="app",
+                    task=f"long {run_id}",
+                    agent="scripted",
+                    state=RunState.FINISHED,
+                )
+            )
+            await store.append_events(
+                [
+                    AgentText(run_id=run_id, seq=n, text=f"{run_id} line {n}")
+                    for n in range(1, lines + 1)
+                ]
+            )
+    finally:
+        await store.close()
+
+
+async def test_switching_runs_writes_a_pane_of_lines_and_scrolling_up_the_rest(
+    ws: Workspace,
+) -> None:
+    await _seed_long_runs(ws, ["aaaa0001", "bbbb0002"], 200)
+    app = make_app(ws, select="aaaa0001")
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        transcript = app.query_one(Transcript)
+        await until(pilot, lambda: "aaaa0001 line 200" in transcript_text(app))
+        # The first run's transcript is scrolled to its end; the reader switches runs.
+        await until(pilot, lambda: transcript.scroll_y > 0)
+        app.query_one(RunList).select_id("run:bbbb0002")
+        await until(pilot, lambda: "bbbb0002 line 200" in transcript_text(app))
+        await pilot.pause()
+        height = transcript.scrollable_content_region.height
+        # Only a pane of lines (and a few more) was written: the switch's reset of the
+        # scroll position did not count as scrolling up for the older lines.
+        assert height < len(transcript.lines) <= height + 10
+        assert "bbbb0002 line 1\n" not in transcript_text(app) + "\n"
+        # Scrolling to the top does bring the rest.
+        transcript.scroll_home(animate=False)
+        await until(pilot, lambda: len(transcript.lines) >= 200)
+        assert "bbbb0002 line 1\n" in transcript_text(app) + "\n"

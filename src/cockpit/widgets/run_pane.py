@@ -22,8 +22,16 @@ from cockpit.widgets.glyphs import (
 )
 from cockpit.widgets.log import Log
 
-#: Entries written when a run is switched to; the rest wait for the reader to scroll up.
+#: Entries written when a run is switched to while the pane's height is unknown; the
+#: rest wait for the reader to scroll up.
 SHOW_FIRST = 60
+#: Fewest entries written on a switch. Otherwise the pane's height of them and a few
+#: more (each entry is a line or more): the pane is full and can be scrolled up, which
+#: is how the rest is asked for. (With no margin the pane could not be scrolled, and
+#: the reset of the scroll position on a switch read as scrolling up to the top: every
+#: switch then wrote the whole page.)
+SHOW_AT_LEAST = 20
+SHOW_MARGIN = 5
 
 
 class Transcript(Log):
@@ -57,8 +65,9 @@ class Transcript(Log):
     def show(self, view: RunView, revealed: int | None = None) -> None:
         """Render ``view`` from scratch (another run, expand toggled, older lines loaded).
 
-        A run switched to shows only its last SHOW_FIRST entries, so a key press is not
-        spent laying out a long transcript; scrolling to the top reveals the rest. With
+        A run switched to shows only as many of its last entries as fill the pane (each
+        is one line or more; SHOW_FIRST while its height is unknown), so a key press is
+        not spent wrapping lines nobody sees; scrolling to the top reveals the rest. With
         ``revealed`` (entries just put in front), every entry is written and the reader
         stays on the line they were reading.
         """
@@ -68,7 +77,9 @@ class Transcript(Log):
         self._wrapped_at = self.scrollable_content_region.width
         entries = list(view.entries)
         if revealed is None:
-            start = max(0, len(entries) - SHOW_FIRST)
+            height = self.scrollable_content_region.height
+            wanted = max(height + SHOW_MARGIN, SHOW_AT_LEAST) if height else SHOW_FIRST
+            start = max(0, len(entries) - wanted)
         else:
             start = 0
             self.auto_scroll = False
