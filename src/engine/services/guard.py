@@ -54,6 +54,8 @@ class Places:
     secret_files: frozenset[Path]
     _root: str = field(init=False, repr=False)
     _secret_dirs: tuple[str, ...] = field(init=False, repr=False)
+    _secret_files: frozenset[str] = field(init=False, repr=False)
+    _secret_prefixes: tuple[str, ...] = field(init=False, repr=False)
 
     @classmethod
     def of(cls, worktree: Path, home: Path) -> Places:
@@ -68,6 +70,12 @@ class Places:
         # Compared as strings (below), made once: every path of every call is compared.
         object.__setattr__(self, "_root", str(self.root))
         object.__setattr__(self, "_secret_dirs", tuple(str(d) for d in self.secret_dirs))
+        # The credential files and folders, and what paths inside those folders start
+        # with: one set lookup and one startswith per path.
+        names = {str(f) for f in self.secret_files} | set(self._secret_dirs)
+        object.__setattr__(self, "_secret_files", frozenset(names))
+        prefixes = tuple(d.rstrip(os.sep) + os.sep for d in self._secret_dirs)
+        object.__setattr__(self, "_secret_prefixes", prefixes)
 
     def in_root(self, path: Path) -> bool:
         """Whether the (resolved) ``path`` is the worktree or inside it."""
@@ -76,8 +84,11 @@ class Places:
     def secret(self, path: Path) -> bool:
         """Whether the (resolved) ``path`` is a credential folder, in one, or a
         credential file of the home directory."""
-        text = str(path)
-        return path in self.secret_files or any(_under(text, d) for d in self._secret_dirs)
+        return self.secret_text(str(path))
+
+    def secret_text(self, text: str) -> bool:
+        """:meth:`secret` of a resolved path given as a string."""
+        return text in self._secret_files or text.startswith(self._secret_prefixes)
 
 
 def _under(path: str, folder: str) -> bool:
@@ -376,13 +387,18 @@ def _script_run(s: Simple) -> str | None:
     return s.argv[0] if s.argv and "/" in s.argv[0] else None
 
 
+#: A credential folder anywhere in a path (anyone's, not only this home's).
+_CREDENTIAL_PART = re.compile(r"/\.(?:ssh|aws|gnupg)(?:/|$)")
+
+
 def _is_secret(call: Call, path: Path) -> bool:
-    name = path.name
+    # On the path's text: every argument of every command is judged here, and Path's
+    # name and parts are parsed anew on each use.
+    text = str(path)
+    name = text.rpartition(os.sep)[2]
     if name == ".env" or (name.startswith(".env.") and not name.endswith(ENV_TEMPLATES)):
         return True
-    if {".ssh", ".aws", ".gnupg"} & set(path.parts):  # anyone's, not only this home's
-        return True
-    return call.places.secret(path)
+    return _CREDENTIAL_PART.search(text) is not None or call.places.secret_text(text)
 
 
 def _secrets(call: Call, commands: list[Simple]) -> str | None:
