@@ -217,6 +217,10 @@ class CockpitApp(App[None]):
     async def _engine_main(self) -> None:
         try:
             await self._engine_session()
+        except CockpitError as exc:
+            # The cockpit stays open (the store can be moved aside, then the cockpit
+            # reopened); what went wrong is said, not left to an empty screen.
+            self.notify(f"the engine could not start: {exc}", severity="error", timeout=60)
         finally:
             # Also when the engine could not start: the screen must not wait for it.
             self._snapshot_read.set()

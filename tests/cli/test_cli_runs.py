@@ -90,3 +90,11 @@ def test_run_on_a_repo_path_that_is_not_git(workspace_root: Path, write_scenario
     path = write_scenario(SIMPLE)
     done = cockpit("run", "lib", "t", "--scenario", path, cwd=workspace_root)
     assert_one_line_error(done, "lib", "not a git repository")
+
+
+def test_a_broken_run_store_is_one_line_and_exit_2(workspace_root: Path) -> None:
+    store = workspace_root / ".cockpit" / "cockpit.db"
+    store.parent.mkdir(exist_ok=True)
+    store.write_bytes(b"garbage" * 1000)
+    done = cockpit("runs", cwd=workspace_root)
+    assert_one_line_error(done, str(store), "file is not a database", "move it aside")

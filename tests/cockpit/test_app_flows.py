@@ -580,3 +580,14 @@ async def test_switching_runs_writes_a_pane_of_lines_and_scrolling_up_the_rest(
         transcript.scroll_home(animate=False)
         await until(pilot, lambda: len(transcript.lines) >= 200)
         assert "bbbb0002 line 1\n" in transcript_text(app) + "\n"
+
+
+async def test_an_engine_that_cannot_start_says_why(ws: Workspace) -> None:
+    ws.db_path.parent.mkdir(parents=True, exist_ok=True)
+    ws.db_path.write_bytes(b"garbage" * 1000)
+    app = make_app(ws)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app._engine_closed.is_set())
+        notes = [str(n.message) for n in app._notifications]
+        assert any("the engine could not start" in n and "not a database" in n for n in notes)
+        assert app.engine is None

@@ -20,6 +20,10 @@ class ConfigError(BadInput):
     """``cockpit.toml`` cannot be read or does not validate."""
 
 
+class StoreError(BadInput):
+    """The workspace's run store (its SQLite file) cannot be opened or read."""
+
+
 class WorkspaceNotFound(BadInput):
     """No ``cockpit.toml`` between the current directory and the filesystem root."""
 

@@ -12,7 +12,7 @@ import pytest
 
 from engine.adapters.store.sqlite import SqliteRunStore
 from engine.adapters.store.sqlite.store import RUN_COLUMNS, _split_statements, migrations
-from engine.domain.errors import UnknownRun
+from engine.domain.errors import StoreError, UnknownRun
 from engine.domain.events import (
     AgentText,
     ErrorOccurred,
@@ -325,3 +325,17 @@ def test_split_statements_handles_strings_comments_and_triggers() -> None:
     for part in parts:
         con.execute(part)
     assert con.execute("SELECT x FROM t").fetchall() == [("c;d",)]
+
+
+async def test_a_file_that_is_not_a_store_is_one_clear_error_and_is_left_alone(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "cockpit.db"
+    junk = b"not a sqlite file, say a half-copied backup\n" * 200
+    path.write_bytes(junk)
+    store = SqliteRunStore(path)
+    with pytest.raises(StoreError, match="cannot be opened: file is not a database") as info:
+        await store.open()
+    assert str(path) in str(info.value) and "move it aside" in str(info.value)
+    assert info.value.exit_code == 2
+    assert path.read_bytes() == junk  # nothing written into it

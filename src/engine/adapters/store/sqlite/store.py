@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
-from engine.domain.errors import UnknownRun
+from engine.domain.errors import StoreError, UnknownRun
 from engine.domain.events import Event, event_from_json, event_to_json
 from engine.domain.guard import OVERRIDE, GuardRecord
 from engine.domain.models import Run, SteeringMessage, utcnow
@@ -227,6 +227,19 @@ class SqliteRunStore:
         if self._writer is not None:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            await self._open()
+        except sqlite3.DatabaseError as exc:
+            # One clear line naming the file (a corrupt or foreign file, no permission,
+            # a lock never released), not a traceback from SQLite's worker thread.
+            hint = (
+                " (move it aside and Cockpit starts a new, empty one)"
+                if "not a database" in str(exc) or "malformed" in str(exc)
+                else ""
+            )
+            raise StoreError(f"the run store {self.path} cannot be opened: {exc}{hint}") from None
+
+    async def _open(self) -> None:
         # isolation_level=None: no implicit BEGINs; every transaction here is explicit.
         writer = await aiosqlite.connect(self.path, isolation_level=None)
         try:
