@@ -8,6 +8,8 @@ from __future__ import annotations
 import asyncio
 import os
 import tempfile
+from collections.abc import AsyncGenerator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from engine.adapters.git.worktrees import _git, _split_z, commit_tree, git_exit
@@ -69,8 +71,7 @@ class GitMerges:
         # whenever the event loop is busy (drawing the review screen, say) and git then
         # waits for it; a file lets git finish at its own speed meanwhile (a 20,000-line
         # diff was read 150 ms sooner).
-        output = await asyncio.to_thread(_temp_file, ".patch")
-        try:
+        async with _patch_file() as output:
             # Fixed prefixes: a user's diff.noprefix or diff.mnemonicPrefix must not
             # change the text the parser and `git apply` read.
             await _git(
@@ -78,23 +79,14 @@ class GitMerges:
                 "--dst-prefix=b/", f"--output={output}", old, new, "--", cwd=repo,
             )  # fmt: skip
             data = await asyncio.to_thread(output.read_bytes)
-        finally:
-            await asyncio.to_thread(output.unlink, missing_ok=True)
         return data.decode(errors="surrogateescape")
 
     async def revert(self, worktree: Path, patch: str) -> None:
         # Through a file: the patch may hold any bytes (surrogate escapes turn back into
         # them), and `git apply` checks every hunk before it changes any file.
-        def write() -> str:
-            with tempfile.NamedTemporaryFile("wb", suffix=".patch", delete=False) as out:
-                out.write(patch.encode(errors="surrogateescape"))
-                return out.name
-
-        path = await asyncio.to_thread(write)
-        try:
-            await _git("apply", "-R", "--whitespace=nowarn", path, cwd=worktree)
-        finally:
-            await asyncio.to_thread(Path(path).unlink, missing_ok=True)
+        async with _patch_file() as path:
+            await asyncio.to_thread(path.write_bytes, patch.encode(errors="surrogateescape"))
+            await _git("apply", "-R", "--whitespace=nowarn", str(path), cwd=worktree)
 
     async def restore(self, worktree: Path, rev: str, paths: list[str]) -> None:
         present = _split_z(
@@ -106,8 +98,18 @@ class GitMerges:
             await asyncio.to_thread((worktree / gone).unlink, missing_ok=True)
 
 
-def _temp_file(suffix: str) -> Path:
-    """A new empty file in the temp folder (the caller removes it)."""
-    fd, name = tempfile.mkstemp(suffix=suffix)
-    os.close(fd)
-    return Path(name)
+@asynccontextmanager
+async def _patch_file() -> AsyncGenerator[Path]:
+    """A new empty ``.patch`` file in the temp folder, removed when the block ends
+    (however it ends)."""
+
+    def make() -> Path:
+        fd, name = tempfile.mkstemp(suffix=".patch")
+        os.close(fd)
+        return Path(name)
+
+    path = await asyncio.to_thread(make)
+    try:
+        yield path
+    finally:
+        await asyncio.to_thread(path.unlink, missing_ok=True)
