@@ -36,6 +36,7 @@ from engine.domain.models import Run
 from engine.domain.patch import parse_patch
 from engine.domain.state import RunState
 from engine.workspace import Workspace, open_workspace
+from frames import FrameWatch
 
 REPEATS = 15
 FILES = 200
@@ -106,48 +107,34 @@ async def seed_run(ws: Workspace, repo: Path) -> Run:
 
 async def screen_opens(ws: Workspace, run: Run, repeats: int) -> list[float]:
     """Milliseconds from pushing the review screen to the frame that first shows its
-    file list and the first file's rows, per repeat.
-
-    Textual hands each composed frame to ``app._display`` (headless, written nowhere);
-    the wrapper checks what the screen holds right after each frame, so the stamp is
-    that frame itself, with no polling delay and no wait for a later refresh.
-    """
+    file list and the first file's rows, per repeat (stamped by :class:`FrameWatch`:
+    that frame itself, with no polling delay and no wait for a later refresh)."""
     from cockpit.model import RunView
     from cockpit.screens.review import ReviewScreen
     from cockpit.widgets.diff_view import DiffView
     from cockpit.widgets.file_list import FileList
 
     times: list[float] = []
-    shown: list[float] = []
-    watching: list[ReviewScreen] = []
     async with open_engine(ws, listen=False) as engine:
         app: App[None] = App()
-        display = app._display
-
-        def watched(screen, renderable) -> None:
-            display(screen, renderable)
-            if renderable is None or not watching or screen is not watching[0] or shown:
-                return
-            review = watching[0]
-            if (
-                review.files
-                and len(review.query_one(FileList).items) == len(review.files)
-                and review.query_one(DiffView).file is not None
-            ):
-                shown.append(time.perf_counter())
-
-        app._display = watched  # type: ignore[method-assign]
+        frames = FrameWatch(app)
         async with app.run_test(size=(160, 48)) as pilot:
             for _ in range(repeats):
                 screen = ReviewScreen(engine, RunView(run.model_copy()))
-                shown.clear()
-                watching[:] = [screen]
+
+                def shown(screen: ReviewScreen = screen) -> bool:
+                    return (
+                        app.screen is screen
+                        and bool(screen.files)
+                        and len(screen.query_one(FileList).items) == len(screen.files)
+                        and screen.query_one(DiffView).file is not None
+                    )
+
+                frames.expect(shown)
                 t0 = time.perf_counter()
                 await app.push_screen(screen)
-                while not shown:
-                    await asyncio.sleep(0.002)
-                times.append((shown[0] - t0) * 1000)
-                watching.clear()
+                shown_at = await frames.wait(30, "the review screen's first file")
+                times.append((shown_at - t0) * 1000)
                 await app.pop_screen()
                 # The closed screen's teardown (tens of thousands of parsed lines freed)
                 # is no part of the next opening: let it finish off the clock.

@@ -47,6 +47,7 @@ from common import (
 from engine.domain.events import Event
 from engine.domain.state import RunState
 from engine.workspace import open_workspace
+from frames import FrameWatch
 
 RUNS = 20
 REPOS = ("app", "lib")
@@ -81,44 +82,6 @@ class Window:
     cpu_share: float
     events_per_s: float
     still_running: int
-
-
-class FrameWatch:
-    """Stamps the first frame that shows an expected change.
-
-    Wraps the app's ``_display``, which Textual calls with each composed screen update
-    (headless, it is not written anywhere). Rendering and event handling share one
-    thread, so a frame composed after the change was made holds it: the check runs right
-    after each frame, exactly, with no polling delay and no wait for a later refresh.
-    """
-
-    def __init__(self, app: CockpitApp) -> None:
-        self._check: Callable[[], bool] | None = None
-        self._shown: asyncio.Future[float] | None = None
-        display = app._display
-
-        def watched(screen, renderable) -> None:
-            display(screen, renderable)
-            shown, check = self._shown, self._check
-            if check is not None and shown is not None and not shown.done() and check():
-                shown.set_result(time.perf_counter())
-
-        app._display = watched
-
-    def expect(self, check: Callable[[], bool]) -> None:
-        """The next frame for which ``check()`` holds is the one to stamp."""
-        self._check = check
-        self._shown = asyncio.get_running_loop().create_future()
-
-    async def wait(self, timeout: float, what: str) -> float:
-        """``time.perf_counter()`` when the expected frame was composed."""
-        assert self._shown is not None
-        try:
-            return await asyncio.wait_for(self._shown, timeout)
-        except TimeoutError:
-            raise RuntimeError(f"timed out waiting for {what}") from None
-        finally:
-            self._check = None
 
 
 class EventCounter:
