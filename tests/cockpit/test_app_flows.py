@@ -8,7 +8,6 @@ polling, never by sleeping blindly.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -76,24 +75,6 @@ wait = 30
 @pytest.fixture
 def ws(workspace_root: Path) -> Workspace:
     return open_workspace(workspace_root)
-
-
-@pytest.fixture
-def scenario(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[str], str]:
-    """Factory: write a scenario, return a short path relative to the (changed) cwd."""
-    folder = tmp_path / "sc"
-    folder.mkdir()
-    monkeypatch.chdir(folder)
-    count = 0
-
-    def write(text: str) -> str:
-        nonlocal count
-        count += 1
-        name = f"s{count}.toml"
-        (folder / name).write_text(text)
-        return name
-
-    return write
 
 
 # --- flows -----------------------------------------------------------------------------

@@ -4,7 +4,6 @@ and the skills a run loaded (its header, ``/skills``)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -18,19 +17,6 @@ from engine.bootstrap import open_engine
 from engine.domain.state import RunState
 from engine.workspace import Workspace, open_workspace
 from enginekit import ASK_TOUCH, ESCAPE_THEN_RETRY, TWO_TOUCHES, git
-
-
-@pytest.fixture
-def scenario(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[str], str]:
-    folder = tmp_path / "sc"
-    folder.mkdir()
-    monkeypatch.chdir(folder)
-
-    def write(text: str, name: str = "s.toml") -> str:
-        (folder / name).write_text(text)
-        return name
-
-    return write
 
 
 async def open_first_inbox_item(pilot) -> None:

@@ -38,19 +38,6 @@ def repo(workspace_root: Path) -> Path:
     return workspace_root.parent / "repos" / "app"
 
 
-@pytest.fixture
-def scenario(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    folder = tmp_path / "sc"
-    folder.mkdir()
-    monkeypatch.chdir(folder)
-
-    def write(text: str, name: str = "s.toml") -> str:
-        (folder / name).write_text(text)
-        return name
-
-    return write
-
-
 def noted(text: str) -> bool:
     return text.startswith("Noted: Address these review comments") and (
         "- a.txt:2: spell it out" in text
