@@ -81,14 +81,11 @@ class Places:
         """Whether the (resolved) ``path`` is the worktree or inside it."""
         return _under(str(path), self._root)
 
-    def secret(self, path: Path) -> bool:
-        """Whether the (resolved) ``path`` is a credential folder, in one, or a
-        credential file of the home directory."""
-        return self.secret_text(str(path))
-
-    def secret_text(self, text: str) -> bool:
-        """:meth:`secret` of a resolved path given as a string."""
-        return text in self._secret_files or text.startswith(self._secret_prefixes)
+    def secret(self, path: str) -> bool:
+        """Whether the resolved ``path`` (as a string: every argument of every call is
+        checked) is a credential folder, in one, or a credential file of the home
+        directory."""
+        return path in self._secret_files or path.startswith(self._secret_prefixes)
 
 
 def _under(path: str, folder: str) -> bool:
@@ -398,7 +395,7 @@ def _is_secret(call: Call, path: Path) -> bool:
     name = text.rpartition(os.sep)[2]
     if name == ".env" or (name.startswith(".env.") and not name.endswith(ENV_TEMPLATES)):
         return True
-    return _CREDENTIAL_PART.search(text) is not None or call.places.secret_text(text)
+    return _CREDENTIAL_PART.search(text) is not None or call.places.secret(text)
 
 
 def _secrets(call: Call, commands: list[Simple]) -> str | None:
