@@ -6,7 +6,39 @@ import asyncio
 import time
 from collections.abc import Callable
 
+from rich.cells import cell_len
+from rich.console import Console
+from rich.segment import ControlType
 from textual.app import App
+from textual.geometry import Region
+from textual.widget import Widget
+
+
+def written_in(update: object, console: Console, region: Region) -> str:
+    """The text a composed frame (a Textual compositor update) writes inside ``region``,
+    one line per screen row it touches there.
+
+    A frame is a stream of cursor moves and styled text, as a terminal receives it; only
+    what lands in the region counts, so text another widget repaints (a list row holding
+    the same id) does not.
+    """
+    rows: dict[int, list[str]] = {}
+    x = y = 0
+    render = update.__rich_console__(console, console.options)  # type: ignore[attr-defined]
+    for segment in render:
+        if segment.control:
+            for code in segment.control:
+                if code[0] is ControlType.CURSOR_MOVE_TO:
+                    x, y = code[1], code[2]
+            continue
+        text = segment.text
+        if text == "\n":
+            x, y = 0, y + 1
+            continue
+        if region.y <= y < region.bottom and region.x <= x < region.right:
+            rows.setdefault(y, []).append(text)
+        x += cell_len(text)
+    return "\n".join("".join(rows[row]) for row in sorted(rows))
 
 
 class FrameWatch:
@@ -16,26 +48,41 @@ class FrameWatch:
     (headless, it is not written anywhere). Rendering and event handling share one
     thread, so a frame composed after the change was made holds it: the check runs right
     after each frame, exactly, with no polling delay and no wait for a later refresh.
+
+    A widget's new content is set some time before it is painted: Textual repaints the
+    widgets marked dirty by the time of its next screen update, which may be a frame
+    that repaints only another widget. So an expectation may also name text that the
+    frame itself must write inside a widget's region (``writes``).
     """
 
     def __init__(self, app: App) -> None:
         self._check: Callable[[], bool] | None = None
+        self._writes: tuple[Widget, str] | None = None
         self._shown: asyncio.Future[float] | None = None
         display = app._display
 
         def watched(screen, renderable) -> None:
             display(screen, renderable)
+            now = time.perf_counter()
             shown, check = self._shown, self._check
             if renderable is None or check is None or shown is None or shown.done():
                 return  # no frame, or none expected
-            if check():
-                shown.set_result(time.perf_counter())
+            if not check():
+                return
+            if self._writes is not None:
+                widget, text = self._writes
+                if text not in written_in(renderable, app.console, widget.region):
+                    return
+            shown.set_result(now)
 
         app._display = watched
 
-    def expect(self, check: Callable[[], bool]) -> None:
-        """The next frame for which ``check()`` holds is the one to stamp."""
+    def expect(self, check: Callable[[], bool], writes: tuple[Widget, str] | None = None) -> None:
+        """The next frame for which ``check()`` holds is the one to stamp; with
+        ``writes=(widget, text)``, only if that frame also writes ``text`` inside the
+        widget's region."""
         self._check = check
+        self._writes = writes
         self._shown = asyncio.get_running_loop().create_future()
 
     async def wait(self, timeout: float, what: str) -> float:
@@ -47,3 +94,4 @@ class FrameWatch:
             raise RuntimeError(f"timed out waiting for {what}") from None
         finally:
             self._check = None
+            self._writes = None
