@@ -23,7 +23,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.css.query import NoMatches
 from textual.screen import Screen
-from textual.widgets import ContentSwitcher, Footer, Header, OptionList
+from textual.widgets import ContentSwitcher, Footer, Header
 
 from cockpit.bridge import EngineEvents
 from cockpit.commands import COMMANDS, SlashCommand, parse
@@ -196,7 +196,9 @@ class CockpitApp(App[None]):
             self.notify(error, severity="warning", timeout=8)
         if self.workspace.config.keys:
             self.set_keymap(dict(self.workspace.config.keys))
-        self.query_one(RunList).focus()
+        run_list = self.query_one(RunList)
+        run_list.focus()
+        self.watch(run_list, "highlighted", self._highlight_moved, init=False)
         if self._snapshot_read.is_set():
             self._show_snapshot()
         self._update_counts()
@@ -447,9 +449,13 @@ class CockpitApp(App[None]):
         selected = self._selected()
         return selected[4:] if selected and selected.startswith("run:") else None
 
-    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
-        if isinstance(event.option_list, RunList):
-            self._show_selected()
+    def _highlight_moved(self, _old: int | None, _new: int | None) -> None:
+        # Called by the run list's reactive as the highlight moves, in the same turn as
+        # its rows are marked for repainting: the pane's new content then goes out in
+        # the same frame as the moved highlight. (Its OptionHighlighted message arrives
+        # a turn later, after a frame showing only the highlight had been drawn: a key's
+        # effect then waited for the next screen update, up to 17 ms more.)
+        self._show_selected()
 
     def _show_selected(self, refresh_only: bool = False) -> None:
         selected = self._selected()

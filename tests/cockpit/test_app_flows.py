@@ -419,6 +419,23 @@ async def test_moving_the_highlight_repaints_the_rows_it_leaves(ws: Workspace) -
         assert highlighted_rows(run_list) == first
 
 
+async def test_the_pane_follows_the_highlight_in_the_same_turn(ws: Workspace) -> None:
+    # The pane is filled as the highlight moves, not on a message handled a turn later:
+    # then the frame that repaints the moved highlight already shows the new pane, and a
+    # key's effect does not wait for the next screen update.
+    app = make_app(ws)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        run_list = app.query_one(RunList)
+        await until(pilot, lambda: run_list.option_count >= 3)
+        await pilot.pause()
+        body = app.query_one("#repo-body", Static)
+        for name in ("lib", "app"):
+            run_list.select_id(f"repo:{name}")
+            # No await in between: nothing else has run since the highlight moved.
+            assert f" {name}" in str(body.content)
+
+
 async def test_the_run_header_grows_and_shrinks_with_its_text(ws: Workspace, scenario) -> None:
     path = scenario('[[step]]\nsay = "done"\n')
     long_task = " ".join(f"step{i}" for i in range(60))  # wraps over several header lines
