@@ -28,6 +28,7 @@ from pathlib import Path
 
 import unidiff
 from textual.app import App
+from textual.widget import Widget
 
 from common import emit, git, log, median, private_config_home, temp_dir, write_workspace
 from engine.adapters.store.sqlite import SqliteRunStore
@@ -130,7 +131,14 @@ async def screen_opens(ws: Workspace, run: Run, repeats: int) -> list[float]:
                         and screen.query_one(DiffView).file is not None
                     )
 
-                frames.expect(shown)
+                def painted(screen: ReviewScreen = screen) -> list[tuple[Widget, str]]:
+                    first = screen.files[0]
+                    return [
+                        (screen.query_one(FileList), first.path),
+                        (screen.query_one(DiffView), first.hunks[0].header),
+                    ]
+
+                frames.expect(shown, writes=painted)
                 t0 = time.perf_counter()
                 await app.push_screen(screen)
                 shown_at = await frames.wait(30, "the review screen's first file")

@@ -167,7 +167,7 @@ async def drive(app: CockpitApp, pilot: Pilot, scenario: str | None) -> Window:
         expected = (run_list.get_option_at_index(rows[position]).id or "").split(":", 1)[1]
         frames.expect(
             lambda expected=expected: f" {expected}" in shown_text(app, selector),
-            writes=(app.query_one(selector), f" {expected}"),
+            writes=lambda expected=expected: [(app.query_one(selector), f" {expected}")],
         )
         t0 = time.perf_counter()
         app.post_message(events.Key("down" if step > 0 else "up", None))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from rich.cells import cell_len
 from rich.console import Console
@@ -12,6 +12,9 @@ from rich.segment import ControlType
 from textual.app import App
 from textual.geometry import Region
 from textual.widget import Widget
+
+#: What a frame must write where: ``(widget, text)`` pairs.
+Writes = Callable[[], Sequence[tuple[Widget, str]]]
 
 
 def written_in(update: object, console: Console, region: Region) -> str:
@@ -57,7 +60,7 @@ class FrameWatch:
 
     def __init__(self, app: App) -> None:
         self._check: Callable[[], bool] | None = None
-        self._writes: tuple[Widget, str] | None = None
+        self._writes: Writes | None = None
         self._shown: asyncio.Future[float] | None = None
         display = app._display
 
@@ -69,18 +72,17 @@ class FrameWatch:
                 return  # no frame, or none expected
             if not check():
                 return
-            if self._writes is not None:
-                widget, text = self._writes
+            for widget, text in self._writes() if self._writes else ():
                 if text not in written_in(renderable, app.console, widget.region):
                     return
             shown.set_result(now)
 
         app._display = watched
 
-    def expect(self, check: Callable[[], bool], writes: tuple[Widget, str] | None = None) -> None:
-        """The next frame for which ``check()`` holds is the one to stamp; with
-        ``writes=(widget, text)``, only if that frame also writes ``text`` inside the
-        widget's region."""
+    def expect(self, check: Callable[[], bool], writes: Writes | None = None) -> None:
+        """The next frame for which ``check()`` holds is the one to stamp; with ``writes``
+        (asked once ``check()`` holds, so its widgets may be new), only if that frame also
+        writes each of its texts inside its widget's region."""
         self._check = check
         self._writes = writes
         self._shown = asyncio.get_running_loop().create_future()
