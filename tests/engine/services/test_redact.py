@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.domain.redact import MASK, RedactingFilter, Redactor
+from engine.domain.redact import MASK, PATTERNS, RedactingFilter, Redactor
 from engine.domain.state import RunState
 from engine.workspace import open_workspace
 from enginekit import running_engine, wait_for_state
@@ -41,6 +41,28 @@ def test_configured_values_nested_data_and_bearer_tokens() -> None:
     assert masked == {"a": [f"x {MASK} y", {"b": f"Authorization: Bearer {MASK}"}], "n": 3}
     assert redactor.text("short words stay") == "short words stay"
     assert Redactor().text("ordinary words and sk-short stay") == "ordinary words and sk-short stay"
+
+
+MORE_SHAPES = [
+    "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA\n-----END RSA PRIVATE KEY-----",
+    "github_pat_11AbCdEfGhIjKlMnOpQrStUvWxYz0123456789",
+    "glpat-AbCdEfGhIjKlMnOpQrSt",
+    "npm_AbCdEfGhIjKlMnOpQrStUvWxYz01234567",
+    "ASIAIOSFODNN7EXAMPLE",
+    "authorization: BEARER abcdefghijklmnopqrstuvwxyz==",
+]
+
+
+@pytest.mark.parametrize("shape", FAKES + MORE_SHAPES)
+def test_the_literal_prefilter_masks_what_every_regex_would(shape: str) -> None:
+    # Each shape's regex only runs on text holding one of its literals: the result must
+    # be what running every regex on every text gives.
+    text = f"before {shape} between {shape.upper()} and {shape.lower()} after"
+    everything = text
+    for pattern in PATTERNS:
+        everything = pattern.sub(MASK, everything)
+    assert MASK in everything
+    assert Redactor().text(text) == everything
 
 
 def test_log_records_are_masked() -> None:
