@@ -10,14 +10,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import gc
 import inspect
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from textual import work
+from textual import events, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal
@@ -27,6 +26,7 @@ from textual.widgets import ContentSwitcher, Footer, Header
 
 from cockpit.bridge import EngineEvents
 from cockpit.commands import COMMANDS, SlashCommand, parse
+from cockpit.memory import Collector
 from cockpit.model import CockpitModel, RunView
 from cockpit.screens.confirm import ConfirmScreen
 from cockpit.screens.inbox import InboxScreen
@@ -85,18 +85,6 @@ def _while_mounted(method: F) -> F:
         return None
 
     return cast(F, guarded)
-
-
-def _settle_memory() -> None:
-    """Take what start-up built (modules, widgets, the stored runs) out of the garbage
-    collector's sight: full collections walk every tracked object, and with 20 runs
-    streaming they were pauses of 60-70 ms, felt as lag on keys."""
-    gc.collect()
-    gc.freeze()
-    # Streams make short-lived objects by the thousand; cycles among them are rare (the
-    # young generations still catch those), so full passes can be ten times rarer.
-    gen0, gen1, _ = gc.get_threshold()
-    gc.set_threshold(gen0, gen1, 100)
 
 
 class CockpitApp(App[None]):
@@ -159,6 +147,8 @@ class CockpitApp(App[None]):
         self._initial_review = review
         self._welcome = welcome
         self._bell = workspace.config.ui.bell
+        #: Runs full garbage collections while no key is pressed (see cockpit.memory).
+        self.collector = Collector()
         self.title = f"Cockpit — {workspace.root.name}"
         # Themes are chosen before the first frame: switching later restyles every widget.
         self._theme_errors = register_themes(self, workspace.root)
@@ -207,7 +197,15 @@ class CockpitApp(App[None]):
         self.set_interval(1.0, self._tick)
         self.set_interval(REPO_POLL, self._refresh_repos)
 
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(
+            event, (events.Key, events.MouseDown, events.MouseScrollDown, events.MouseScrollUp)
+        ):
+            self.collector.input_seen()
+        await super().on_event(event)
+
     async def on_unmount(self) -> None:
+        self.collector.release()
         # However the app ends (quit, a test leaving run_test, an error), the engine
         # worker was cancelled: wait for it to close the store, whose connection threads
         # would otherwise keep the process alive after the app is gone.
@@ -239,7 +237,7 @@ class CockpitApp(App[None]):
             self._engine_ready.set()
             for view in self.model.runs.values():
                 self._fetch_diff(view.run.id)
-            self.set_timer(1.0, _settle_memory)
+            self.set_timer(1.0, self.collector.settle)
             follow = self.set_interval(FOREIGN_POLL, self._follow_store)
             self.run_worker(self._ingest_loop(), group="ingest", name="ingest")
             try:
@@ -437,6 +435,7 @@ class CockpitApp(App[None]):
 
     @_while_mounted
     def _tick(self) -> None:
+        self.collector.tick()
         pane = self.query_one(RunPane)
         if pane.view is not None and pane.view.run.state.is_active:
             pane.refresh_header()

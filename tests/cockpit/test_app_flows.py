@@ -436,6 +436,17 @@ async def test_the_pane_follows_the_highlight_in_the_same_turn(ws: Workspace) ->
             assert f" {name}" in str(body.content)
 
 
+async def test_keys_tell_the_garbage_collector_someone_is_typing(ws: Workspace) -> None:
+    # Full collections (150 ms with 20 runs streaming) wait for a quiet keyboard: the app
+    # must report every key to its collector.
+    app = make_app(ws)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        before = app.collector.last_input
+        await pilot.press("down")
+        assert app.collector.last_input > before
+
+
 async def test_the_run_header_grows_and_shrinks_with_its_text(ws: Workspace, scenario) -> None:
     path = scenario('[[step]]\nsay = "done"\n')
     long_task = " ".join(f"step{i}" for i in range(60))  # wraps over several header lines
