@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Sequence
 
 from rich.cells import cell_len
-from rich.console import Console
+from rich.console import Console, ConsoleRenderable
 from rich.segment import ControlType
 from textual.app import App
 from textual.geometry import Region
@@ -17,7 +17,7 @@ from textual.widget import Widget
 Writes = Callable[[], Sequence[tuple[Widget, str]]]
 
 
-def written_in(update: object, console: Console, region: Region) -> str:
+def written_in(update: ConsoleRenderable, console: Console, region: Region) -> str:
     """The text a composed frame (a Textual compositor update) writes inside ``region``,
     one line per screen row it touches there.
 
@@ -27,12 +27,11 @@ def written_in(update: object, console: Console, region: Region) -> str:
     """
     rows: dict[int, list[str]] = {}
     x = y = 0
-    render = update.__rich_console__(console, console.options)  # type: ignore[attr-defined]
-    for segment in render:
+    for segment in console.render(update, console.options):
         if segment.control:
             for code in segment.control:
-                if code[0] is ControlType.CURSOR_MOVE_TO:
-                    x, y = code[1], code[2]
+                if code[0] is ControlType.CURSOR_MOVE_TO and len(code) == 3:
+                    x, y = int(code[1]), int(code[2])
             continue
         text = segment.text
         if text == "\n":
