@@ -1,4 +1,5 @@
-"""The cockpit's garbage-collection policy: full collections wait for a quiet keyboard."""
+"""What the cockpit does while keys are pressed: full garbage collections wait for a quiet
+keyboard, streaming panes redraw less often."""
 
 from __future__ import annotations
 
@@ -61,3 +62,13 @@ def test_a_full_collection_runs_at_the_latest_even_while_typing(thresholds) -> N
     clock.now += 1
     collector.input_seen()
     assert collector.tick()
+
+
+def test_streaming_panes_redraw_less_often_while_keys_are_pressed() -> None:
+    from cockpit.app import RENDER_INTERVAL, RENDER_INTERVAL_TYPING, TYPING, render_interval
+
+    assert RENDER_INTERVAL_TYPING > RENDER_INTERVAL
+    assert render_interval(0.0) == RENDER_INTERVAL_TYPING
+    assert render_interval(TYPING / 2) == RENDER_INTERVAL_TYPING
+    assert render_interval(TYPING) == RENDER_INTERVAL
+    assert render_interval(60.0) == RENDER_INTERVAL
