@@ -10,8 +10,9 @@ still lays out and renders every widget to strips on each refresh (the composito
 ``render_update``); only the encoding into terminal escape codes is skipped, which costs
 both apps alike. The 'first full frame' signal: Textual hands each composed frame to
 ``app._display``, which the child wraps; right after each frame it checks what the app
-shows, so the stamp is the frame that first *contains* that content, with no polling
-delay and no wait for a later refresh.
+shows, and what the frame itself wrote where (``frames.written_in``: every run id inside
+the run list, the detail pane's first word inside the pane), so the stamp is the frame
+that first *contains* that content, with no polling delay and no wait for a later refresh.
 
 * Cockpit ("content"): the stored runs are listed in the run list, every repo row shows
   its git status (not the placeholder) and the detail pane shows the highlighted item.
@@ -32,6 +33,7 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from common import (
     emit,
@@ -59,18 +61,31 @@ import asyncio, json, sys, time
 mode = sys.argv[1]
 stamps = {}
 
+sys.path.insert(0, BENCH_DIR)
+from frames import written_in
+
+
 def watch(app, stages):
     # Textual hands every composed frame to ``app._display`` (headless, it is written
     # nowhere): right after each frame, every stage whose content is on screen is stamped.
+    # A stage is (name, check, writes): ``check(app)`` holds, and the frame itself wrote
+    # each text of ``writes(app)`` inside its widget's region (see frames.FrameWatch).
     pending = list(stages)
     display = app._display
+
+    def shown(stage, renderable):
+        _, check, writes = stage
+        return check(app) and all(
+            text in written_in(renderable, app.console, widget.region)
+            for widget, text in writes(app)
+        )
 
     def watched(screen, renderable):
         display(screen, renderable)
         if renderable is None or app._batch_count or not pending:
             return
         now = time.monotonic()
-        while pending and pending[0][1](app):
+        while pending and shown(pending[0], renderable):
             stamps[pending.pop(0)[0]] = now
         if not pending:
             print(json.dumps(stamps), flush=True)
@@ -90,7 +105,7 @@ if mode == "hello":
             yield Footer()
 
         def on_mount(self):
-            watch(self, [("first_paint", lambda app: True)])
+            watch(self, [("first_paint", lambda app: True, lambda app: [])])
 
     Hello().run(headless=True, size=SIZE)
 else:
@@ -109,6 +124,17 @@ else:
         ids = {run_list.get_option_at_index(i).id for i in range(run_list.option_count)}
         return all(f"run:{run_id}" in ids for run_id in app.model.runs)
 
+    def ids_written(app):
+        run_list = app.query_one(RunList)
+        return [(run_list, run_id) for run_id in app.model.runs]
+
+    def detail_written(app):
+        # The detail pane's first line: the highlighted repo's name or run's state line.
+        pane = app.query_one("#repo-body") if app.query_one("#repo-body").content else None
+        pane = pane or app.query_one("#run-header")
+        first = getattr(pane.content, "plain", str(pane.content)).strip().splitlines()[0]
+        return ids_written(app) + [(pane, first.split()[0])]
+
     def complete(app):
         repos = app.model.repos
         shown = app.query_one("#repo-body").content or app.query_one("#run-header").content
@@ -124,14 +150,14 @@ else:
             watch(
                 self,
                 [
-                    ("first_paint", lambda app: True),
-                    ("runs_listed", runs_listed),
-                    ("content", complete),
+                    ("first_paint", lambda app: True, lambda app: []),
+                    ("runs_listed", runs_listed, ids_written),
+                    ("content", complete, detail_written),
                 ],
             )
 
     Probe(open_workspace(Path(sys.argv[2]))).run(headless=True, size=SIZE)
-""".replace("size=SIZE", f"size={SIZE!r}")
+""".replace("size=SIZE", f"size={SIZE!r}").replace("BENCH_DIR", repr(str(Path(__file__).parent)))
 
 
 def measure(*args: str) -> dict[str, float]:
