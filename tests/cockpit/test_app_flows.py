@@ -436,6 +436,60 @@ async def test_the_pane_follows_the_highlight_in_the_same_turn(ws: Workspace) ->
             assert f" {name}" in str(body.content)
 
 
+async def test_the_transcript_draws_and_drags_its_own_scroll_bar(ws: Workspace, scenario) -> None:
+    lines = "\n".join(f"line {i}" for i in range(150))
+    path = scenario(f'[[step]]\nsay = """{lines}"""\n')
+    app = make_app(ws)
+    async with app.run_test(size=SIZE) as pilot:
+        run_id = await start_run(pilot, path)
+        await until(pilot, lambda: state_of(app, run_id) is RunState.FINISHED)
+        transcript = app.query_one(Transcript)
+        await until(pilot, lambda: transcript.max_scroll_y > 0 and transcript.scroll_y > 0)
+        content = transcript.scrollable_content_region
+        # The bar is the content's last column, in the widget's own coordinates.
+        top = content.y - transcript.region.y
+        column = content.x - transcript.region.x + content.width - 1
+        thumb = transcript.styles.scrollbar_color.rich_color
+
+        def thumb_rows() -> list[int]:
+            strips = transcript.render_lines(Region(0, 0, *transcript.region.size))
+            return [
+                y - top
+                for y, strip in enumerate(strips)
+                if any(
+                    seg.style and seg.style.bgcolor == thumb
+                    for seg in strip.crop(column, column + 1)
+                )
+            ]
+
+        # Lines are wrapped one column short of the pane: the last is the bar's.
+        assert all(len(strip.text.rstrip()) < content.width for strip in transcript.lines)
+        at_end = thumb_rows()
+        assert at_end and at_end[-1] == content.height - 1  # scrolled to the end: at the bottom
+        transcript.scroll_home(animate=False)
+        await pilot.pause()
+        assert thumb_rows()[0] == 0
+        # A click on the bar's last row scrolls to the end, on its first row to the top.
+        await pilot.click(Transcript, offset=(column, top + content.height - 1))
+        await until(pilot, lambda: transcript.scroll_y == transcript.max_scroll_y)
+        await pilot.click(Transcript, offset=(column, top))
+        await until(pilot, lambda: transcript.scroll_y == 0)
+        # A click in the text does not scroll.
+        await pilot.click(Transcript, offset=(column - 5, top + content.height - 1))
+        await pilot.pause()
+        assert transcript.scroll_y == 0
+        # Dragging the thumb down the bar follows the mouse, also off the bar's column.
+        await pilot.mouse_down(Transcript, offset=(column, top))
+        await pilot.hover(Transcript, offset=(column - 3, top + content.height // 2))
+        await until(pilot, lambda: 0 < transcript.scroll_y < transcript.max_scroll_y)
+        await pilot.hover(Transcript, offset=(column - 3, top + content.height - 1))
+        await until(pilot, lambda: transcript.scroll_y == transcript.max_scroll_y)
+        await pilot.mouse_up(Transcript, offset=(column - 3, top + content.height - 1))
+        await pilot.hover(Transcript, offset=(column - 3, top))
+        await pilot.pause()
+        assert transcript.scroll_y == transcript.max_scroll_y  # released: no longer dragging
+
+
 async def test_keys_tell_the_garbage_collector_someone_is_typing(ws: Workspace) -> None:
     # Full collections (150 ms with 20 runs streaming) wait for a quiet keyboard: the app
     # must report every key to its collector.
