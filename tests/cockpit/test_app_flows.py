@@ -24,6 +24,7 @@ from pilotkit import (
     until,
     view_of,
 )
+from textual import events
 from textual.geometry import Region
 from textual.widgets import Input, Static
 
@@ -488,6 +489,10 @@ async def test_the_transcript_draws_and_drags_its_own_scroll_bar(ws: Workspace, 
         await pilot.hover(Transcript, offset=(column - 3, top))
         await pilot.pause()
         assert transcript.scroll_y == transcript.max_scroll_y  # released: no longer dragging
+        # The mouse wheel still scrolls (Textual's own bar is only zero columns wide).
+        wheel = events.MouseScrollUp(transcript, 3, top + 3, 0, -1, 0, False, False, False)
+        transcript.post_message(wheel)
+        await until(pilot, lambda: transcript.scroll_y < transcript.max_scroll_y)
 
 
 async def test_keys_tell_the_garbage_collector_someone_is_typing(ws: Workspace) -> None:
