@@ -74,22 +74,30 @@ class Transcript(Log):
         self._held = 0  # entries at the front not written (shown on scrolling up)
         #: This render's scroll bar: (column, first thumb row, end row, thumb, track).
         self._bar: tuple[int, int, int, Strip, Strip] | None = None
+        #: A render has begun and its bar is not worked out yet (see render_line).
+        self._bar_due = False
         self._dragging = False
 
     # --- the scroll bar -------------------------------------------------------------
     def render_lines(self, crop: Region) -> list[Strip]:
-        self._bar = self._scroll_bar()
+        self._bar, self._bar_due = None, True
         try:
             return super().render_lines(crop)
         finally:
-            self._bar = None
+            self._bar, self._bar_due = None, False
+
+    @property
+    def _overflows(self) -> bool:
+        """Whether there are more lines than the pane shows (so there is a bar)."""
+        window = self.scrollable_content_region.height
+        return window >= 1 and self.virtual_size.height > window
 
     def _scroll_bar(self) -> tuple[int, int, int, Strip, Strip] | None:
         """Where this render's thumb is (None when everything fits)."""
         region = self.scrollable_content_region
-        window, total = region.height, self.virtual_size.height
-        if region.width < 2 or window < 1 or total <= window:
+        if region.width < 2 or not self._overflows:
             return None
+        window, total = region.height, self.virtual_size.height
         size = max(1, round(window * window / total))
         start = round(self.scroll_y / (total - window) * (window - size))
         base = self.rich_style
@@ -100,6 +108,10 @@ class Transcript(Log):
 
     def render_line(self, y: int) -> Strip:
         line = super().render_line(y)
+        if self._bar_due:
+            # Worked out at the first line, once Log holds this render's style: before
+            # render_lines got there, asking for it would walk the ancestors once more.
+            self._bar, self._bar_due = self._scroll_bar(), False
         if self._bar is None:
             return line
         column, start, end, thumb, track = self._bar
@@ -119,7 +131,7 @@ class Transcript(Log):
         self.scroll_to(y=round(fraction * self.max_scroll_y), animate=False)
 
     def on_mouse_down(self, event: MouseDown) -> None:
-        if self.virtual_size.height <= self.scrollable_content_region.height:
+        if not self._overflows:
             return
         row = self._bar_row(event)
         if row is None:
