@@ -402,13 +402,19 @@ def highlighted_rows(run_list: RunList) -> list[int]:
     ]
 
 
+async def listed_repos(pilot) -> RunList:
+    """The run list, once the repos are in it and drawn."""
+    await ready(pilot)
+    run_list = pilot.app.query_one(RunList)
+    await until(pilot, lambda: run_list.option_count >= 3)
+    await pilot.pause()
+    return run_list
+
+
 async def test_moving_the_highlight_repaints_the_rows_it_leaves(ws: Workspace) -> None:
     app = make_app(ws)
     async with app.run_test(size=SIZE) as pilot:
-        await ready(pilot)
-        run_list = app.query_one(RunList)
-        await until(pilot, lambda: run_list.option_count >= 3)
-        await pilot.pause()
+        run_list = await listed_repos(pilot)
         first = highlighted_rows(run_list)
         assert len(first) == 1
         await pilot.press("down")
@@ -426,10 +432,7 @@ async def test_the_pane_follows_the_highlight_in_the_same_turn(ws: Workspace) ->
     # key's effect does not wait for the next screen update.
     app = make_app(ws)
     async with app.run_test(size=SIZE) as pilot:
-        await ready(pilot)
-        run_list = app.query_one(RunList)
-        await until(pilot, lambda: run_list.option_count >= 3)
-        await pilot.pause()
+        run_list = await listed_repos(pilot)
         body = app.query_one("#repo-body", Static)
         for name in ("lib", "app"):
             run_list.select_id(f"repo:{name}")
