@@ -16,7 +16,7 @@ from pathlib import Path
 
 from common import emit, log, median, percentile, temp_dir
 from engine.domain.guard import ToolRequest
-from engine.services.guard import Policy
+from engine.guard import Policy
 
 REPEATS = 5
 

@@ -1,27 +1,27 @@
 """Shell command lines taken apart for the guard, so quoting, ``&&``, ``;``, ``|``, new
 lines, subshells, ``{ ...; }``, ``$(...)``, backticks, ``sh -c "..."``, wrappers
 (``env``, ``xargs``, ``nohup``...), heredocs fed to a shell and ``find -exec`` do not
-hide a command.
+hide a command. Inline code (``python -c``, ``node -e``, ``perl -e``, a heredoc fed to an
+interpreter) is read too: the command lines it runs become commands, and the paths it
+plainly deletes or writes are noted (:class:`Code`).
 
 This is not a shell: it reads what a command line would run well enough to judge it,
 erring towards seeing more commands (a string that merely looks like a command inside
 ``sh -c`` is judged as one).
+
+The words come from :mod:`engine.guard.lexer`; inline code is read by
+:mod:`engine.guard.interpreters`.
 """
 
 from __future__ import annotations
 
 import re
 import shlex
-from dataclasses import dataclass, field
 
-#: Shell operators, longest first (a run of punctuation is split into these).
-OPERATORS = (
-    *("<<<", "&>>"),
-    *(";;", "&&", "||", "|&", ">>", ">|", "&>", "<>", ">&", "<&", "<<"),
-    *(";", "&", "|", "(", ")", "<", ">", "\n"),
-)
-#: Redirection operators whose next token is a file.
-REDIRECTS = {">", ">>", "<", ">|", "&>", "&>>", "<>", ">&", "<&"}
+from engine.guard.command import SUBST, Simple, Unreadable, fed_text, find_roots
+from engine.guard.interpreters import interpreter, read_code
+from engine.guard.lexer import _HEREDOC_WORD, OPERATORS, REDIRECTS, _prepare, _tokens
+
 #: Programs that run their ``-c`` argument (or their standard input) as a command line.
 SHELLS = {"sh", "bash", "zsh", "dash", "ksh", "fish"}
 #: Programs that run the rest of their words as a command.
@@ -56,222 +56,6 @@ VARIABLE = re.compile(r"\$(?:([A-Za-z_][A-Za-z0-9_]*)|\{([A-Za-z_][A-Za-z0-9_]*)
 MAX_DEPTH = 8
 #: Words one word may expand to through ``for`` variables (``$a$a$a`` multiplies).
 MAX_EXPANSION = 256
-
-
-@dataclass
-class Simple:
-    """One simple command: its words, where its output goes, and how it was reached."""
-
-    argv: list[str]
-    #: Files written by ``>``/``>>`` (and read by ``<``), as written.
-    writes: list[str] = field(default_factory=list)
-    reads: list[str] = field(default_factory=list)
-    #: The working directory it runs in, as tracked through ``cd`` (None: the start).
-    cwd: str | None = None
-    #: The command whose output is piped into this one.
-    piped_from: Simple | None = None
-    #: It runs inside ``$(...)``, backticks or ``<(...)`` (its output becomes words).
-    substituted: bool = False
-    #: The ``NAME=value`` words before the program (its environment).
-    env: list[str] = field(default_factory=list)
-    #: Text fed to its standard input by a heredoc or a here-string.
-    stdin: str | None = None
-
-    @property
-    def program(self) -> str:
-        """The program's name, without its folder ("" for none)."""
-        return self.argv[0].rsplit("/", 1)[-1] if self.argv else ""
-
-
-class Unreadable(ValueError):
-    """A command line the guard cannot take apart (unbalanced quotes, too deep)."""
-
-
-#: What a substitution is replaced by before the words are read (the word stays).
-SUBST = "__COCKPIT_SUBST_{}__"
-#: What a heredoc's body is replaced by (after its ``<<``).
-HEREDOC = "__COCKPIT_HEREDOC_{}__"
-_HEREDOC_WORD = re.compile(r"__COCKPIT_HEREDOC_(\d+)__")
-
-
-@dataclass
-class _Heredoc:
-    delimiter: str
-    strip_tabs: bool  # `<<-`
-    quoted: bool  # `<<'EOF'`: no substitutions run in the body
-    body: str = ""
-
-
-def _prepare(command: str) -> tuple[str, list[str], list[str]]:
-    """``command`` made ready for the lexer, with what was taken out of it: line
-    continuations joined, comments dropped, each substitution replaced by a placeholder
-    word (its inside kept, to be read in turn) and each heredoc's body by a placeholder
-    after its ``<<`` (the bodies kept)."""
-    out: list[str] = []
-    inner: list[str] = []
-    bodies: list[str] = []
-    waiting: list[_Heredoc] = []  # heredocs whose body starts at the next new line
-    double = False  # inside double quotes
-    i, n = 0, len(command)
-    while i < n:
-        c = command[i]
-        if c == "\\":
-            # `\` + new line continues the line; any other escaped character is kept.
-            out.append("" if command.startswith("\n", i + 1) else command[i : i + 2])
-            i += 2
-        elif c == "'" and not double:
-            end = command.find("'", i + 1)
-            end = n if end == -1 else end + 1  # unbalanced: the lexer says so
-            out.append(command[i:end])
-            i = end
-        elif c == '"':
-            double = not double
-            out.append(c)
-            i += 1
-        elif (c == "$" or (c in "<>" and not double)) and command.startswith("(", i + 1):
-            end = _closing(command, i + 2)
-            inner.append(command[i + 2 : end])
-            out.append(SUBST.format(len(inner) - 1))
-            i = end + 1
-        elif c == "`":
-            end = command.find("`", i + 1)
-            end = n if end == -1 else end
-            inner.append(command[i + 1 : end])
-            out.append(SUBST.format(len(inner) - 1))
-            i = end + 1
-        elif double:
-            out.append(c)
-            i += 1
-        elif c == "#" and (i == 0 or command[i - 1] in " \t\n;&|()"):
-            # A comment runs to the end of the line (its new line still ends the command).
-            end = command.find("\n", i)
-            i = n if end == -1 else end
-        elif command.startswith("<<<", i):
-            out.append("<<<")
-            i += 3
-        elif command.startswith("<<", i):
-            doc, i = _heredoc_start(command, i + 2)
-            out.append(f"<< {HEREDOC.format(len(bodies) + len(waiting))} ")
-            waiting.append(doc)
-        elif c == "\n" and waiting:
-            out.append(c)
-            i += 1
-            for doc in waiting:
-                i = _heredoc_body(command, i, doc)
-                bodies.append(doc.body)
-                if not doc.quoted:
-                    inner += _substitutions_in(doc.body)
-            waiting = []
-        else:
-            out.append(c)
-            i += 1
-    bodies += [doc.body for doc in waiting]  # a heredoc with no body
-    return "".join(out), inner, bodies
-
-
-def _closing(text: str, i: int) -> int:
-    """Where the ``)`` closing a ``$(`` whose inside starts at ``i`` is (quotes inside
-    it are followed, so ``$(echo ")")`` ends at the right one)."""
-    depth, quote, n = 1, "", len(text)
-    while i < n:
-        c = text[i]
-        if c == "\\" and quote != "'":
-            i += 2
-            continue
-        if quote:
-            quote = "" if c == quote else quote
-        elif c in "'\"":
-            quote = c
-        elif c == "(":
-            depth += 1
-        elif c == ")":
-            depth -= 1
-            if depth == 0:
-                return i
-        i += 1
-    return n
-
-
-def _heredoc_start(text: str, i: int) -> tuple[_Heredoc, int]:
-    """The heredoc whose ``<<`` ends at ``i`` (its delimiter word), and where it ends."""
-    strip_tabs = text.startswith("-", i)
-    i += strip_tabs
-    while i < len(text) and text[i] in " \t":
-        i += 1
-    start = i
-    while i < len(text) and text[i] not in " \t\n;&|()<>":
-        if text[i] in "'\"":  # a quoted delimiter may hold anything up to its quote
-            end = text.find(text[i], i + 1)
-            i = len(text) if end == -1 else end + 1
-        else:
-            i += 1
-    word = text[start:i]
-    delimiter = word.replace("'", "").replace('"', "").replace("\\", "")
-    return _Heredoc(delimiter, strip_tabs, quoted=word != delimiter), i
-
-
-def _heredoc_body(text: str, i: int, doc: _Heredoc) -> int:
-    """Read ``doc``'s body from ``i`` up to its delimiter line; where the text resumes."""
-    lines: list[str] = []
-    while i < len(text):
-        end = text.find("\n", i)
-        end = len(text) if end == -1 else end
-        line = text[i:end]
-        i = end + 1
-        if (line.lstrip("\t") if doc.strip_tabs else line) == doc.delimiter:
-            break
-        lines.append(line)
-    doc.body = "\n".join(lines)
-    return min(i, len(text))
-
-
-def _substitutions_in(body: str) -> list[str]:
-    """The ``$(...)`` and backticks an unquoted heredoc's body runs (quotes in a body are
-    plain characters, so only these are looked for)."""
-    found: list[str] = []
-    i = 0
-    while i < len(body):
-        if body.startswith("$(", i):
-            end = _closing(body, i + 2)
-            found.append(body[i + 2 : end])
-            i = end + 1
-        elif body[i] == "`":
-            end = body.find("`", i + 1)
-            end = len(body) if end == -1 else end
-            found.append(body[i + 1 : end])
-            i = end + 1
-        else:
-            i += 1
-    return found
-
-
-def _tokens(flat: str) -> list[str]:
-    """The words and operators of a prepared command line."""
-    lexer = shlex.shlex(flat, posix=True, punctuation_chars=";&|()<>\n")
-    lexer.whitespace = " \t\r"  # a new line separates commands, like `;`
-    lexer.whitespace_split = True
-    lexer.commenters = ""  # comments are gone already (`#` inside a word is no comment)
-    try:
-        raw = list(lexer)
-    except ValueError as exc:  # no closing quotation
-        raise Unreadable(str(exc)) from None
-    tokens: list[str] = []
-    for token in raw:
-        tokens += _operators(token) if token and set(token) <= _PUNCTUATION else [token]
-    return tokens
-
-
-_PUNCTUATION = set(";&|()<>\n")
-
-
-def _operators(run: str) -> list[str]:
-    """A run of punctuation (``&&(``, ``2>&1``'s ``>&``) split into operators."""
-    found: list[str] = []
-    while run:
-        op = next((o for o in OPERATORS if run.startswith(o)), run[0])
-        found.append(op)
-        run = run[len(op) :]
-    return found
 
 
 class _Reader:
@@ -352,7 +136,6 @@ class _Reader:
                 argv.pop(0)
             elif word not in RESERVED:
                 current.env.append(word)
-        current.argv = argv = _drop_fd_words(argv)
         self._assign(current)
         if current.argv or current.writes or current.reads:
             current.cwd = self.cwd  # a `cd`'s own folder is relative to where it runs
@@ -389,43 +172,43 @@ class _Reader:
             self.cwd = _join(self.cwd, folders[0] if folders else "~")
 
 
-def parse(command: str, depth: int = 0, feed: Simple | None = None) -> list[Simple]:
+def parse(
+    command: str,
+    depth: int = 0,
+    feed: Simple | None = None,
+    originals: dict[str, str] | None = None,
+) -> list[Simple]:
     """Every simple command ``command`` would run, in order, nested ones included.
     ``feed``: the command running this one (a wrapper, ``sh -c``), whose standard input
     the first command here reads."""
     if depth > MAX_DEPTH:
         raise Unreadable("commands nested too deep to read")
-    flat, inner, bodies = _prepare(command)
+    originals = {} if originals is None else originals
+    flat, inner, bodies = _prepare(command, originals)
     found = _Reader(bodies).read(_tokens(flat))
     if feed is not None and found:
         first = found[0]
         first.piped_from = first.piped_from or feed.piped_from
         first.stdin = feed.stdin if first.stdin is None else first.stdin
+    for simple in found:
+        simple.substitutions = originals
+        if interpreter(simple.program):
+            simple.code = read_code(simple)
     nested: list[Simple] = []
     for text in inner:
-        for simple in parse(text, depth + 1):
+        for simple in parse(text, depth + 1, None, originals):
             simple.substituted = True
             nested.append(simple)
     for simple in list(found):
         script, fed = _script(simple)
         if script is None:
             continue
-        for inner_simple in parse(script, depth + 1, simple if fed else None):
+        for inner_simple in parse(script, depth + 1, simple if fed else None, originals):
             inner_simple.cwd = (
                 _join(simple.cwd, inner_simple.cwd) if inner_simple.cwd else simple.cwd
             )
             nested.append(inner_simple)
     return found + nested
-
-
-def substituted_words(simple: Simple) -> list[int]:
-    """Positions in ``simple.argv`` of words that are a substitution's output."""
-    return [i for i, word in enumerate(simple.argv) if "__COCKPIT_SUBST_" in word]
-
-
-def _drop_fd_words(argv: list[str]) -> list[str]:
-    """``cmd 2`` left over from ``cmd 2>&1`` (the descriptor before a redirection)."""
-    return argv[:-1] if len(argv) > 1 and argv[-1].isdigit() and len(argv[-1]) == 1 else argv
 
 
 def _script(simple: Simple) -> tuple[str | None, bool]:
@@ -441,6 +224,8 @@ def _script(simple: Simple) -> tuple[str | None, bool]:
         return _shell_script(simple)
     if program == "find":
         return _find_exec(simple.argv), False
+    if simple.code is not None and simple.code.commands:
+        return "\n".join(simple.code.commands), False
     return None, False
 
 
@@ -457,9 +242,30 @@ def _wrapped(simple: Simple) -> str | None:
             rest.pop(0)
     if program == "timeout" and rest:
         rest = rest[1:]  # the duration
-    if program == "xargs" and rest and simple.piped_from is not None:
-        rest += _fed_words(simple.piped_from)  # xargs adds its input's words to the command
+    if program == "xargs" and rest:
+        rest += _xargs_words(simple)  # xargs adds its input's words to the command
     return shlex.join(rest) if rest else None
+
+
+def _xargs_words(simple: Simple) -> list[str]:
+    """The words ``xargs`` adds to its command: those piped in when they can be known;
+    a placeholder standing for a list file's words (``xargs -a list``, ``< list``,
+    ``cat list |``), which cannot."""
+    source = simple.piped_from
+    listed = [a[len("--arg-file=") :] for a in simple.argv if a.startswith("--arg-file=")]
+    for i, arg in enumerate(simple.argv[:-1]):
+        if arg in ("-a", "--arg-file"):
+            listed.append(simple.argv[i + 1])
+    listed += simple.reads
+    if source is not None and source.program == "cat" and len(source.argv) > 1:
+        listed += source.argv[1:]
+    elif source is not None:
+        return _fed_words(source)
+    if not listed:
+        return []
+    word = SUBST.format(len(simple.substitutions))
+    simple.substitutions[word] = f"$(cat {shlex.join(listed)})"
+    return [word]
 
 
 def _fed_words(source: Simple) -> list[str]:
@@ -467,26 +273,13 @@ def _fed_words(source: Simple) -> list[str]:
     folders ``find`` searches (what it finds is under them)."""
     if source.program == "find":
         return find_roots(source.argv)
-    text = _fed_text(source)
+    text = fed_text(source)
     if text is None:
         return []
     try:
         return shlex.split(text)
     except ValueError:  # an unbalanced quote: judge the plain words
         return text.split()
-
-
-def find_roots(argv: list[str]) -> list[str]:
-    """The folders ``find`` starts from (``.`` when none is given)."""
-    args = argv[1:]
-    while args and args[0] in ("-H", "-L", "-P"):
-        args = args[1:]
-    roots: list[str] = []
-    for arg in args:
-        if arg.startswith(("-", "(", "!")):
-            break
-        roots.append(arg)
-    return roots or ["."]
 
 
 def _shell_script(simple: Simple) -> tuple[str | None, bool]:
@@ -500,21 +293,7 @@ def _shell_script(simple: Simple) -> tuple[str | None, bool]:
         return None, False  # `bash script.sh`: the script is a file, stdin is its data
     if simple.stdin is not None:
         return simple.stdin, False
-    return (_fed_text(simple.piped_from) if simple.piped_from else None), False
-
-
-def _fed_text(source: Simple) -> str | None:
-    """The text ``echo``, ``printf`` or ``cat <<EOF`` pipes into the next command."""
-    words = source.argv[1:]
-    if source.program == "echo":
-        while words and words[0] in ("-n", "-e", "-E", "-ne", "-en"):
-            words = words[1:]
-        return " ".join(words).replace("\\n", "\n")
-    if source.program == "printf":
-        return " ".join(words).replace("\\n", "\n")
-    if source.program == "cat" and not words:
-        return source.stdin
-    return None
+    return (fed_text(simple.piped_from) if simple.piped_from else None), False
 
 
 def _find_exec(argv: list[str]) -> str | None:

@@ -1,0 +1,200 @@
+"""Rules over releases and installs, asked about: publish (a package, an image, a site, a
+release tag pushed) and global-config (the machine's packages, global tools, the user's
+settings)."""
+
+from __future__ import annotations
+
+import re
+
+from engine.guard.command import Simple
+from engine.guard.interpreters import interpreter
+from engine.guard.paths import Call
+from engine.guard.rules.argv import _program, _starts, _words
+from engine.guard.rules.git import _config_writes, _git
+
+#: Programs, and the subcommands of theirs that publish a package, an image or a site.
+_PUBLISHES = {
+    **dict.fromkeys(
+        ("npm",), frozenset({"publish", "unpublish", "deprecate", "dist-tag", "owner"})
+    ),
+    **dict.fromkeys(
+        ("pnpm", "yarn", "bun", "lerna", "changeset", "poetry", "uv", "flit"),
+        frozenset({"publish"}),
+    ),
+    **dict.fromkeys(("hatch", "pdm", "vsce", "ovsx"), frozenset({"publish"})),
+    **dict.fromkeys(("twine",), frozenset({"upload", "register"})),
+    **dict.fromkeys(("maturin",), frozenset({"publish", "upload"})),
+    **dict.fromkeys(("cargo",), frozenset({"publish", "yank", "owner"})),
+    **dict.fromkeys(("gem",), frozenset({"push", "yank", "owner"})),
+    **dict.fromkeys(("docker", "podman", "buildah", "nerdctl", "nuget"), frozenset({"push"})),
+    **dict.fromkeys(("helm",), frozenset({"push", "cm-push"})),
+    **dict.fromkeys(("crane", "skopeo"), frozenset({"push", "copy", "cp"})),
+    **dict.fromkeys(("mix",), frozenset({"hex.publish"})),
+    **dict.fromkeys(
+        ("firebase", "fly", "flyctl", "serverless", "sls", "cdk", "sam"), frozenset({"deploy"})
+    ),
+    **dict.fromkeys(("wrangler",), frozenset({"deploy", "publish"})),
+    **dict.fromkeys(("mvn", "mvnw"), frozenset({"deploy", "release:perform"})),
+    **dict.fromkeys(("heroku",), frozenset({"container:push", "container:release"})),
+    **dict.fromkeys(("anaconda", "jf"), frozenset({"upload"})),
+}
+#: Two words that publish (``dotnet nuget push``, ``gh release create``).
+_PUBLISH_PAIRS = {
+    ("yarn", "npm"): {"publish"},
+    ("dotnet", "nuget"): {"push"},
+    ("dart", "pub"): {"publish"},
+    ("flutter", "pub"): {"publish"},
+    ("pod", "trunk"): {"push"},
+    ("gh", "release"): {"create", "upload", "delete", "edit"},
+    ("glab", "release"): {"create", "upload", "delete", "update"},
+    ("gh", "pr"): {"merge"},
+    ("glab", "mr"): {"merge"},
+}
+#: Package managers that run a publish for each workspace (``yarn workspaces foreach``).
+_JS_RUNNERS = {"npm", "yarn", "pnpm", "bun", "lerna", "nx", "turbo"}
+#: Release tools that publish whatever they are given.
+_RELEASERS = {"semantic-release", "np", "release-it", "goreleaser"}
+#: A tag's name (what is pushed when a version is released).
+_VERSION = re.compile(r"^(?:refs/tags/.+|v?\d+(?:\.\d+)+(?:[-+.][\w.]+)?)$")
+
+
+#: Every program :func:`_publishes` knows.
+_PUBLISHERS = {
+    *_PUBLISHES, *(program for program, _ in _PUBLISH_PAIRS), *_RELEASERS, *_JS_RUNNERS, "gradle",
+    "gradlew", "gcloud", "vercel", "netlify", "aws", "gsutil",
+}  # fmt: skip
+
+
+def _publish(call: Call, commands: list[Simple]) -> str | None:
+    for s in commands:
+        if "--help" in s.argv:
+            continue  # asking how, not doing
+        program, args = _program(s)
+        if "--dry-run" in args or "--dryrun" in args:
+            continue
+        what = _publishes(program, args, _words(args))
+        if what is None:
+            sub, git_args, _, _ = _git(s)
+            refs = _words(git_args, {"-o", "--push-option", "--repo"})[1:]
+            tags = {"--tags", "--follow-tags"} & set(git_args) or any(
+                r == "tag" or _VERSION.match(r.rsplit(":", 1)[-1]) for r in refs
+            )
+            what = "git push of tags" if sub == "push" and tags else None
+        if what is not None:
+            return f"{what} publishes a release: for the human to allow"
+    return None
+
+
+def _publishes(program: str, args: list[str], words: list[str]) -> str | None:
+    """What publishes in ``program args`` (its words ``words``), or None."""
+    if program not in _PUBLISHERS and not interpreter(program):
+        return None
+    if first := _starts(words, _PUBLISHES, program, 2):
+        return f"{program} {first}"
+    if program in _JS_RUNNERS and "publish" in words:
+        return f"{program} … publish"
+    second = _PUBLISH_PAIRS.get((program, words[0]), set()) if words else set()
+    if words[1:2] and words[1] in second:
+        return f"{program} {words[0]} {words[1]}"
+    if program in _RELEASERS or (program in ("gradle", "gradlew") and "publish" in " ".join(words)):
+        return program
+    pushed = "--push" in args or "type=registry" in " ".join(args)
+    if program in ("docker", "podman") and pushed:
+        return f"{program} build --push"
+    if program == "gcloud" and "deploy" in words:
+        return "gcloud deploy"
+    if program in ("vercel", "netlify") and {"--prod", "--production"} & set(args):
+        return f"{program} --prod"
+    verb = words[1:2] if program == "aws" else words[:1]
+    copies = program in ("aws", "gsutil") and verb in (["cp"], ["sync"], ["mv"], ["rsync"])
+    buckets = ("s3://", "gs://")
+    if copies and len(words) >= 3 and words[-1].startswith(buckets):
+        return None if words[-2].startswith(buckets) else f"{program} {verb[0]} to a bucket"
+    setup = interpreter(program) == "python" and args[:1] and args[0].endswith("setup.py")
+    if setup and {"upload", "register"} & set(args):
+        return "setup.py upload"
+    return None
+
+
+#: Package managers of the machine (and per-user tool installers), and the subcommands
+#: of theirs that change it.
+_INSTALLERS = {
+    **dict.fromkeys(("apt", "apt-get", "aptitude"), frozenset({"install", "remove", "purge", "reinstall",
+        "autoremove", "upgrade", "dist-upgrade", "full-upgrade", "build-dep", "safe-upgrade"})),
+    **dict.fromkeys(("dnf", "yum", "microdnf"), frozenset({"install", "remove", "erase", "update",
+        "upgrade", "reinstall", "downgrade", "autoremove"})),
+    "zypper": {"install", "in", "remove", "rm", "update", "up", "dist-upgrade", "dup"},
+    "apk": {"add", "del", "upgrade"},
+    **dict.fromkeys(("snap", "flatpak"), frozenset({"install", "remove", "uninstall", "refresh", "update"})),
+    "brew": {"install", "uninstall", "remove", "rm", "reinstall", "upgrade", "tap", "untap",
+        "link", "unlink", "services", "pin"},
+    **dict.fromkeys(("port", "choco", "winget", "scoop"), frozenset({"install", "uninstall", "upgrade"})),
+    "gem": {"install", "uninstall", "update"},
+    "cargo": {"install", "uninstall"},
+    "pipx": {"install", "uninstall", "inject", "upgrade", "reinstall", "upgrade-all",
+        "uninstall-all", "ensurepath"},
+    **dict.fromkeys(("asdf", "pyenv", "rbenv", "nodenv", "goenv"), frozenset({"global"})),
+    "defaults": {"write", "delete"},
+    "gsettings": {"set", "reset"},
+    "dconf": {"write", "reset", "load"},
+    "corepack": {"enable"},
+}  # fmt: skip
+#: Their option-shaped forms (``pacman -S``, ``dpkg -i``, ``nix-env -i``).
+_INSTALL_OPTIONS = {
+    "pacman": ("-S", "-R", "-U"),
+    "dpkg": ("-i", "--install", "-r", "--remove", "-P", "--purge"),
+    "nix-env": ("-i", "-e", "--install", "--uninstall", "-u", "--upgrade"),
+    "update-alternatives": ("--set", "--install", "--remove", "--config", "--auto"),
+}
+_JS_INSTALLS = {"install", "i", "add", "uninstall", "un", "remove", "rm", "update", "up", "link"}
+_GLOBAL = {"-g", "--global", "--location=global"}
+_PIP_OUTSIDE = {"--user", "--break-system-packages", "--system"}
+
+
+def _global_config(call: Call, commands: list[Simple]) -> str | None:
+    for s in commands:
+        if "--help" in s.argv:
+            continue  # asking how, not doing
+        program, args = _program(s)
+        what = _changes_user(s, program, args)
+        if what is not None:
+            return f"{what} changes the machine or the user's settings beyond the worktree"
+    return None
+
+
+def _changes_user(s: Simple, program: str, args: list[str]) -> str | None:
+    words = _words(args)
+    flags = set(args)
+    head = words[:2]
+    if sub := _starts(words, _INSTALLERS, program):
+        return f"{program} {sub}"
+    if program in _INSTALL_OPTIONS and any(a.startswith(_INSTALL_OPTIONS[program]) for a in args):
+        return program
+    if program == "git" and {"--global", "--system"} & flags:
+        git = _git(s)
+        return "git config --global" if git.sub == "config" and _config_writes(git.args) else None
+    if program in ("npm", "pnpm", "yarn", "bun") and head[:1] == ["config"]:
+        changes = head[1:] and head[1] in ("set", "delete", "rm", "edit", "fix")
+        return f"{program} config {head[1]}" if changes else None
+    if program in ("npm", "pnpm", "bun") and flags & _GLOBAL and set(head[:1]) & _JS_INSTALLS:
+        return f"{program} {head[0]} -g"
+    if (program == "npm" and (words == ["link"] or head[:1] == ["set"])) or (
+        program == "yarn" and head[:1] == ["global"]
+    ):
+        return f"{program} {' '.join(head)}"
+    if program.startswith("pip") and head[:1] == ["config"] and head[1:] != ["list"]:
+        return "pip config " + " ".join(head[1:])
+    if (
+        program.startswith("pip")
+        and set(head[:1]) & {"install", "uninstall"}
+        and flags & _PIP_OUTSIDE
+    ):
+        return f"pip {head[0]} {' '.join(sorted(flags & _PIP_OUTSIDE))}"
+    if program == "uv" and (
+        head in (["tool", "install"], ["tool", "uninstall"])
+        or (head == ["pip", "install"] and "--system" in flags)
+    ):
+        return f"uv {' '.join(head)}"
+    if program == "nix" and head == ["profile", "install"]:
+        return "nix profile install"
+    return None
