@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from pathlib import Path
 
@@ -50,7 +51,8 @@ async def _override(ws: Workspace, args: argparse.Namespace) -> int:
     """Lift a rule for a run (recorded in the ledger; the agent is told it may retry)."""
     async with open_engine(ws, listen=False) as engine:
         record = await engine.override_guard(args.run, args.rule)
-    print(f"{record.run_id}: {record.rule} lifted for the rest of the run ({record.action})")
+    action = engine.redactor.text(record.action)
+    print(f"{record.run_id}: {record.rule} lifted for the rest of the run ({action})")
     return 0
 
 
@@ -59,7 +61,15 @@ async def _ledger(ws: Workspace, args: argparse.Namespace) -> int:
     call through or refused it."""
     async with open_engine(ws, listen=False) as engine:
         run_id = (await engine.resolve_run(args.run)).id if args.run else None
-        rows = await engine.store.guard_ledger(run_id)
+        # Masked as shown too: rows written before the ledger masked its reasons.
+        rows = [
+            dataclasses.replace(
+                r,
+                action=engine.redactor.text(r.action),
+                reason=engine.redactor.text(r.reason) if r.reason else r.reason,
+            )
+            for r in await engine.store.guard_ledger(run_id)
+        ]
         counts = await engine.store.guard_counts()
     if args.json:
         print(
@@ -110,13 +120,11 @@ async def _check(ws: Workspace, args: argparse.Namespace) -> int:
             policy = engine.policy_for_any(Path.cwd())
     arguments = {"command": args.shell_command} if args.tool == "shell" else {"path": args.path}
     verdict = policy.decide(ToolRequest(kind=args.tool, tool=args.tool, arguments=arguments))
+    # The reason may quote the command, and the command a token.
+    reason = engine.redactor.text(verdict.reason) if verdict.reason else verdict.reason
     if args.json:
-        print(
-            json.dumps(
-                {"decision": verdict.decision, "rule": verdict.rule, "reason": verdict.reason}
-            )
-        )
+        print(json.dumps({"decision": verdict.decision, "rule": verdict.rule, "reason": reason}))
     else:
         rule = f" ({verdict.rule})" if verdict.rule else ""
-        print(f"{verdict.decision}{rule}" + (f": {verdict.reason}" if verdict.reason else ""))
+        print(f"{verdict.decision}{rule}" + (f": {reason}" if reason else ""))
     return 0

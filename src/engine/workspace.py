@@ -24,6 +24,7 @@ from engine.config import (
     toml_key,
     toml_string,
 )
+from engine.disk import NO_SPACE, disk_full
 from engine.domain.errors import BadInput, ConfigError, UnknownRepo, WorkspaceNotFound
 
 CONFIG_NAME = "cockpit.toml"
@@ -383,8 +384,23 @@ def add_repo(root: Path, path: str, name: str | None = None) -> tuple[str, Path,
         parse_config(new_text, config_path)
     except ConfigError as exc:
         raise BadInput(f"cannot add [repos.{toml_key(name)}]: {exc}") from None
-    _write_atomic(config_path, new_text)
+    _write_config(config_path, new_text)
     return name, target, base
+
+
+def _write_config(path: Path, text: str) -> None:
+    """Replace the config file, refusing a read-only one: the atomic replace would go
+    through a file its owner made read-only (and root writes any file), so the mode
+    bits are asked, not only the system. Any failure leaves the file as it was."""
+    mode = path.stat().st_mode
+    if not os.access(path, os.W_OK) or not mode & 0o222:
+        raise BadInput(f"{path} is read-only; nothing was changed")
+    try:
+        _write_atomic(path, text)
+    except OSError as exc:
+        if exc.errno in NO_SPACE:
+            raise disk_full(path) from None
+        raise BadInput(f"{path} cannot be written: {exc.strerror}; nothing was changed") from None
 
 
 def list_repos(ws: Workspace) -> list[dict[str, str]]:

@@ -24,6 +24,10 @@ class StoreError(BadInput):
     """The workspace's run store (its SQLite file) cannot be opened or read."""
 
 
+class DiskFull(CockpitError):
+    """A write failed for want of space: the thing ran and did not succeed (exit 1)."""
+
+
 class WorkspaceNotFound(BadInput):
     """No ``cockpit.toml`` between the current directory and the filesystem root."""
 

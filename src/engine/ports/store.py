@@ -21,9 +21,13 @@ class RunStore(Protocol):
     async def close(self) -> None:
         """Flush and close."""
 
+    async def release_reserve(self) -> bool:
+        """Give back the disk space kept aside for recording a run's end on a full disk;
+        False when there is none left."""
+
     # --- runs -------------------------------------------------------------------------
-    async def insert_run(self, run: Run) -> None:
-        """Persist a new run (state queued)."""
+    async def insert_run(self, run: Run, events: Sequence[Event] = ()) -> None:
+        """Persist a new run (state queued) and its first ``events``, atomically."""
 
     async def get_run(self, run_id: str) -> Run | None:
         """One run by exact id."""

@@ -13,6 +13,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 
+from engine.domain.errors import CockpitError
 from engine.domain.events import Event
 from engine.domain.redact import Redactor
 from engine.ports.store import RunStore
@@ -123,7 +124,14 @@ class EventBus:
         async with self._lock:
             while self._buffer:
                 batch, self._buffer = self._buffer, []
-                await self._store.append_events(batch)
+                try:
+                    await self._store.append_events(batch)
+                except CockpitError:
+                    # The store refused the batch whole (its transaction rolled back):
+                    # kept, in order, for the next flush, which may find room again. (A
+                    # cancelled write may still land: that batch is not kept.)
+                    self._buffer[:0] = batch
+                    raise
                 for sink in list(self._sinks):
                     try:
                         sink(batch)
@@ -137,7 +145,13 @@ class EventBus:
             if len(self._buffer) < self._max_batch:
                 await asyncio.sleep(self._interval)
             self._wake.clear()
-            await self.flush()
+            try:
+                await self.flush()
+            except CockpitError as exc:
+                # The flusher lives on: whoever flushes next (a state change) gets the
+                # error, and the events wait in the buffer for the store to take them.
+                log.info("events not stored yet: %s", exc)
+                await asyncio.sleep(1.0)
 
 
 def redacted(event: Event, redactor: Redactor) -> Event:

@@ -5,9 +5,11 @@ The repo's AGENTS.md and CLAUDE.md are implicit skills every run on it loads."""
 
 from __future__ import annotations
 
-import itertools
+import os
+import subprocess
 from pathlib import Path
 
+from engine.domain.globs import RepoFiles
 from engine.domain.skills import (
     INSTRUCTION_FILES,
     Skill,
@@ -19,8 +21,30 @@ from engine.domain.skills import (
 
 #: The skills shipped with Cockpit (the repository's ``skills/`` folder).
 SHIPPED_SKILLS = Path(__file__).resolve().parents[4] / "skills"
-#: Files looked at when an ``applies_to`` path glob is matched (a huge repo is not walked).
-GLOB_LIMIT = 20_000
+#: Inherited variables that would point git at another repo (e.g. from a git hook).
+_LOCATING_VARS = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_COMMON_DIR")
+
+
+def tracked_files(checkout: Path) -> list[str]:
+    """The files git tracks in ``checkout`` (``git ls-files``: relative, ``/``-separated);
+    none when it is not a git checkout. Blocking: called in a worker thread, as the
+    whole library is. The checkout itself is never walked: a huge one would take long,
+    and its ``.git`` changes under a walk (``git gc --auto`` removes folders)."""
+    env = {k: v for k, v in os.environ.items() if k not in _LOCATING_VARS}
+    try:
+        done = subprocess.run(
+            ["git", "-c", "core.quotepath=off", "ls-files", "-z"],
+            cwd=checkout,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            check=False,
+        )
+    except OSError:  # no git, or the checkout is gone
+        return []
+    if done.returncode != 0:
+        return []
+    return done.stdout.decode("utf-8", "surrogateescape").split("\0")
 
 
 class FolderSkillLibrary:
@@ -45,10 +69,15 @@ class FolderSkillLibrary:
         return found
 
     def select(self, repo: str, checkout: Path, wanted: list[str]) -> list[Skill]:
+        files: RepoFiles | None = None
+
         def has_files(pattern: str) -> bool:
-            # Only the first GLOB_LIMIT paths are looked at; .git is never a match.
-            paths = itertools.islice(checkout.glob(pattern), GLOB_LIMIT)
-            return any(".git" not in p.relative_to(checkout).parts for p in paths)
+            # Path globs are matched on the files git tracks (untracked ones do not
+            # count), listed once, and only when some skill has a path glob.
+            nonlocal files
+            if files is None:
+                files = RepoFiles(tracked_files(checkout))
+            return files.match(pattern)
 
         return [
             *self.instructions(checkout),

@@ -7,12 +7,18 @@ A second, read-only connection serves queries, which in WAL mode never wait for 
 Several processes (a CLI and a background engine) may open the same file: writes that must
 be atomic across them run in ``BEGIN IMMEDIATE`` transactions and ``busy_timeout`` makes
 the loser wait.
+
+Every free text written (a run's task and error, the guard ledger's action and reason,
+steering messages) is masked here, where it is written: keys never reach the file. A write
+that fails becomes one line naming the file (a full disk is told apart, exit 1).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import os
 import re
 import sqlite3
 import time
@@ -24,13 +30,19 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
-from engine.domain.errors import StoreError, UnknownRun
+from engine.disk import disk_full, free_space, nearly_full
+from engine.domain.errors import BadInput, CockpitError, StoreError, UnknownRun
 from engine.domain.events import Event, event_from_json, event_to_json
 from engine.domain.guard import OVERRIDE, GuardRecord
 from engine.domain.models import Run, SteeringMessage, utcnow
+from engine.domain.redact import KEY_VARIABLES, Redactor
 from engine.domain.state import ACTIVE, RunState
 
 BUSY_TIMEOUT_MS = 5000
+#: Space kept aside next to the store and given back when a run's end must be recorded
+#: on a full disk: without it the run would stay ``running`` until a later command, on
+#: a disk with room again, reaped it.
+RESERVE_BYTES = 256 * 1024
 
 T = TypeVar("T")
 
@@ -216,8 +228,12 @@ def _migrate_to(number: int, sql: str) -> Callable[[sqlite3.Connection], None]:
 class SqliteRunStore:
     """The :class:`~engine.ports.store.RunStore` backed by one SQLite file."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, redactor: Redactor | None = None) -> None:
         self.path = Path(path)
+        self.reserve_path = self.path.with_name(f"{self.path.name}-reserve")
+        #: Masks free text before it is written (default: credential shapes and the
+        #: values of the usual key variables; the engine masks its profiles' keys too).
+        self.redactor = redactor or Redactor(os.environ.get(name) for name in KEY_VARIABLES)
         self._writer: aiosqlite.Connection | None = None
         self._reader: aiosqlite.Connection | None = None
 
@@ -226,12 +242,25 @@ class SqliteRunStore:
         """Open the writer and reader connections and apply pending migrations."""
         if self._writer is not None:
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.path.is_dir():
+            raise StoreError(
+                f"the run store {self.path} is a folder, not a database file"
+                " (move it aside and Cockpit starts a new, empty one)"
+            )
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(
+                f"the run store's folder {self.path.parent} cannot be made: {exc.strerror}"
+            ) from None
         try:
             await self._open()
+            await asyncio.to_thread(self._make_reserve)
         except sqlite3.DatabaseError as exc:
             # One clear line naming the file (a corrupt or foreign file, no permission,
             # a lock never released), not a traceback from SQLite's worker thread.
+            if self._out_of_space(exc):
+                raise disk_full(self.path) from None
             hint = (
                 " (move it aside and Cockpit starts a new, empty one)"
                 if "not a database" in str(exc) or "malformed" in str(exc)
@@ -240,8 +269,7 @@ class SqliteRunStore:
             raise StoreError(f"the run store {self.path} cannot be opened: {exc}{hint}") from None
 
     async def _open(self) -> None:
-        # isolation_level=None: no implicit BEGINs; every transaction here is explicit.
-        writer = await aiosqlite.connect(self.path, isolation_level=None)
+        writer = await self._connect()
         try:
             # busy_timeout first: switching to WAL needs a lock another process may hold.
             await writer.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
@@ -250,7 +278,7 @@ class SqliteRunStore:
             await writer.execute("PRAGMA foreign_keys = ON")
             self._writer = writer
             await self._migrate()
-            reader = await aiosqlite.connect(self.path, isolation_level=None)
+            reader = await self._connect()
             self._reader = reader
             await reader.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             await reader.execute("PRAGMA query_only = ON")
@@ -259,6 +287,45 @@ class SqliteRunStore:
             # which is not a daemon, and the process could never exit.
             self._writer = writer
             await self.close()
+            raise
+
+    def _make_reserve(self) -> None:
+        """Set :data:`RESERVE_BYTES` aside (written out: a sparse file would hold no
+        space), unless it is there, or the disk has too little room to spare it."""
+        if self.reserve_path.exists():
+            return
+        space = free_space(self.path)
+        if space is None or space[0] < 4 * RESERVE_BYTES:
+            return
+        try:
+            with self.reserve_path.open("xb") as reserve:
+                reserve.write(b"\0" * RESERVE_BYTES)
+        except FileExistsError:
+            return  # another process made it meanwhile
+        except OSError:
+            # A read-only folder, or the disk filled meanwhile: no reserve this time.
+            with contextlib.suppress(OSError):
+                self.reserve_path.unlink(missing_ok=True)
+
+    async def release_reserve(self) -> bool:
+        """Give the reserve's space back, to record a run's end on a full disk; False
+        when there was none (made again when the store is next opened with room)."""
+        try:
+            await asyncio.to_thread(self.reserve_path.unlink)
+        except OSError:
+            return False
+        return True
+
+    async def _connect(self) -> aiosqlite.Connection:
+        """A connection to the file; isolation_level=None: no implicit BEGINs, every
+        transaction here is explicit."""
+        connection = aiosqlite.connect(self.path, isolation_level=None)
+        try:
+            return await connection
+        except BaseException:
+            # aiosqlite asks its worker thread to stop but does not wait for it: when the
+            # CLI's loop closes first, that thread prints a traceback after our one line.
+            await asyncio.to_thread(connection._thread.join, 5)
             raise
 
     @staticmethod
@@ -331,15 +398,62 @@ class SqliteRunStore:
         transaction, and small batches skip two extra thread round trips.
         """
         writer = self._w
-        return await writer._execute(lambda: _immediate(writer._conn, work))
+        try:
+            return await writer._execute(lambda: _immediate(writer._conn, work))
+        except sqlite3.IntegrityError:
+            raise  # a broken invariant (a duplicate seq) is a bug, not the user's problem
+        except (sqlite3.DatabaseError, OverflowError, UnicodeEncodeError) as exc:
+            raise self._write_error(exc) from None
+
+    async def _write(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[Any]:
+        """One statement on the writer (its rows, for ``RETURNING``)."""
+        try:
+            return list(await self._w.execute_fetchall(sql, params))
+        except sqlite3.IntegrityError:
+            raise
+        except (sqlite3.DatabaseError, OverflowError, UnicodeEncodeError) as exc:
+            raise self._write_error(exc) from None
+
+    def _write_error(self, exc: Exception) -> CockpitError:
+        """A failed write as one line naming the file: out of space (exit 1), a value
+        SQLite cannot hold (bad input), or the store refusing (read-only, broken)."""
+        if not isinstance(exc, sqlite3.DatabaseError):
+            return BadInput(f"a value cannot be stored in {self.path}: {exc}")
+        if self._out_of_space(exc):
+            return disk_full(self.path)
+        return StoreError(f"the run store {self.path} cannot be written: {exc}")
+
+    def _out_of_space(self, exc: sqlite3.DatabaseError) -> bool:
+        """Whether SQLite failed for want of space: it says so (SQLITE_FULL), or it only
+        says "I/O error" (growing the -wal or -shm file) on a disk that is full."""
+        code = getattr(exc, "sqlite_errorcode", 0) & 0xFF  # the primary code
+        if code == sqlite3.SQLITE_FULL:
+            return True
+        return code in (sqlite3.SQLITE_IOERR, sqlite3.SQLITE_CANTOPEN) and nearly_full(self.path)
+
+    def _masked(self, run: Run) -> dict[str, Any]:
+        """``runs`` parameters of ``run``, its task and error masked."""
+        row = _run_to_row(run)
+        for column in ("task", "error"):
+            if row[column]:
+                row[column] = self.redactor.text(row[column])
+        return row
 
     async def _read(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         return list(await self._r.execute_fetchall(sql, params))
 
     # --- runs -------------------------------------------------------------------------
-    async def insert_run(self, run: Run) -> None:
-        """Persist a new run."""
-        await self._w.execute(_INSERT_RUN, _run_to_row(run))
+    async def insert_run(self, run: Run, events: Sequence[Event] = ()) -> None:
+        """Persist a new run, with its first ``events`` in the same transaction: no
+        engine can claim it before they are stored, and a failure stores neither."""
+        row = self._masked(run)
+        events_rows = [(e.run_id, e.seq, e.type, event_to_json(e)) for e in events]
+
+        def work(conn: sqlite3.Connection) -> None:
+            conn.execute(_INSERT_RUN, row)
+            conn.executemany(_INSERT_EVENT, events_rows)
+
+        await self._write_tx(work)
 
     async def get_run(self, run_id: str) -> Run | None:
         """One run by exact id."""
@@ -367,7 +481,7 @@ class SqliteRunStore:
         the caller's stale copy; ``run`` is updated with the stored values.
         """
         run.updated_at = utcnow()
-        rows = list(await self._w.execute_fetchall(_SAVE_RUN, _run_to_row(run)))
+        rows = await self._write(_SAVE_RUN, self._masked(run))
         if not rows:
             raise UnknownRun(f"no run {run.id}")
         lease, cancel = next(iter(rows))
@@ -429,14 +543,14 @@ class SqliteRunStore:
 
         ``updated_at`` is left alone: a heartbeat is not a change anybody wants to see.
         """
-        await self._w.execute(
+        await self._write(
             f"UPDATE runs SET lease_expires_at = ? WHERE owner = ? AND state IN {_ACTIVE_SQL}",
             (_ts(lease_until), owner),
         )
 
     async def request_cancel(self, run_id: str) -> None:
         """Set the run's ``cancel_requested`` flag."""
-        await self._w.execute(
+        await self._write(
             "UPDATE runs SET cancel_requested = 1, updated_at = ? WHERE id = ?",
             (_ts(utcnow()), run_id),
         )
@@ -504,7 +618,8 @@ class SqliteRunStore:
     async def add_steering(self, run_id: str, text: str) -> SteeringMessage:
         """Queue a message for a run; returns it with its id."""
         created = utcnow()
-        rows = await self._w.execute_fetchall(
+        text = self.redactor.text(text)
+        rows = await self._write(
             "INSERT INTO steering (run_id, text, created_at) VALUES (?, ?, ?) RETURNING id",
             (run_id, text, _ts(created)),
         )
@@ -527,7 +642,7 @@ class SqliteRunStore:
 
     async def save_agent_state(self, run_id: str, data: dict[str, Any]) -> None:
         """Replace what the run's backend keeps for resuming (JSON-serialisable)."""
-        await self._w.execute(
+        await self._write(
             "INSERT INTO agent_state (run_id, data, updated_at) VALUES (?, ?, ?)"
             " ON CONFLICT (run_id) DO UPDATE SET data = excluded.data,"
             " updated_at = excluded.updated_at",
@@ -541,7 +656,7 @@ class SqliteRunStore:
 
     async def record_guard(self, record: GuardRecord) -> None:
         """Add a decision to the guard's ledger."""
-        await self._w.execute(
+        await self._write(
             "INSERT INTO guard_decisions"
             " (run_id, at, tool, kind, action, rule, decision, outcome, reason)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -550,11 +665,11 @@ class SqliteRunStore:
                 _ts(record.at),
                 record.tool,
                 record.kind,
-                record.action,
+                self.redactor.text(record.action),
                 record.rule,
                 record.decision,
                 record.outcome,
-                record.reason,
+                self.redactor.text(record.reason) if record.reason else record.reason,
             ),
         )
 
@@ -593,6 +708,6 @@ class SqliteRunStore:
 
     async def mark_delivered(self, steering_id: int, at: datetime) -> None:
         """Record that the backend delivered a message."""
-        await self._w.execute(
+        await self._write(
             "UPDATE steering SET delivered_at = ? WHERE id = ?", (_ts(at), steering_id)
         )
