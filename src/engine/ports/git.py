@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -29,6 +30,10 @@ class Worktrees(Protocol):
 
     async def create(self, repo: Path, worktree: Path, branch: str, base: str) -> str:
         """Add ``worktree`` on a new ``branch`` from ``base``; return the base sha."""
+
+    async def discard(self, repo: Path, worktree: Path, branch: str, base_sha: str) -> None:
+        """Remove a worktree no agent worked in, and its branch if it holds nothing beyond
+        ``base_sha`` (no salvage: there is no work; needs no free space)."""
 
     async def snapshot(self, worktree: Path, ref: str, message: str) -> str:
         """Commit every non-ignored file (untracked included) to ``ref`` without touching
@@ -83,15 +88,49 @@ class Merges(Protocol):
     async def checkout_of(self, repo: Path, branch: str) -> Path | None:
         """The working tree (the repo's own or a linked one) with ``branch`` checked out."""
 
-    async def advance(
-        self, repo: Path, branch: str, new: str, old: str, checkout: Path | None
-    ) -> None:
-        """Move ``branch`` from ``old`` to its descendant ``new``; a ``checkout`` of it
-        (clean: the caller checked) is fast-forwarded with it, files and index. Fails,
-        moving nothing, when the branch is no longer at ``old``."""
+    def tied(self, tag: str) -> AbstractContextManager[None]:
+        """Within the block, every git process Cockpit starts dies with this process and
+        carries ``tag`` (for :meth:`clear_leftovers` to find one that did not)."""
+
+    async def update_checkout(self, checkout: Path, old: str, new: str) -> None:
+        """Change the index and files of ``checkout`` (clean, at ``old``: the caller
+        checked) from ``old`` to ``new``, its branch left where it is. Refuses, writing
+        nothing, rather than overwrite an edit or an untracked file."""
+
+    async def move_branch(self, repo: Path, branch: str, new: str, old: str, why: str) -> None:
+        """Move ``branch`` from ``old`` to ``new`` (compare-and-swap: fails, moving
+        nothing, when it is no longer at ``old``); ``why`` goes to its reflog."""
+
+    async def contains(self, repo: Path, rev: str, commit: str) -> bool:
+        """Whether ``commit`` is ``rev`` or one of its ancestors."""
+
+    async def settle(
+        self, checkout: Path, old: str, new: str, onto: str | None = None
+    ) -> list[str]:
+        """After an update from ``old`` to ``new`` (or back) was cut short: make the
+        paths differing between them, index and files, what ``onto`` (default ``HEAD``;
+        one of the two) holds, leaving alone any file holding someone's edit; returns
+        those."""
+
+    async def clear_leftovers(
+        self,
+        repo: Path,
+        tag: str,
+        spare: str,
+        branches: list[str],
+        checkout: Path | None,
+        worktree: Path,
+    ) -> bool:
+        """End git processes a dead decision left running (marked ``tag``…, except
+        ``spare``, this process's own), then remove the lock files a killed git leaves
+        (``index.lock`` and ``HEAD.lock`` of the ``checkout`` and the run's
+        ``worktree``, the ``branches``' ref locks, ``packed-refs.lock``) and the
+        worktree's unfinished snapshot index. False, leaving the locks, while a live git
+        works in the repo: they may be its own."""
 
     async def discard(self, repo: Path, worktree: Path, branch: str) -> None:
-        """Remove ``worktree`` and delete ``branch`` (save what matters first)."""
+        """Remove ``worktree`` and delete ``branch`` (save what matters first); works on
+        what a removal cut short left too. GitError when the branch is still there."""
 
     async def patch_between(self, repo: Path, old: str, new: str) -> str:
         """``git diff -M old new`` as text (bytes that are not UTF-8 kept as surrogate

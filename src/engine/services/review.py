@@ -5,10 +5,17 @@ Approval checks everything before any ref moves: the run's blocking gates on its
 tree (unless overridden, which is recorded), a clean checkout wherever the base branch
 is checked out, and the merge itself worked out in memory, so a conflict leaves both
 branches, the index and every file as they were.
+
+A decision is journaled before any ref moves and its git processes die with it, so one
+killed at any moment is finished or undone by the next command that touches the repo
+(see :mod:`engine.services.decisions`).
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,9 +24,21 @@ from engine.domain.errors import BadInput, GatesRed, GitError, ReviewRefused
 from engine.domain.events import ReviewDecided
 from engine.domain.models import Run, turn_ref, utcnow
 from engine.domain.state import RunState
+from engine.services.decisions import (
+    checkpoint,
+    decision_of,
+    journal_of,
+    own_tag,
+    record,
+    recover_decisions,
+    settle_decision,
+)
+from engine.services.journal import Busy, Entry, Held
 
 if TYPE_CHECKING:
     from engine.services.engine import Engine
+
+log = logging.getLogger(__name__)
 
 #: Files named in a refusal's one line before "and N more".
 SHOWN_FILES = 8
@@ -60,11 +79,44 @@ async def _decidable(engine: Engine, ref: str) -> Run:
     return run
 
 
-async def _record(engine: Engine, event: ReviewDecided) -> None:
-    """Store the decision as the run's newest event (no engine owns a finished run)."""
-    await engine.bus.track(event.run_id)
-    engine.bus.emit(event)
-    await engine.bus.flush()
+@contextlib.asynccontextmanager
+async def _deciding(engine: Engine, run_id: str) -> AsyncGenerator[Held]:
+    """This process alone decides ``run_id`` for the block, and the git processes it
+    starts meanwhile die with it. A journal left by an earlier decision of the run that
+    recovery could not settle is settled first (or the decision refused, saying why)."""
+    journal = journal_of(engine)
+    try:
+        async with journal.hold(run_id) as held:
+            if await held.read() is not None:
+                try:
+                    await settle_decision(engine, held)
+                except GitError as exc:
+                    raise ReviewRefused(
+                        f"run {run_id}: an earlier decision was cut short and cannot be"
+                        f" finished yet ({exc}); try again"
+                    ) from None
+        async with journal.hold(run_id) as held:
+            with engine.merges.tied(own_tag(run_id)):
+                yield held
+    except Busy:
+        raise BadInput(f"run {run_id} is being decided by another Cockpit right now") from None
+
+
+async def _unwind(engine: Engine, held: Held) -> None:
+    """A decision failed (or was cancelled) part-way: finish or undo what it started,
+    as recovery would; a journal that cannot be settled now stays for the next command."""
+    if held.finished:
+        return
+    entry = await held.read()
+    if entry is None or (entry.merge is None and await decision_of(engine, entry.run) is None):
+        # No merge commit yet and nothing recorded: nothing of the base moved (edits
+        # committed to the run's own branch stay, as they would have anyway).
+        await held.finish()
+        return
+    try:
+        await settle_decision(engine, held)
+    except Exception as exc:
+        log.warning("run %s: a failed decision is not settled yet: %s", entry.run, exc)
 
 
 async def approve(
@@ -73,13 +125,51 @@ async def approve(
     """Merge a finished run's branch into its repo's base branch (a merge commit, or one
     squashed commit: ``squash``, default the repo's ``merge`` setting). Raises
     :class:`ReviewRefused` (nothing moved) on red blocking gates without
-    ``override_gates``, a dirty checkout of the base branch, or a conflict."""
-    run = await _decidable(engine, ref)
+    ``override_gates``, a dirty checkout of the base branch, or a conflict.
+
+    Journaled before any ref moves (see :mod:`engine.services.decisions`): killed at
+    any moment, the next command finds the base at its old commit or at the merge, and
+    the run recorded approved exactly when it is at the merge."""
+    await recover_decisions(engine)
+    run_id = (await engine.resolve_run(ref)).id
+    async with _deciding(engine, run_id) as held:
+        run = await _decidable(engine, run_id)
+        entry = Entry(
+            decision="approve",
+            run=run.id,
+            repo=str(engine.workspace.repo_path(run.repo)),
+            base=engine.workspace.repo(run.repo).base,
+            branch=run.branch,
+            worktree=str(run.worktree),
+        )
+        await held.write(entry)
+        await checkpoint("begun")
+        try:
+            done = await _approve(engine, run, held, entry, squash, override_gates)
+        except BaseException:
+            await _unwind(engine, held)
+            raise
+        await held.finish()
+        return done
+
+
+async def _approve(
+    engine: Engine,
+    run: Run,
+    held: Held,
+    entry: Entry,
+    squash: bool | None,
+    override_gates: bool,
+) -> Approval:
+    """The approval itself, its journal begun."""
     config = engine.workspace.repo(run.repo)
     squash = config.merge == "squash" if squash is None else squash
-    repo = engine.workspace.repo_path(run.repo)
+    repo = Path(entry.repo)
     merges = engine.merges
 
+    # No process of the run may still be writing in its worktree (an earlier execution
+    # whose engine died): what is approved is what the human saw.
+    await engine.end_run_processes(run.id)
     # Edits made in the worktree after the run (by the human) are part of what is approved.
     await engine.worktrees.commit_work(
         Path(run.worktree or ""), f"cockpit run {run.id}: changes made after the run"
@@ -112,8 +202,10 @@ async def approve(
     sha = base_sha  # the base already has every change: no empty merge commit is made
     if merged:
         sha = await _merge_commit(engine, run, repo, preview.tree, base_sha, squash, red)
-        await merges.advance(repo, config.base, sha, base_sha, checkout)
-    await _record(
+        await held.write(entry.merging(base_sha, sha, checkout, squash, red))
+        await checkpoint("merge-made")
+        await _land(engine, run, repo, checkout, base_sha, sha)
+    await record(
         engine,
         ReviewDecided(
             run_id=run.id,
@@ -125,9 +217,33 @@ async def approve(
             merged=merged,
         ),
     )
+    await checkpoint("recorded")
     # Approved: the worktree and branch have nothing left that the base does not hold.
     await merges.discard(repo, Path(run.worktree or ""), run.branch)
+    await checkpoint("discarded")
     return Approval(run.id, config.base, sha, squash, red, merged=merged)
+
+
+async def _land(
+    engine: Engine, run: Run, repo: Path, checkout: Path | None, old: str, new: str
+) -> None:
+    """Bring the checkout of the base (if any) to the merge, then move the base there
+    (compare-and-swap): the move is the moment the approval happens."""
+    merges = engine.merges
+    base = engine.workspace.repo(run.repo).base
+    if checkout is not None:
+        await merges.update_checkout(checkout, old, new)
+        await checkpoint("checkout-updated")
+    try:
+        await merges.move_branch(repo, base, new, old, f"cockpit approve {run.id}")
+    except GitError:
+        if checkout is not None:  # its files back to what they were
+            await merges.settle(checkout, old, new, onto=old)
+        raise ReviewRefused(
+            f"run {run.id}: {base} moved while the merge was made; nothing was merged,"
+            " approve again"
+        ) from None
+    await checkpoint("base-moved")
 
 
 async def _merge_commit(
@@ -150,19 +266,44 @@ async def _merge_commit(
 
 async def reject(engine: Engine, ref: str) -> Path:
     """Throw a finished run's work away, keeping a salvage bundle (the patch, untracked
-    files and the branch's commits); returns the bundle's folder."""
-    run = await _decidable(engine, ref)
-    assert run.worktree is not None and run.base_sha is not None
-    repo = engine.workspace.repo_path(run.repo)
-    dest = engine.workspace.salvage_dir / f"{run.id}-rejected-{utcnow():%Y%m%dT%H%M%S}"
-    saved = await engine.worktrees.salvage(Path(run.worktree), run.base_sha, dest)
-    # Recorded before the removal: were that to fail, the decision and the bundle stand.
-    await _record(
-        engine,
-        ReviewDecided(run_id=run.id, decision="rejected", salvage=str(saved.path.resolve())),
-    )
-    await engine.merges.discard(repo, Path(run.worktree), run.branch)
-    return saved.path.resolve()
+    files and the branch's commits); returns the bundle's folder. Journaled like an
+    approval: killed after the decision is recorded, the next command removes what is
+    left of the worktree and the branch."""
+    await recover_decisions(engine)
+    run_id = (await engine.resolve_run(ref)).id
+    async with _deciding(engine, run_id) as held:
+        run = await _decidable(engine, run_id)
+        assert run.worktree is not None and run.base_sha is not None
+        repo = engine.workspace.repo_path(run.repo)
+        await held.write(
+            Entry(
+                decision="reject",
+                run=run.id,
+                repo=str(repo),
+                base=engine.workspace.repo(run.repo).base,
+                branch=run.branch,
+                worktree=run.worktree,
+            )
+        )
+        try:
+            stamp = f"{utcnow():%Y%m%dT%H%M%S}"
+            dest = engine.workspace.salvage_dir / f"{run.id}-rejected-{stamp}"
+            saved = await engine.worktrees.salvage(Path(run.worktree), run.base_sha, dest)
+            # Recorded before the removal: were that to fail, the decision and the bundle
+            # stand (and recovery finishes the removal).
+            await record(
+                engine,
+                ReviewDecided(
+                    run_id=run.id, decision="rejected", salvage=str(saved.path.resolve())
+                ),
+            )
+            await checkpoint("recorded")
+            await engine.merges.discard(repo, Path(run.worktree), run.branch)
+        except BaseException:
+            await _unwind(engine, held)
+            raise
+        await held.finish()
+        return saved.path.resolve()
 
 
 @dataclass(frozen=True)
@@ -216,18 +357,22 @@ async def revert_parts(
     ``patches`` (hunks or lines, whole-run diffs against the base) and make ``restored``
     files what they were at the base; then commit, saying so. Returns the commit (None
     when nothing changed)."""
-    run = await _decidable(engine, ref)
-    assert run.worktree is not None and run.base_sha is not None
-    worktree = Path(run.worktree)
-    # Edits the human made in the worktree first, so the revert commit holds only itself.
-    await engine.worktrees.commit_work(
-        worktree, f"cockpit run {run.id}: changes made after the run"
-    )
-    for patch in patches:
-        await engine.merges.revert(worktree, patch)
-    if restored:
-        await engine.merges.restore(worktree, run.base_sha, restored)
-    return await engine.worktrees.commit_work(worktree, f"Review: rejected {summary}")
+    await recover_decisions(engine)
+    run_id = (await engine.resolve_run(ref)).id
+    # Held like a decision: an approval of the run cannot start half-way through this.
+    async with _deciding(engine, run_id):
+        run = await _decidable(engine, run_id)
+        assert run.worktree is not None and run.base_sha is not None
+        worktree = Path(run.worktree)
+        # Edits the human made in the worktree first, so the revert commit holds only itself.
+        await engine.worktrees.commit_work(
+            worktree, f"cockpit run {run.id}: changes made after the run"
+        )
+        for patch in patches:
+            await engine.merges.revert(worktree, patch)
+        if restored:
+            await engine.merges.restore(worktree, run.base_sha, restored)
+        return await engine.worktrees.commit_work(worktree, f"Review: rejected {summary}")
 
 
 def comments_message(comments: list[tuple[str, int | None, str]]) -> str:
