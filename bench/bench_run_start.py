@@ -1,6 +1,6 @@
 """run_start: milliseconds from submitting a run to its agent starting.
 
-A 2,000-file repo (40 folders, small text files, one commit) is the only repo of a fresh
+A 30,000-file repo (300 folders, small text files, one commit) is the only repo of a fresh
 workspace. Each repetition opens an engine, calls ``engine.submit`` and ``engine.run()``
 (an only-engine: it executes the run it submitted) and stops the clock when the
 ``RunStateChanged`` to ``running`` reaches a bus sink, i.e. after the worktree was
@@ -33,8 +33,8 @@ from engine.domain.state import RunState
 from engine.services.engine import EngineOptions
 from engine.workspace import Workspace, open_workspace
 
-FILES = 2_000
-DIRS = 40
+FILES = 30_000
+DIRS = 300
 REPEATS = 7
 
 

@@ -42,6 +42,7 @@ from engine.domain.errors import BadInput, CockpitError
 from engine.domain.events import Event
 from engine.domain.models import utcnow
 from engine.domain.state import RunState
+from engine.ports.sandbox import SandboxStatus
 from engine.services.engine import Engine, EngineOptions
 from engine.workspace import Workspace
 
@@ -143,6 +144,8 @@ class CockpitApp(App[None]):
         self._snapshot_shown = False
         self._engine_closed = asyncio.Event()
         self._engine_started = False
+        #: Set once the engine said runs are not confined by a sandbox here.
+        self._unconfined = False
         #: Repos whose gates (configured, or their pyproject's defaults) are not empty.
         self.gated_repos: set[str] = set()
         self._dirty: set[str] = set()
@@ -249,6 +252,7 @@ class CockpitApp(App[None]):
             for view in self.model.runs.values():
                 self._fetch_diff(view.run.id)
             self.set_timer(1.0, self.collector.settle)
+            self._say_sandbox(await engine.sandbox_status())
             follow = self.set_interval(FOREIGN_POLL, self._follow_store)
             self.run_worker(self._ingest_loop(), group="ingest", name="ingest")
             try:
@@ -439,11 +443,25 @@ class CockpitApp(App[None]):
             self._show_selected(refresh_only=True)
         self._update_counts()
 
+    def _say_sandbox(self, status: SandboxStatus) -> None:
+        """Without a sandbox, say so once, plainly, and keep saying it in the header."""
+        if status.enforced:
+            return
+        self._unconfined = True
+        self.notify(
+            f"{status.detail} (see cockpit doctor)",
+            title="No sandbox",
+            severity="warning",
+            timeout=20,
+        )
+        self._update_counts()
+
     def _update_counts(self) -> None:
         counts = self.model.counts()
         self.sub_title = (
             f"{self.workspace.root} · {counts['running']} running · "
             f"{counts['queued']} queued · {counts['waiting']} waiting on you"
+            + (" · no sandbox: guard only" if self._unconfined else "")
         )
 
     @_while_mounted

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import json
 import logging
 import os
@@ -15,6 +16,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
+from cockpit.doctor_cli import add_parser as add_doctor_parser
+from cockpit.doctor_cli import cmd_doctor
 from cockpit.gates_cli import cmd_gates
 from cockpit.guard_cli import add_parser as add_guard_parser
 from cockpit.guard_cli import cmd_guard
@@ -23,9 +26,10 @@ from cockpit.review_cli import add_parsers as add_review_parsers
 from cockpit.review_cli import cmd_approve, cmd_reject
 from engine.adapters.control import poke_engines
 from engine.bootstrap import open_engine
+from engine.disk import NO_SPACE, disk_full
 from engine.domain.errors import BadInput, CockpitError
 from engine.domain.models import Run
-from engine.domain.redact import RedactingFilter
+from engine.domain.redact import KEY_VARIABLES, RedactingFilter, Redactor
 from engine.domain.state import RunState
 from engine.services.engine import Engine, EngineOptions
 from engine.workspace import (
@@ -106,6 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     gates.add_argument("--json", action="store_true")
 
     add_guard_parser(sub)
+    add_doctor_parser(sub)
 
     review = sub.add_parser("review", help="open the cockpit on a run's diff")
     review.add_argument("run")
@@ -122,11 +127,39 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         return _dispatch(args)
     except CockpitError as exc:
-        print(f"cockpit: {exc}", file=sys.stderr)
-        return exc.exit_code
+        return _error(exc, exc.exit_code)
+    except BrokenPipeError:
+        # The reader went away (`cockpit runs | head`): nothing more to say to it, and
+        # Python's own flush at exit must not fail on the closed pipe either.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except OSError as exc:
+        # A file Cockpit had to write, refused by the system: one line, no traceback.
+        if exc.errno in NO_SPACE:
+            return _error(disk_full(Path(exc.filename or Path.cwd())), 1)
+        if exc.errno not in (errno.EROFS, errno.EACCES, errno.EPERM) or not exc.filename:
+            raise
+        return _error(f"cannot write {exc.filename}: {exc.strerror}", 2)
     except KeyboardInterrupt:
         print("cockpit: interrupted", file=sys.stderr)
         return 130
+
+
+def _error(error: object, code: int) -> int:
+    """Print ``error`` as the one line on stderr (masked: it may quote a task) and return
+    the exit code."""
+    line = Redactor(os.environ.get(name) for name in KEY_VARIABLES).text(str(error))
+    print(f"cockpit: {line}", file=sys.stderr)
+    return code
+
+
+def _masked(engine: Engine, run: Run) -> Run:
+    """``run`` with its task and error masked as they are shown (a run stored before
+    tasks were masked may still hold a key)."""
+    mask = engine.redactor.text
+    return run.model_copy(
+        update={"task": mask(run.task), "error": mask(run.error) if run.error else run.error}
+    )
 
 
 def _dispatch(args: argparse.Namespace) -> int:
@@ -139,6 +172,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         from cockpit.demo import run_demo
 
         return run_demo(args.dir)
+    if command == "doctor":
+        return cmd_doctor(args)
     ws = _workspace(args)
     if command in (None, "review"):
         from cockpit.app import CockpitApp
@@ -266,7 +301,7 @@ async def _follow(engine: Engine, run: Run, as_json: bool) -> int:
             if event.run_id != run.id:
                 continue
             stamp = event.at.astimezone().strftime("%H:%M:%S")
-            text = escape(describe_event(event))
+            text = escape(engine.redactor.text(describe_event(event)))
             console.print(f"[dim]{stamp}[/] [bold]{run.id}[/] #{event.seq} {text}")
 
     # Events stored before the engine started (the submit itself) come first.
@@ -275,20 +310,23 @@ async def _follow(engine: Engine, run: Run, as_json: bool) -> int:
     engine.bus.add_sink(lambda evs: show([e for e in evs if e.seq > after]))
     with console.status(f"run {run.id} on {run.repo}…", spinner="dots"):
         await engine.run()
-    final = await engine.resolve_run(run.id)
+    failure = engine.unrecorded.get(run.id)
+    if isinstance(failure, CockpitError):
+        raise failure  # its end is not stored: this line says why (the next read reaps it)
+    final = _masked(engine, await engine.resolve_run(run.id))
     state["run"] = final
     if as_json:
         print(json.dumps(final.public_dict()))
     else:
-        console.print(
-            f"run {final.id} {final.state.value}" + (f": {final.error}" if final.error else "")
-        )
+        # Escaped: an error is text, not markup ("[redacted]" would vanish as a tag).
+        error = f": {escape(final.error)}" if final.error else ""
+        console.print(f"run {final.id} {final.state.value}{error}")
     return 0 if final.state in SUCCESS else 1
 
 
 async def _cmd_runs(ws: Workspace, as_json: bool) -> int:
     async with open_engine(ws, listen=False) as engine:
-        runs = await engine.list_runs()
+        runs = [_masked(engine, run) for run in await engine.list_runs()]
     if as_json:
         print(json.dumps([r.public_dict() for r in runs], indent=2))
         return 0
@@ -306,12 +344,13 @@ async def _cmd_runs(ws: Workspace, as_json: bool) -> int:
 async def _cmd_show(ws: Workspace, args: argparse.Namespace) -> int:
     async with open_engine(ws, listen=False) as engine:
         await engine.list_runs()  # reports orphaned runs as interrupted first
-        run = await engine.resolve_run(args.run)
+        run = _masked(engine, await engine.resolve_run(args.run))
         events = await engine.store.events_for(run.id) if args.events else []
+        mask = engine.redactor
     if args.json:
         data = run.public_dict()
         if args.events:
-            data["events"] = [e.model_dump(mode="json") for e in events]
+            data["events"] = [mask.value(e.model_dump(mode="json")) for e in events]
         print(json.dumps(data, indent=2))
         return 0
     for key, value in run.public_dict().items():
@@ -319,7 +358,7 @@ async def _cmd_show(ws: Workspace, args: argparse.Namespace) -> int:
             print(f"{key + ':':<17} {value}")
     for event in events:
         stamp = event.at.astimezone().strftime("%H:%M:%S")
-        print(f"{event.seq:>5} {stamp} {describe_event(event)}")
+        print(f"{event.seq:>5} {stamp} {mask.text(describe_event(event))}")
     return 0
 
 

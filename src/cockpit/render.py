@@ -11,6 +11,7 @@ from engine.domain.events import (
     FileChanged,
     GuardDecided,
     HumanAsked,
+    ProcessesEnded,
     ReviewDecided,
     RunStateChanged,
     SkillsLoaded,
@@ -67,6 +68,9 @@ def describe_event(event: Event) -> str:
             return f"rejected: work saved in {salvage}"
         case SkillsLoaded(names=names):
             return f"skills loaded: {', '.join(names)}"
+        case ProcessesEnded(count=count):
+            noun = "process" if count == 1 else "processes"
+            return f"ended {count} {noun} left running by the run's earlier execution"
         case WorkCommitted(branch=branch, sha=sha):
             return f"work committed to {branch}" + (f" ({sha[:10]})" if sha else " (no changes)")
     return event.type

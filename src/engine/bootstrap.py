@@ -12,7 +12,8 @@ from engine.adapters.control import ControlServer, poke_engines
 from engine.adapters.gates import available_gates
 from engine.adapters.git.merges import GitMerges
 from engine.adapters.git.worktrees import GitWorktrees
-from engine.adapters.process import run_shell
+from engine.adapters.process import end_run_processes, run_shell
+from engine.adapters.sandbox import BubblewrapSandbox
 from engine.adapters.skills import FolderSkillLibrary
 from engine.adapters.store.sqlite import SqliteRunStore
 from engine.domain.models import EngineId
@@ -83,12 +84,14 @@ async def open_engine(
             GitWorktrees(),
             available_backends(),
             this_engine(),
-            run_shell=lambda cmd, cwd, timeout: run_shell(cmd, cwd, timeout),
+            run_shell=run_shell,
             notify=lambda: poke_engines(workspace.state_dir),
             options=options,
             skills=FolderSkillLibrary(workspace.root),
             gates=available_gates(),
             merges=GitMerges(),
+            sandbox=BubblewrapSandbox(),
+            end_processes=end_run_processes,
         )
         if listen:
             kind = "only" if options.only is not None else "general"

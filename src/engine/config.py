@@ -222,6 +222,23 @@ def _check_env_name(value: str | None) -> str | None:
     return value
 
 
+class ProfileSandbox(_Model):
+    """``[agents.NAME.sandbox]``: this profile's exceptions to ``[sandbox]``."""
+
+    #: Whether the agent's commands may reach the network (default: ``[sandbox] network``).
+    network: bool | None = None
+
+
+class SandboxSettings(_Model):
+    """``[sandbox]``: how runs are confined by the kernel (bubblewrap on Linux)."""
+
+    #: Refuse to start runs where no sandbox can be had, instead of the guard alone.
+    required: bool = False
+    #: Whether the commands of the built-in harness and the scripted agent reach the
+    #: network (agent CLIs that call their model always do).
+    network: bool = False
+
+
 class AgentProfile(_Model):
     """``[agents.NAME]``: how to start one kind of agent."""
 
@@ -239,6 +256,7 @@ class AgentProfile(_Model):
     #: The built-in harness's limits: model replies per run, tokens per reply.
     max_turns: int | None = None
     max_tokens: int | None = None
+    sandbox: ProfileSandbox = Field(default_factory=ProfileSandbox)
 
 
 def _check_regex(value: str | None) -> str | None:
@@ -265,6 +283,7 @@ class CockpitConfig(_Model):
     repos: dict[Name, RepoConfig] = Field(default_factory=dict)
     agents: dict[Name, AgentProfile] = Field(default_factory=dict)
     guard: GuardConfig = Field(default_factory=GuardConfig)
+    sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
     ui: UiConfig = Field(default_factory=UiConfig)
     #: Key binding id → key(s).
     keys: dict[str, str] = Field(default_factory=dict)

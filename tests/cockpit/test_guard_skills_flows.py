@@ -112,12 +112,13 @@ async def test_the_guard_ledger_counts_per_rule_and_o_overrides(
         assert [r.outcome for r in screen.rows] == ["refused", "overridden"]
         await pilot.press("escape")
         await until(pilot, lambda: not isinstance(app.screen, GuardScreen))
-        # The agent was told (delivered with the answer), and its retry went through.
+        # The agent was told (delivered with the answer), and its retry went through the
+        # guard to the sandbox, which refused the write all the same.
         await pilot.press("s", *"yes", "enter")
         await until(pilot, lambda: state_of(app, run_id) is RunState.FINISHED)
         delivered = [e.text for e in view_of(app, run_id).entries if e.kind == "delivered"]
         assert any("lifted the guard rule 'write-outside-worktree'" in t for t in delivered)
-    assert outside.exists()
+    assert not outside.exists()
 
 
 async def test_a_runs_skills_show_in_its_header_and_in_slash_skills(

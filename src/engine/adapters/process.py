@@ -1,18 +1,96 @@
-"""Subprocesses in their own process group, so cancelling a run leaves nothing behind."""
+"""Subprocesses in their own process group, so cancelling a run leaves nothing behind.
+
+Every process a run starts carries ``COCKPIT_RUN=<run id>`` in its environment, which its
+own children inherit: whatever ends the run (even ``kill -9`` of the engine), the next
+engine finds every process of it by that mark (:func:`run_processes`) and ends them
+(:func:`end_run_processes`) before the run is resumed.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import os
 import signal
-from collections.abc import Callable, Mapping
+import sys
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+
+from engine.ports.sandbox import RUN_MARK
 
 #: Seconds between SIGTERM and SIGKILL when a process group is stopped.
 KILL_GRACE = 1.0
 #: Output kept from one command (the head and the tail); the rest is elided.
 MAX_OUTPUT = 64_000
+_PR_SET_PDEATHSIG = 1
+
+
+def _load_prctl() -> Callable[..., int] | None:
+    # Looked up once, in the parent: a child between fork and exec should do no more
+    # than call it.
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+
+_PRCTL = _load_prctl()
+
+
+def die_with_parent() -> None:
+    """``preexec_fn`` of a child that must not outlive the engine: the kernel sends it
+    SIGKILL when the engine's thread that started it dies (``kill -9`` included)."""
+    if _PRCTL is not None:
+        _PRCTL(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
+def marked_env(run_id: str, env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """``env`` (default: this process's) with the run's mark added."""
+    out = dict(os.environ if env is None else env)
+    out[RUN_MARK] = run_id
+    return out
+
+
+def run_processes(run_id: str) -> list[int]:
+    """Pids of the live processes marked as the run's (Linux; elsewhere none are found)."""
+    needle = f"{RUN_MARK}={run_id}".encode()
+    found: list[int] = []
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return found
+    me = os.getpid()
+    for entry in proc.iterdir():
+        if not entry.name.isdigit() or int(entry.name) == me:
+            continue
+        try:
+            environ = (entry / "environ").read_bytes()
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        if needle in environ.split(b"\0") and stat[stat.rfind(")") + 2 :][:1] != "Z":
+            found.append(int(entry.name))
+    return found
+
+
+async def end_run_processes(run_id: str, grace: float = KILL_GRACE) -> int:
+    """End every live process of the run (SIGTERM, then SIGKILL after ``grace``); how
+    many there were."""
+    found = await asyncio.to_thread(run_processes, run_id)
+    left = found
+    for pid in left:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGTERM)
+    deadline = asyncio.get_running_loop().time() + grace
+    while left and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.05)
+        left = await asyncio.to_thread(run_processes, run_id)
+    for pid in left:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)
+    return len(found)
 
 
 def group_alive(pgid: int) -> bool:
@@ -76,28 +154,32 @@ def clip_output(text: str, limit: int = MAX_OUTPUT) -> str:
 
 
 async def run_shell(
-    command: str,
+    command: str | Sequence[str],
     cwd: Path,
     timeout: float | None = None,
     env: Mapping[str, str] | None = None,
+    on_start: Callable[[int], object] | None = None,
 ) -> tuple[int, str]:
-    """Run ``command`` with ``/bin/sh -c`` in ``cwd``, in a new process group.
+    """Run ``command`` (a line for ``/bin/sh -c``, or an argv) in ``cwd``, in a new
+    process group that dies with this process.
 
     Returns (exit code, combined stdout+stderr). On timeout the group is killed and the
     exit code is 124 (as coreutils' ``timeout``); on cancellation the group is killed and
-    the CancelledError propagates.
+    the CancelledError propagates. ``on_start`` gets the process group's id.
     """
+    argv = ["/bin/sh", "-c", command] if isinstance(command, str) else list(command)
     proc = await asyncio.create_subprocess_exec(
-        "/bin/sh",
-        "-c",
-        command,
+        *argv,
         cwd=str(cwd),
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
         start_new_session=True,
         env=dict(env) if env is not None else None,
+        preexec_fn=die_with_parent,
     )
+    if on_start is not None:
+        on_start(proc.pid)
     try:
         out, _ = await asyncio.wait_for(proc.communicate(), timeout)
     except TimeoutError:

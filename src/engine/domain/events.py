@@ -175,6 +175,14 @@ class SkillsLoaded(EventBase):
     names: list[str]
 
 
+class ProcessesEnded(EventBase):
+    """Processes left alive by an earlier execution of the run (its engine was killed)
+    were ended before the run went on."""
+
+    type: Literal["processes_ended"] = "processes_ended"
+    count: int
+
+
 Event = Annotated[
     RunStateChanged
     | AgentText
@@ -190,6 +198,7 @@ Event = Annotated[
     | GateDecided
     | GuardDecided
     | SkillsLoaded
+    | ProcessesEnded
     | ReviewDecided,
     Field(discriminator="type"),
 ]

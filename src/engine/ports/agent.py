@@ -61,6 +61,18 @@ class RunContext(Protocol):
         """A line the agent's process wrote on stderr. The last ones are kept and go into
         the events when the run fails (a crash, a hang), so the reason is not lost."""
 
+    async def confine(
+        self, argv: list[str], env: dict[str, str] | None = None
+    ) -> tuple[list[str], dict[str, str]]:
+        """The command line and environment to start the agent's own process with
+        (a CLI, an ACP agent): confined to the run by the sandbox where there is one
+        (the network kept), and marked as the run's (``env`` default: the engine's)."""
+
+    def shell_line(self, command: str) -> str:
+        """What an agent CLI's own shell should run for ``command`` (the CLI is in the
+        run's jail with network for its model; the command loses it when the run's
+        commands have none). ``command`` itself where there is no jail."""
+
     async def run_command(self, command: str, timeout: float | None = None) -> tuple[int, str]:
         """Run a shell command in the worktree in its own process group; (exit code, output).
 

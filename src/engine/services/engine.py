@@ -21,29 +21,34 @@ from pathlib import Path
 from typing import Any
 
 from engine.config import GuardRule
-from engine.domain.errors import BadInput, UnknownRepo, UnknownRun
+from engine.domain.errors import BadInput, CockpitError, UnknownRepo, UnknownRun
 from engine.domain.events import RunStateChanged
 from engine.domain.gates import GateResult
 from engine.domain.guard import OVERRIDDEN, OVERRIDE, GuardRecord
+from engine.domain.inputs import check_priority, check_text
+from engine.domain.leaks import secrets_verdict
 from engine.domain.models import EngineId, Run, branch_for, new_run_id, utcnow
 from engine.domain.redact import KEY_VARIABLES, Redactor
 from engine.domain.skills import Skill
 from engine.domain.state import RunState, transition
+from engine.guard import Policy
 from engine.ports.agent import AgentBackend
 from engine.ports.gate import Gate
 from engine.ports.git import Merges, Salvage, Worktrees
+from engine.ports.sandbox import RUN_MARK, Jail, RunBounds, Sandbox, SandboxStatus
 from engine.ports.skills import SkillLibrary
 from engine.ports.store import RunStore
 from engine.services.bus import EventBus
+from engine.services.decisions import recover_decisions
 from engine.services.gates import check_tree, plan_for, repo_gates, spec_of
-from engine.services.guard import Policy
 from engine.services.recovery import reap_orphans
 from engine.services.runner import CANCEL, SHUTDOWN, RunExecution
 from engine.workspace import Workspace
 
 log = logging.getLogger(__name__)
 
-Shell = Callable[[str, Path, float | None], Awaitable[tuple[int, str]]]
+#: Runs a command line (argv) in a folder: (argv, cwd, timeout, env) -> (exit code, output).
+Shell = Callable[..., Awaitable[tuple[int, str]]]
 
 
 @dataclass
@@ -76,8 +81,14 @@ class Engine:
         skills: SkillLibrary | None = None,
         gates: Mapping[str, Gate] | None = None,
         merges: Merges | None = None,
+        sandbox: Sandbox | None = None,
+        end_processes: Callable[[str], Awaitable[int]] | None = None,
     ) -> None:
         self.workspace = workspace
+        self._sandbox = sandbox
+        self._sandbox_status: SandboxStatus | None = None
+        #: Ends every live process of a run (by its mark); how many there were.
+        self._end_processes = end_processes
         self._merges = merges
         self.skills = skills
         self.gates = dict(gates or {})
@@ -96,6 +107,8 @@ class Engine:
         self._executions: dict[str, RunExecution] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._only = set(self.options.only) if self.options.only is not None else None
+        #: Why a run's execution ended without recording its end, by run id.
+        self.unrecorded: dict[str, BaseException] = {}
 
     # --- commands (used by the CLI and the UI) ----------------------------------------
     async def submit(
@@ -107,9 +120,13 @@ class Engine:
         skills: list[str] | None = None,
         priority: int = 0,
     ) -> Run:
-        """Validate and queue a run; returns it (state ``queued``)."""
+        """Validate and queue a run; returns it (state ``queued``). Its task is stored
+        with keys and tokens masked: the agent gets it masked too."""
         if not task.strip():
             raise BadInput("the task is empty")
+        check_text("task", task)
+        check_priority(priority)
+        task = self.redactor.text(task)
         self.workspace.repo(repo)  # raises UnknownRepo
         repo_path = self.workspace.repo_path(repo)
         if not await self.worktrees.is_repo(repo_path):
@@ -128,6 +145,7 @@ class Engine:
         if scenario is None and profile.scenario:
             scenario = str((self.workspace.root / profile.scenario).resolve())
         backend.preflight(profile.model_dump(), scenario)
+        await self._check_sandbox()
         if self.skills is not None:  # unknown or malformed skills: refused now, exit 2
             await asyncio.to_thread(
                 self.skills.select, repo, repo_path, self._wanted_skills(repo, skills or [])
@@ -144,14 +162,51 @@ class Engine:
             branch=branch_for(run_id),
             base=base,
         )
-        await self.store.insert_run(run)
-        await self.store.append_events(
-            [RunStateChanged(run_id=run_id, seq=1, new=RunState.QUEUED, reason="submitted")]
+        # With its first event in one write: an engine could claim the run in between,
+        # and number its own events from 1 too.
+        await self.store.insert_run(
+            run, [RunStateChanged(run_id=run_id, seq=1, new=RunState.QUEUED, reason="submitted")]
         )
         if self._only is not None:
             self._only.add(run_id)
         self.wake()
         return run
+
+    async def end_run_processes(self, run_id: str) -> int:
+        """End every live process of a run (none should be left when it is not
+        executing: this makes sure); how many there were."""
+        if self._end_processes is None or run_id in self._tasks:
+            return 0
+        return await self._end_processes(run_id)
+
+    async def sandbox_status(self) -> SandboxStatus:
+        """What confines runs here (bubblewrap, or the guard alone and why); probed once,
+        off the event loop."""
+        if self._sandbox is None:
+            return SandboxStatus(
+                False, "no sandbox configured: runs are confined by the guard alone"
+            )
+        return await asyncio.to_thread(self._sandbox.status)
+
+    async def _check_sandbox(self) -> None:
+        """``[sandbox] required = true`` refuses runs where no sandbox can be had."""
+        if not self.workspace.config.sandbox.required:
+            return
+        status = await self.sandbox_status()
+        if not status.enforced:
+            raise BadInput(f"[sandbox] required = true, but {status.detail}")
+
+    def _jail(self, run: Run, worktree: Path, profile_network: bool | None) -> Jail | None:
+        if self._sandbox is None:
+            return None
+        network = self.workspace.config.sandbox.network
+        bounds = RunBounds(
+            worktree=worktree,
+            branch=run.branch,
+            network=network if profile_network is None else profile_network,
+            scratch=self.workspace.state_dir / "sandbox" / run.id,
+        )
+        return self._sandbox.jail(bounds)
 
     def policy_for(self, repo: str, worktree: Path) -> Policy:
         """The guard's policy for tool calls working in ``worktree`` (a run's, or the
@@ -206,7 +261,12 @@ class Engine:
             repo, base = run.repo, run.base_sha or run.base
         configured = await asyncio.to_thread(repo_gates, self.workspace.repo(repo), tree)
         specs = [spec_of(g, base) for g in configured]
-        return tree, await check_tree(self.gates, specs, tree)
+        results = await check_tree(self.gates, specs, tree)
+        if target not in self.workspace.config.repos and run.base_sha:
+            # Every run, gates configured or not: no key reaches the base unnoticed.
+            diff = await self.worktrees.diff(tree, run.base_sha)
+            results.append(secrets_verdict(diff, self.redactor))
+        return tree, results
 
     async def resolve_run(self, ref: str) -> Run:
         """Find a run by id or unique id prefix."""
@@ -221,8 +281,10 @@ class Engine:
         raise UnknownRun(f"run id '{ref}' is ambiguous: {', '.join(r.id for r in matches)}")
 
     async def list_runs(self) -> list[Run]:
-        """Every run, oldest first, with orphaned ones reported as interrupted."""
+        """Every run, oldest first, with orphaned ones reported as interrupted (and
+        review decisions cut short by a crash finished or undone)."""
         await reap_orphans(self.store)
+        await recover_decisions(self)
         return await self.store.list_runs()
 
     async def steer(self, ref: str, text: str) -> int:
@@ -232,7 +294,8 @@ class Engine:
             raise BadInput(f"run {run.id} is {run.state.value}; it cannot be steered")
         if not text.strip():
             raise BadInput("the steering message is empty")
-        message = await self.store.add_steering(run.id, text)
+        check_text("steering message", text)
+        message = await self.store.add_steering(run.id, self.redactor.text(text))
         execution = self._executions.get(run.id)
         if execution is not None:
             execution.steering_arrived.set()
@@ -288,6 +351,7 @@ class Engine:
     async def resume(self, ref: str) -> Run:
         """Queue an interrupted (or failed) run again; it continues after its last turn."""
         await reap_orphans(self.store)
+        await recover_decisions(self)
         run = await self.resolve_run(ref)
         if run.state not in (RunState.INTERRUPTED, RunState.FAILED):
             raise BadInput(
@@ -369,6 +433,10 @@ class Engine:
         renewer = asyncio.create_task(self._renew_leases(), name="lease-renewer")
         try:
             await reap_orphans(self.store)
+            await recover_decisions(self)
+            # Probed once before the first run starts (it runs a jail: a system call
+            # or two the event loop must not wait on).
+            self._sandbox_status = await self.sandbox_status()
             while not self._stopping.is_set():
                 self._wake.clear()
                 await self._check_cancels()
@@ -405,6 +473,7 @@ class Engine:
         profile = self.workspace.agent(run.agent)
         backend = self.backends[profile.backend]
         worktree = run.worktree_path or (self.workspace.worktrees_dir / run.repo / run.id)
+        jail = self._jail(run, worktree.resolve(), profile.sandbox.network)
         execution = RunExecution(
             run,
             repo_path=self.workspace.repo_path(run.repo),
@@ -421,15 +490,25 @@ class Engine:
             skill_library=self.skills,
             wanted_skills=self._wanted_skills(run.repo, run.skills),
             gates=functools.partial(plan_for, self.workspace.repo(run.repo), self.gates),
-            policy=self.policy_for(run.repo, worktree.resolve()),
+            policy=dataclasses.replace(
+                self.policy_for(run.repo, worktree.resolve()), own_branch=run.branch
+            ),
             ask_timeout=self.workspace.config.guard.ask_timeout,
             redactor=self.redactor,
+            jail=jail,
+            command_env=command_env(run.id, key_variables(self.workspace)),
+            end_processes=self._end_processes,
         )
         self._executions[run.id] = execution
         task = asyncio.create_task(execution.execute(), name=f"run-{run.id}")
         self._tasks[run.id] = task
 
-        def done(_: asyncio.Task[None], run_id: str = run.id) -> None:
+        def done(finished: asyncio.Task[None], run_id: str = run.id) -> None:
+            error = None if finished.cancelled() else finished.exception()
+            if error is not None:
+                # The run's end could not be recorded (the store refused it: a full
+                # disk); kept for `run --wait` to report, and the run is reaped later.
+                self.unrecorded[run_id] = error
             self._tasks.pop(run_id, None)
             self._executions.pop(run_id, None)
             if self._only is not None:
@@ -467,7 +546,10 @@ class Engine:
         while True:
             await asyncio.sleep(self.options.lease_renew)
             lease = utcnow() + timedelta(seconds=self.options.lease_ttl)
-            await self.store.renew_leases(self.owner.token, lease)
+            try:
+                await self.store.renew_leases(self.owner.token, lease)
+            except CockpitError as exc:  # a full disk: the next tick tries again
+                log.info("leases not renewed: %s", exc)
 
     async def _shutdown(self) -> None:
         for run_id in list(self._tasks):
@@ -491,6 +573,26 @@ class Engine:
     async def _poke(self) -> None:
         if self._notify is not None:
             await self._notify()
+
+
+#: Words in the names of variables that hold credentials: an agent's commands never see
+#: them (nor the agents' sockets that hand out keys).
+_SECRET_NAME = ("KEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL")
+_AGENT_SOCKETS = {"SSH_AUTH_SOCK", "GPG_AGENT_INFO", "GNUPGHOME"}
+
+
+def command_env(run_id: str, keys: set[str]) -> dict[str, str]:
+    """The environment of a run's commands: the engine's, without API keys and other
+    credentials (an ``env`` dump must not print them), with the run's mark."""
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in keys
+        and name not in _AGENT_SOCKETS
+        and not any(word in name.upper() for word in _SECRET_NAME)
+    }
+    env[RUN_MARK] = run_id
+    return env
 
 
 def key_variables(workspace: Workspace) -> set[str]:

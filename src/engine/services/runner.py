@@ -12,18 +12,21 @@ import contextlib
 import dataclasses
 import logging
 import os
+import shutil
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from engine.domain.errors import CockpitError
+from engine.disk import NO_SPACE, disk_full
+from engine.domain.errors import CockpitError, DiskFull
 from engine.domain.events import (
     ErrorOccurred,
     Event,
     GuardDecided,
     HumanAsked,
+    ProcessesEnded,
     RunStateChanged,
     SkillsLoaded,
     SteeringDelivered,
@@ -41,18 +44,20 @@ from engine.domain.guard import (
     ToolRequest,
     read_permission,
 )
+from engine.domain.leaks import secrets_verdict
 from engine.domain.models import Run, SteeringMessage, turn_ref, utcnow
 from engine.domain.redact import Redactor
 from engine.domain.skills import Skill
 from engine.domain.state import RunState, transition
+from engine.guard import Policy
 from engine.ports.agent import AgentBackend, AgentOutcome
 from engine.ports.gate import GateSpec
 from engine.ports.git import Worktrees
+from engine.ports.sandbox import RUN_MARK, Jail
 from engine.ports.skills import SkillLibrary
 from engine.ports.store import RunStore
 from engine.services.bus import EventBus
 from engine.services.gates import GatePlan, check_tree, fix_request, verdict_event
-from engine.services.guard import Policy
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +87,7 @@ class RunExecution:
         worktrees: Worktrees,
         timeout: float | None,
         poll_interval: float,
-        run_shell: Callable[[str, Path, float | None], Awaitable[tuple[int, str]]],
+        run_shell: Callable[..., Awaitable[tuple[int, str]]],
         state_dir: Path | None = None,
         skill_library: SkillLibrary | None = None,
         wanted_skills: list[str] | None = None,
@@ -90,8 +95,18 @@ class RunExecution:
         policy: Policy | None = None,
         ask_timeout: float = 600.0,
         redactor: Redactor | None = None,
+        jail: Jail | None = None,
+        command_env: dict[str, str] | None = None,
+        end_processes: Callable[[str], Awaitable[int]] | None = None,
     ) -> None:
+        #: Ends every live process marked as this run's (left by an earlier execution).
+        self._end_processes = end_processes
         self.run = run
+        #: Confines every process of the run (None: commands run as they are).
+        self.jail = jail
+        #: The environment of the run's commands (the engine's keys left out, the run's
+        #: mark in): None inherits the engine's.
+        self._command_env = command_env
         self._policy = policy
         self._ask_timeout = ask_timeout
         #: Rules the human lifted for this run (grows only; the ledger is the record).
@@ -133,6 +148,8 @@ class RunExecution:
         self._commands_running = 0
         #: The agent process's last stderr lines (kept for a failure's event).
         self._stderr: deque[str] = deque(maxlen=STDERR_LINES)
+        #: The base sha of a worktree this execution made and the agent has not used yet.
+        self._unstarted_worktree: str | None = None
 
     # --- RunContext -------------------------------------------------------------------
     async def emit(self, event: Event) -> None:
@@ -142,6 +159,7 @@ class RunExecution:
 
     async def end_turn(self) -> None:
         """Snapshot the worktree on the next turn ref and record the turn."""
+        await self._carry_back()
         turn = self.turns_completed + 1
         ref = turn_ref(self.run.id, turn)
         sha = await self._git.snapshot(self.worktree, ref, f"cockpit {self.run.id} turn {turn}")
@@ -324,7 +342,7 @@ class RunExecution:
             rule=rule,
             decision=decision,
             outcome=outcome,
-            reason=final.reason,
+            reason=self._redactor.text(final.reason) if final.reason else final.reason,
         )
         await self._store.record_guard(row)
         return row
@@ -339,13 +357,58 @@ class RunExecution:
         await self._store.save_agent_state(self.run.id, self._redactor.value(data))
 
     async def run_command(self, command: str, timeout: float | None = None) -> tuple[int, str]:
-        """Run a shell command in the worktree, in its own process group."""
+        """Run a shell command in the worktree, in its own process group, in the run's
+        jail when there is one."""
         self._commands_running += 1  # a long test run is work, not a hang
         try:
-            return await self._run_shell(command, self.worktree, timeout)
+            argv = ["/bin/sh", "-c", command]
+            if self.jail is None:
+                return await self._run_shell(argv, self.worktree, timeout, self._command_env)
+            await self.jail.enter()
+            try:
+                argv = self.jail.wrap(argv, cwd=self.worktree)
+                env = {**(self._command_env or os.environ), "TMPDIR": "/tmp"}  # the jail's own
+                return await self._run_shell(argv, self.worktree, timeout, env)
+            finally:
+                await asyncio.shield(self._carry_back())
         finally:
             self._commands_running -= 1
             self._last_activity = time.monotonic()
+
+    async def confine(
+        self, argv: list[str], env: dict[str, str] | None = None
+    ) -> tuple[list[str], dict[str, str]]:
+        """An agent CLI's command line and environment: in the run's jail (network kept,
+        its private folder writable), marked as the run's so no process of it outlives
+        the run unnoticed."""
+        env = dict(os.environ if env is None else env)
+        env[RUN_MARK] = self.run.id
+        argv = list(argv)
+        if argv:
+            # Found now, as the engine would: inside the jail the process starts in the
+            # worktree, where a relative command (node_modules/.bin/…) is not.
+            found = shutil.which(argv[0], path=env.get("PATH"))
+            argv[0] = os.path.abspath(found) if found else argv[0]
+        if self.jail is None:
+            return argv, env
+        if not _under_any(env.get("TMPDIR"), (self.state_dir, self.worktree)):
+            env["TMPDIR"] = "/tmp"  # the jail's own: any other is read-only there
+        await self.jail.enter()
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        return self.jail.wrap(argv, cwd=self.worktree, network=True, writable=[self.state_dir]), env
+
+    def shell_line(self, command: str) -> str:
+        """``command`` for an agent CLI's own shell: without network when the run's
+        commands have none (see :meth:`Jail.shell_line`)."""
+        return command if self.jail is None else self.jail.shell_line(command)
+
+    async def _carry_back(self) -> None:
+        """Bring a commit made inside the jail to the run's branch (see the sandbox)."""
+        if self.jail is None:
+            return
+        note = await self.jail.leave()
+        if note is not None:
+            self._bus.emit(ErrorOccurred(run_id=self.run.id, message=f"sandbox: {note}"))
 
     # --- lifecycle --------------------------------------------------------------------
     async def set_state(self, new: RunState, reason: str | None = None, **fields: Any) -> None:
@@ -375,10 +438,19 @@ class RunExecution:
         try:
             if run.cancel_requested:
                 raise asyncio.CancelledError
+            if self._end_processes is not None:
+                # An earlier execution killed with its engine may have left commands
+                # running: two copies of the agent must never work in one worktree.
+                ended = await self._end_processes(run.id)
+                if ended:
+                    self._bus.emit(ProcessesEnded(run_id=run.id, count=ended))
             async with asyncio.timeout(self._timeout):
+                fresh = not self.worktree.exists()
                 base_sha = await self._git.create(
                     self.repo_path, self.worktree, run.branch, run.base_sha or run.base
                 )
+                # Made for this start: removed again should the run end before it runs.
+                self._unstarted_worktree = base_sha if fresh else None
                 if self._plan_gates is not None:
                     self._gates = await asyncio.to_thread(self._plan_gates, self.worktree)
                 if self._skill_library is not None:
@@ -393,6 +465,7 @@ class RunExecution:
                 await self.set_state(
                     RunState.RUNNING, worktree=str(self.worktree), base_sha=base_sha
                 )
+                self._unstarted_worktree = None
                 outcome = await self._run_backend()
             await asyncio.shield(self._conclude(outcome))
         except TimeoutError:
@@ -404,6 +477,13 @@ class RunExecution:
                 await asyncio.shield(self._end(RunState.CANCELLED, "cancelled"))
         except CockpitError as exc:
             await asyncio.shield(self._fail(str(exc)))
+        except OSError as exc:
+            if exc.errno in NO_SPACE:  # not a bug: the disk is full (an agent's write, say)
+                error = disk_full(Path(exc.filename or self.worktree))
+            else:
+                log.exception("run %s crashed", run.id)  # a bug, with its traceback
+                error = f"internal error: {type(exc).__name__}: {exc}"
+            await asyncio.shield(self._fail(str(error)))
         except Exception as exc:  # an adapter bug must fail the run, not the engine
             log.exception("run %s crashed", run.id)
             await asyncio.shield(self._fail(f"internal error: {type(exc).__name__}: {exc}"))
@@ -440,6 +520,7 @@ class RunExecution:
         if not outcome.ok:
             await self._fail(outcome.error or "the agent failed")
             return
+        await self._carry_back()
         message = f"cockpit run {self.run.id}: {self.run.task}"
         sha = await self._git.commit_work(self.worktree, message)
         self._bus.emit(
@@ -447,6 +528,14 @@ class RunExecution:
         )
         if self._gates is not None and self._gates.on_finish:
             await self._judge(self._gates.on_finish, sha, None)
+        if self.run.base_sha:
+            # The built-in secrets check, gates configured or not; said only when it
+            # finds something (the run then shows red gates, and approve refuses it).
+            leaks = secrets_verdict(
+                await self._git.diff(self.worktree, self.run.base_sha), self._redactor
+            )
+            if leaks.findings:
+                self._bus.emit(verdict_event(self.run.id, leaks, sha, None))
         await self.set_state(RunState.FINISHED)
 
     def agent_stderr(self, line: str) -> None:
@@ -456,9 +545,41 @@ class RunExecution:
             self._stderr.append(self._redactor.text(line)[:STDERR_LINE_CHARS])
 
     async def _fail(self, error: str) -> None:
+        error = self._redactor.text(error)  # an error may quote the task, or a command
         detail = "\n".join(self._stderr) or None
         self._bus.emit(ErrorOccurred(run_id=self.run.id, message=error, detail=detail))
         await self._end(RunState.FAILED, error, error=error)
 
     async def _end(self, state: RunState, reason: str, **fields: Any) -> None:
-        await self.set_state(state, reason=reason, **fields)
+        await self._discard_unstarted()
+        try:
+            await self.set_state(state, reason=reason, **fields)
+        except DiskFull:
+            # A run's end is stored even on a full disk (or it would show as running
+            # until reaped): with the space the store keeps aside for this, its row (set
+            # by set_state before any write) goes alone; its events wait in the bus, and
+            # the error still goes up to be reported.
+            await self._store.release_reserve()
+            await self._store.save_run(self.run)
+            raise
+
+    async def _discard_unstarted(self) -> None:
+        """A run ending before it ran (a full disk, a broken skill) leaves no worktree or
+        branch of its own behind: a resume makes them again. On a full disk this is also
+        what frees the space its end needs to be recorded."""
+        base_sha, self._unstarted_worktree = self._unstarted_worktree, None
+        if base_sha is None:
+            return
+        try:
+            await self._git.discard(self.repo_path, self.worktree, self.run.branch, base_sha)
+        except CockpitError as exc:
+            # Info, not a warning: the CLI's one line on stderr is the run's own error.
+            log.info("run %s: its unused worktree stays: %s", self.run.id, exc)
+            return
+        self.run.worktree = None
+        self.run.base_sha = None
+
+
+def _under_any(path: str | None, folders: tuple[Path, ...]) -> bool:
+    """Whether ``path`` is one of ``folders`` or inside one."""
+    return path is not None and any(Path(path).is_relative_to(f) for f in folders)

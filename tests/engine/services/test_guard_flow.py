@@ -158,7 +158,11 @@ async def test_an_override_lifts_a_refusing_rule_and_tells_the_agent(
         events = await engine.store.events_for(run.id)
         with pytest.raises(BadInput, match="nothing left to allow"):
             await engine.override_guard(run.id, "write-outside-worktree")
-    assert outside.exists()  # the override let the second attempt through
+    # The override let the second attempt through the guard, to the kernel's floor: the
+    # sandbox refused the write all the same, and the agent was told why.
+    assert not outside.exists()
+    results = [e for e in events if isinstance(e, ToolCallFinished)]
+    assert "Read-only file system" in results[-1].output, results[-1].output
     assert [(r.decision, r.outcome) for r in ledger] == [
         ("deny", "refused"),
         ("override", "overridden"),

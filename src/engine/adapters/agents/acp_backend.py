@@ -77,13 +77,16 @@ class AcpBackend:
         command = str(profile.get("command") or "")
         client = _Client(ctx)
         saved = await ctx.load_state() or {}
+        argv, env = await ctx.confine(
+            [command, *[str(a) for a in profile.get("args") or []]], agent_env(profile)
+        )
         try:
             async with acp.spawn_agent_process(
                 # Only the methods an agent may call are here (no terminals offered).
                 cast(Any, client),
-                command,
-                *[str(a) for a in profile.get("args") or []],
-                env=agent_env(profile),
+                argv[0],
+                *argv[1:],
+                env=env,
                 cwd=str(ctx.worktree),
             ) as (conn, process):
                 client.process = process

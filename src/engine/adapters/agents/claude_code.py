@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib.util
+import shlex
 import shutil
 from pathlib import Path
 from typing import Any, cast
@@ -37,6 +38,7 @@ from engine.domain.guard import ToolRequest
 from engine.domain.models import steering_prompt
 from engine.domain.skills import Skill, not_read_natively, render_skills
 from engine.ports.agent import AgentOutcome, RunContext
+from engine.ports.sandbox import RUN_MARK
 
 DEFAULT_KEY_ENV = "ANTHROPIC_API_KEY"
 #: The guard's tool kind of Claude Code's tools (others are "other").
@@ -90,11 +92,12 @@ class ClaudeCodeBackend:
     ) -> AgentOutcome:
         saved = await ctx.load_state() or {}
         session = _Session(ctx, sdk)
+        cli, env = await _confined_cli(ctx, sdk, profile, api_key)
         options = sdk.ClaudeAgentOptions(
             cwd=str(ctx.worktree),
             model=profile.get("model") or None,
             permission_mode="acceptEdits",
-            env=claude_env(profile, ctx.state_dir / "claude", api_key),
+            env=env,
             # The SDK types hook inputs as TypedDicts; ours reads them as plain dicts.
             hooks={
                 "PreToolUse": [
@@ -103,8 +106,9 @@ class ClaudeCodeBackend:
             },
             resume=saved.get("session_id"),
             extra_args=_extra_args(profile.get("args") or []),
-            # `command`: another Claude Code CLI than the one the SDK bundles.
-            cli_path=profile.get("command") or None,
+            # `command`: another Claude Code CLI than the one the SDK bundles; either one
+            # started through a script that confines it to the run.
+            cli_path=cli,
             # Kept for the events of a failure (a crash, a hang), never on our terminal.
             stderr=ctx.agent_stderr,
             # The run's skills join Claude Code's own system prompt (which reads the repo's
@@ -136,6 +140,34 @@ class ClaudeCodeBackend:
         except sdk.ClaudeSDKError as exc:
             return AgentOutcome(ok=False, error=f"Claude Code: {str(exc).splitlines()[0]}")
         return AgentOutcome(ok=False, error="Claude Code ended without a result")
+
+
+async def _confined_cli(
+    ctx: RunContext, sdk: Any, profile: dict[str, Any], api_key: str
+) -> tuple[str | None, dict[str, str]]:
+    """The CLI the SDK starts (None: its bundled one, as it is) and its environment.
+
+    The SDK starts the CLI itself, so the run's jail is put around it by a small script
+    in the run's private folder that the SDK is given as its CLI.
+    """
+    env = claude_env(profile, ctx.state_dir / "claude", api_key)
+    command = profile.get("command") or _bundled_cli(sdk)
+    if command is None:
+        return None, env
+    argv, _ = await ctx.confine([command], env)
+    env[RUN_MARK] = ctx.run.id  # the SDK adds the engine's environment itself
+    if len(argv) == 1:  # no jail here
+        return profile.get("command") or None, env
+    script = ctx.state_dir / "claude-in-jail.sh"
+    line = " ".join(shlex.quote(a) for a in argv)
+    script.write_text(f'#!/bin/sh\nexec {line} "$@"\n', encoding="utf-8")
+    script.chmod(0o700)
+    return str(script), env
+
+
+def _bundled_cli(sdk: Any) -> str | None:
+    found = Path(sdk.__file__).parent / "_bundled" / "claude"
+    return str(found) if found.is_file() else shutil.which("claude")
 
 
 def _terminate_cli(client: Any) -> None:
@@ -192,13 +224,31 @@ class _Session:
         )
         reason = verdict.reason  # an "ask" was put to the human by the engine
         if verdict.allowed:
-            return {}
+            return self._confined(name, arguments)
         rule = f" (rule {verdict.rule})" if verdict.rule else ""
         return {
             "hookSpecificOutput": {
                 "hookEventName": "PreToolUse",
                 "permissionDecision": "deny",
                 "permissionDecisionReason": f"refused by Cockpit's guard{rule}: {reason}",
+            }
+        }
+
+    def _confined(self, name: str, arguments: dict[str, Any]) -> dict:
+        """A shell command the guard let through, run in the run's jail without network
+        (Claude Code's own sandbox cannot nest in the jail); allowed as the guard said."""
+        command = arguments.get("command")
+        if name != "Bash" or not isinstance(command, str):
+            return {}
+        line = self.ctx.shell_line(command)
+        if line == command:
+            return {}
+        return {
+            "hookSpecificOutput": {
+                "hookEventName": "PreToolUse",
+                "permissionDecision": "allow",
+                "permissionDecisionReason": "allowed by Cockpit's guard; run in the sandbox",
+                "updatedInput": {**arguments, "command": line},
             }
         }
 

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.adapters.agents.scripted_model import check_model_access, with_model
-from engine.adapters.process import kill_group, read_lines
+from engine.adapters.process import die_with_parent, kill_group, read_lines
 from engine.domain.errors import BadInput
 from engine.domain.events import (
     AgentText,
@@ -76,7 +76,11 @@ class CodexBackend:
         await asyncio.to_thread(write_codex_home, home, profile)
         env = dict(os.environ)
         env.update({str(k): str(v) for k, v in (profile.get("env") or {}).items()})
-        env.update({"CODEX_HOME": str(home), "COCKPIT_CODEX_KEY": api_key})
+        # Codex refuses to set up its own sandbox's helper under the temporary folder
+        # (and a workspace may well live under /tmp): its TMPDIR is a folder of its own.
+        tmp = home / "tmp"
+        await asyncio.to_thread(tmp.mkdir, parents=True, exist_ok=True)
+        env.update({"CODEX_HOME": str(home), "COCKPIT_CODEX_KEY": api_key, "TMPDIR": str(tmp)})
         saved = await ctx.load_state() or {}
         thread = saved.get("thread_id")
         prompt = (
@@ -105,11 +109,13 @@ class CodexBackend:
         argv = [command, "exec", "--json", "--skip-git-repo-check", "-s", "workspace-write"]
         argv += [str(a) for a in profile.get("args") or []]
         argv += ["resume", thread, prompt] if thread else [prompt]
+        argv, env = await ctx.confine(argv, env)
         try:
             process = await asyncio.create_subprocess_exec(
                 *argv,
                 cwd=ctx.worktree,
                 env=env,
+                preexec_fn=die_with_parent,
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,

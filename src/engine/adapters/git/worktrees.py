@@ -17,6 +17,8 @@ from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine.adapters.git.lifeline import spawn_options
+from engine.disk import NEARLY_FULL, disk_full, free_space
 from engine.domain.diffs import (
     MAX_FILES,
     MAX_LINE_CHARS,
@@ -27,6 +29,7 @@ from engine.domain.diffs import (
     WorktreeDiff,
 )
 from engine.domain.errors import GitError
+from engine.domain.redact import KEY_VARIABLES, Redactor
 from engine.ports.git import Salvage
 
 #: Identity used for Cockpit's own commits when the repo has none configured.
@@ -48,6 +51,12 @@ _LOCATING_VARS = (
     "GIT_ALTERNATE_OBJECT_DIRECTORIES",
     "GIT_PREFIX",
 )
+
+#: What git prints when a write found no room (it does not always say: see ``_room_for``).
+_NO_SPACE = ("No space left on device", "Out of diskspace", "Disk quota exceeded")
+#: A checkout is measured against the free space first only below this much free space
+#: (measuring reads the size of every file of the commit).
+_MEASURE_BELOW = 2 * 1024**3
 
 _README = """\
 Cockpit saved this work before removing the worktree {worktree}
@@ -74,6 +83,8 @@ async def _git(
 ) -> str:
     """Run ``git args`` in ``cwd`` and return its stdout; raise GitError when it fails."""
     code, out, err = await git_exit(*args, cwd=cwd, env=env)
+    if check and code != 0 and any(words in err for words in _NO_SPACE):
+        raise disk_full(cwd)
     if check and code != 0:
         lines = [ln.strip() for ln in err.splitlines() if ln.strip()]
         # git prints progress ("Preparing worktree …") before the line that matters.
@@ -93,7 +104,8 @@ async def git_exit(
     full_env["GIT_TERMINAL_PROMPT"] = "0"
     if env:
         full_env.update(env)
-    cmd = ("git", "-c", "core.quotepath=off", *args)
+    # During a review decision git dies with this process (see lifeline).
+    cmd, tie = spawn_options(("git", "-c", "core.quotepath=off", *args), full_env)
     try:
         proc = await asyncio.create_subprocess_exec(
             *cmd,
@@ -102,6 +114,7 @@ async def git_exit(
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
+            **tie,
         )
     except OSError as exc:  # git missing, or cwd gone
         raise GitError(f"git {' '.join(args)} (in {cwd}): {exc}") from exc
@@ -118,10 +131,18 @@ async def git_exit(
     return code, out.decode(errors="surrogateescape"), err.decode(errors="replace")
 
 
+def masked(message: str) -> str:
+    """A commit or reflog message with keys and tokens masked: a task quoting a token
+    must not put it in the repo's history, where it is pushed and kept for good."""
+    return Redactor(os.environ.get(name) for name in KEY_VARIABLES).text(message)
+
+
 async def commit_tree(cwd: Path, tree: str, parents: list[str], message: str) -> str:
     """Commit ``tree`` with these parents and return the commit's sha: no hooks, no
     signing (nobody can answer a pinentry prompt), and Cockpit's identity only when the
-    repo has none."""
+    repo has none. Every commit Cockpit makes goes through here, so its message is
+    masked here (:func:`masked`)."""
+    message = masked(message)
     email = await _git("config", "user.email", cwd=cwd, check=False)
     env = None
     if not email.strip():
@@ -186,17 +207,60 @@ class GitWorktrees:
                 "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}", cwd=repo, check=False
             )
             if exists.strip():
+                await self._room_for(repo, branch, worktree)
                 await _git("worktree", "add", "--", str(worktree), branch, cwd=repo)
                 return await self._fork_point(worktree, base_sha)
-            await _git("worktree", "add", "-b", branch, "--", str(worktree), base_sha, cwd=repo)
+            await self._room_for(repo, base_sha, worktree)
+            try:
+                await _git("worktree", "add", "-b", branch, "--", str(worktree), base_sha, cwd=repo)
+            except GitError:
+                # git removes a checkout it could not finish but keeps the branch it made
+                # for it: nothing of a failed add is left behind.
+                await _git("worktree", "prune", cwd=repo, check=False)
+                await _git("branch", "-D", branch, cwd=repo, check=False)
+                raise
         return base_sha
+
+    async def discard(self, repo: Path, worktree: Path, branch: str, base_sha: str) -> None:
+        """Remove a worktree made for a run that never started, and its branch when the
+        branch holds nothing beyond ``base_sha``: no salvage (there is no work), and no
+        space needed, so it works on a full disk."""
+        async with self._admin_lock(repo):
+            if worktree.exists():
+                await _git("worktree", "remove", "--force", "--", str(worktree), cwd=repo)
+            await _git("worktree", "prune", cwd=repo)
+            tip = await _git(
+                "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}", cwd=repo, check=False
+            )
+            if tip.strip() == base_sha:
+                await _git("branch", "-D", branch, cwd=repo)
+
+    async def _room_for(self, repo: Path, rev: str, worktree: Path) -> None:
+        """Refuse, before anything is written, a checkout of ``rev`` that cannot fit where
+        ``worktree`` goes: git's own failure would not say the disk is full, and a
+        half-written checkout could take the last space the run's record needed."""
+        space = await asyncio.to_thread(free_space, worktree)
+        if space is None or space[0] > _MEASURE_BELOW:
+            return
+        free, block = space
+        listing = await _git("ls-tree", "-r", "-l", "-z", rev, cwd=repo)
+        # Room is kept for the run's own records (the run store is often on this disk).
+        needed = NEARLY_FULL
+        for entry in _split_z(listing):
+            size = entry.split("\t", 1)[0].split()[-1]  # "-" for a submodule
+            # A file takes whole blocks, and its entry in the worktree's index ~100 bytes.
+            needed += -(-int(size) // block) * block + 100 if size.isdigit() else 100
+        if needed > free:
+            raise disk_full(
+                worktree, f"the checkout of {rev[:12]} needs {needed:,} bytes, {free:,} are free"
+            )
 
     async def snapshot(self, worktree: Path, ref: str, message: str) -> str:
         """Commit every non-ignored file (untracked included) to ``ref`` without touching
         the branch, the index or the files; return the commit sha."""
         tree = await self._work_tree(worktree)
         sha = await self._commit_tree(worktree, tree, message)
-        await _git("update-ref", "-m", message, ref, sha, cwd=worktree)
+        await _git("update-ref", "-m", masked(message), ref, sha, cwd=worktree)
         return sha
 
     async def commit_work(self, worktree: Path, message: str) -> str | None:
@@ -213,7 +277,7 @@ class GitWorktrees:
         sha = await self._commit_tree(worktree, tree, message)
         # HEAD is symbolic, so this moves the branch; the old value guards against a race
         # with a commit the agent made meanwhile.
-        await _git("update-ref", "-m", message, "HEAD", sha, head, cwd=worktree)
+        await _git("update-ref", "-m", masked(message), "HEAD", sha, head, cwd=worktree)
         await _git("reset", "-q", cwd=worktree)
         return sha
 

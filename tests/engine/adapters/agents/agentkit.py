@@ -3,7 +3,6 @@ guard verdict that refuses shell calls (the guard's policy itself is a later iss
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
@@ -11,24 +10,9 @@ import pytest
 from engine.domain.guard import ALLOW, GuardVerdict, ToolRequest
 from engine.services.runner import RunExecution
 from engine.workspace import Workspace, open_workspace
+from enginekit import ACP_AGENT, CLAUDE_AGENT_ACP, CODEX, acp_profile, codex_profile
 
-HERE = Path(__file__).resolve().parent
-#: The Codex CLI `make` installs from package.json (npm ci).
-CODEX = HERE.parents[3] / "node_modules" / ".bin" / "codex"
-#: A real ACP agent process for the tests (scripted, in Python).
-ACP_AGENT = HERE / "acp_scripted_agent.py"
-#: A real ACP agent from npm (Claude Code behind ACP), pinned in package.json.
-CLAUDE_AGENT_ACP = HERE.parents[3] / "node_modules" / ".bin" / "claude-agent-acp"
-
-
-def acp_profile(name: str) -> str:
-    """An ``[agents.NAME]`` table running the scripted ACP agent."""
-    return f'\n[agents.{name}]\nbackend = "acp"\ncommand = "{sys.executable}"\nargs = ["{ACP_AGENT}"]\n'
-
-
-def codex_profile(name: str) -> str:
-    """An ``[agents.NAME]`` table running the installed Codex CLI."""
-    return f'\n[agents.{name}]\nbackend = "codex"\ncommand = "{CODEX}"\nmodel = "gpt-scripted"\n'
+__all__ = ["ACP_AGENT", "CLAUDE_AGENT_ACP", "CODEX", "acp_profile", "codex_profile"]
 
 
 def with_profiles(workspace_root: Path, *tables: str) -> Workspace:

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from agentkit import acp_profile, codex_profile, deny_shell, with_profiles
 
+from engine.adapters.process import run_processes
 from engine.domain.events import (
     AgentText,
     ErrorOccurred,
@@ -41,6 +42,15 @@ def ws(workspace_root: Path) -> Workspace:
         acp_profile("acp"),
         codex_profile("codex"),
     )
+
+
+async def assert_no_process_left(run_id: str) -> None:
+    """However the run ended, no process it started is alive (found by the mark every
+    process of a run carries) within a few seconds."""
+    deadline = asyncio.get_running_loop().time() + 10
+    while left := run_processes(run_id):
+        assert asyncio.get_running_loop().time() < deadline, f"still alive: {left}"
+        await asyncio.sleep(0.1)
 
 
 def processes_in(folder: Path) -> list[int]:
@@ -77,6 +87,7 @@ async def test_cancel_stops_the_agent_and_leaves_no_process(
     while processes_in(worktree):
         assert asyncio.get_running_loop().time() < deadline, processes_in(worktree)
         await asyncio.sleep(0.1)
+    await assert_no_process_left(run.id)
 
 
 #: Per backend, a model script (or, for acp, the scripted agent's prompt) that says
@@ -112,6 +123,7 @@ async def test_a_task_end_to_end(backend: str, ws: Workspace, tmp_path: Path) ->
         run = await wait_for_state(engine, run.id, RunState.FINISHED, RunState.FAILED, timeout=120)
         assert run.state is RunState.FINISHED, run.error
         events = await engine.store.events_for(run.id)
+    await assert_no_process_left(run.id)
 
     # The change landed (committed on the run's branch).
     expected = "from acp\n" if backend == "acp" else "made by the agent\n"
@@ -313,6 +325,7 @@ async def test_a_crashed_agent_fails_the_run_with_its_stderr_kept(
         run = await wait_for_state(engine, run.id, RunState.FAILED, RunState.FINISHED, timeout=60)
         events = await engine.store.events_for(run.id)
     assert run.state is RunState.FAILED
+    await assert_no_process_left(run.id)
     errors = [e for e in events if isinstance(e, ErrorOccurred)]
     assert errors and errors[-1].detail and said in errors[-1].detail, errors
 
@@ -327,6 +340,7 @@ async def test_a_hung_agent_fails_with_its_stderr_kept(workspace_root: Path) -> 
         run = await wait_for_state(engine, run.id, RunState.FAILED, timeout=60)
         events = await engine.store.events_for(run.id)
     assert "idle_timeout" in (run.error or "")
+    await assert_no_process_left(run.id)
     error = next(e for e in events if isinstance(e, ErrorOccurred))
     assert error.detail and "a model that never answers" in error.detail
 
@@ -414,3 +428,42 @@ async def test_an_ask_waits_for_the_human_and_follows_the_answer(
     assert made is (answer == "yes")
     outcome = "allowed" if answer == "yes" else "refused"
     assert [(r.rule, r.decision, r.outcome) for r in ledger] == [("ask-touch", "ask", outcome)]
+
+
+#: A command that outlives its shell, for as long as the run is allowed.
+LINGER = {
+    "anthropic": (
+        '[[turn]]\ntext = "Working."\n[[turn.tool_use]]\nname = "run_command"\n'
+        'input = { command = "sleep 300 & sleep 300", timeout = 600 }\n[[turn]]\ntext = "Done."\n'
+    ),
+    "claude-code": HANG,
+    "acp": None,
+    "codex": HANG,
+}
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_a_run_that_times_out_leaves_no_process(
+    backend: str, workspace_root: Path, tmp_path: Path
+) -> None:
+    config = workspace_root / "cockpit.toml"
+    config.write_text(config.read_text().replace('run_timeout = "2m"', 'run_timeout = "6s"'))
+    ws = with_profiles(
+        workspace_root,
+        '\n[agents.anthropic]\nbackend = "anthropic"\n',
+        '\n[agents.claude-code]\nbackend = "claude-code"\n',
+        acp_profile("acp"),
+        codex_profile("codex"),
+    )
+    scenario = None
+    linger = LINGER[backend]
+    if linger is not None:
+        script = tmp_path / "linger.toml"
+        script.write_text(linger)
+        scenario = str(script)
+    task = "hang" if backend == "acp" else "take your time"
+    async with running_engine(ws) as engine:
+        run = await engine.submit("app", task, backend, scenario)
+        run = await wait_for_state(engine, run.id, RunState.FAILED, RunState.FINISHED, timeout=60)
+    assert run.state is RunState.FAILED and "timed out" in (run.error or ""), run.error
+    await assert_no_process_left(run.id)

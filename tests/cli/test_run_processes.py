@@ -1,0 +1,158 @@
+"""No process outlives its run: after kill -9 of the process executing a run, nothing the
+run started is left alive — for every backend, in the sandbox and without one — and a
+resumed run first ends whatever an earlier execution left behind, saying so.
+
+Processes are found by the mark every process of a run carries in its environment
+(``COCKPIT_RUN=<id>``), which is also how the engine finds them.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from clikit import COCKPIT, cockpit, cockpit_json
+
+from engine.adapters.process import run_processes
+from enginekit import acp_profile, codex_profile
+
+#: A model that never answers (within the test): the agent CLI waits on it.
+HANG = '[[turn]]\ndelay = 600\ntext = "never said"\n'
+#: A command that outlives a plain kill of its shell, and would write after it.
+LONG = "sleep 300 & sleep 300; touch late.txt"
+
+SCRIPTS = {
+    "scripted": f"[[step]]\nrun = {LONG!r}\n".replace("'", '"'),
+    "anthropic": (
+        '[[turn]]\ntext = "Waiting."\n[[turn.tool_use]]\nname = "run_command"\n'
+        f'input = {{ command = "{LONG}", timeout = 600 }}\n[[turn]]\ntext = "Done."\n'
+    ),
+    "claude-code": HANG,
+    "acp": "",
+    "codex": HANG,
+}
+
+#: Runs the CLI with the sandbox reported missing: the guard-alone path of a machine
+#: without bubblewrap, where the process marks are what is left to find processes by.
+NO_SANDBOX = (
+    "import sys, engine.adapters.sandbox as s, engine.ports.sandbox as p\n"
+    "s.probe = lambda program=None: p.SandboxStatus(False, 'no bubblewrap (test)')\n"
+    "from cockpit.cli import main\n"
+    "sys.exit(main(sys.argv[1:]))\n"
+)
+
+
+@pytest.fixture
+def profiles(workspace_root: Path) -> Path:
+    config = workspace_root / "cockpit.toml"
+    config.write_text(
+        config.read_text()
+        + '\n[agents.anthropic]\nbackend = "anthropic"\n'
+        + '\n[agents.claude-code]\nbackend = "claude-code"\n'
+        + 'env = { CLAUDE_CODE_MAX_RETRIES = "0" }\n'
+        + acp_profile("acp")
+        + codex_profile("codex")
+    )
+    return workspace_root
+
+
+def _start(root: Path, backend: str, script: Path, sandbox: bool) -> subprocess.Popen[str]:
+    head = COCKPIT if sandbox else [sys.executable, "-c", NO_SANDBOX]
+    args = ["run", "app", "never ends", "--agent", backend, "--wait"]
+    if backend == "acp":
+        # The scripted ACP agent takes its script from its task: one that hangs.
+        args[2] = "hang"
+    else:
+        args += ["--scenario", str(script)]
+    return subprocess.Popen(
+        [*head, *args],
+        cwd=root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def _wait_for(predicate, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.1)
+
+
+def _run_id(root: Path) -> str:
+    runs = cockpit_json("runs", cwd=root)
+    assert len(runs) == 1, runs
+    return runs[0]["id"]
+
+
+@pytest.mark.parametrize("sandbox", [True, False], ids=["sandbox", "guard-alone"])
+@pytest.mark.parametrize("backend", list(SCRIPTS))
+def test_kill_9_of_the_engine_leaves_no_process_of_the_run(
+    backend: str, sandbox: bool, profiles: Path, tmp_path: Path
+) -> None:
+    script = tmp_path / "script.toml"
+    script.write_text(SCRIPTS[backend])
+    proc = _start(profiles, backend, script, sandbox)
+    try:
+        _wait_for(lambda: cockpit_json("runs", cwd=profiles), 30, "the run was not submitted")
+        run_id = _run_id(profiles)
+        # Up and working: some process of the run is alive (its command, or its CLI).
+        _wait_for(lambda: run_processes(run_id), 60, f"no process of the {backend} run started")
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    _wait_for(
+        lambda: not run_processes(run_id),
+        10,
+        f"processes of the run outlived kill -9 of its engine: {run_processes(run_id)}",
+    )
+    worktree = Path(cockpit_json("show", run_id, cwd=profiles)["worktree"])
+    time.sleep(0.5)
+    assert not (worktree / "late.txt").exists()
+
+
+def test_resume_ends_what_an_earlier_execution_left_and_says_so(
+    workspace_root: Path, tmp_path: Path
+) -> None:
+    """A process of the run that survived its engine (started outside any jail, as a
+    machine without bubblewrap could leave one) is ended before the run goes on."""
+    script = tmp_path / "script.toml"
+    script.write_text('[[step]]\nwait = 60\n[[step]]\nsay = "done"\n')
+    proc = subprocess.Popen(
+        [*COCKPIT, "run", "app", "wait a while", "--scenario", str(script), "--wait"],
+        cwd=workspace_root,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    _wait_for(lambda: cockpit_json("runs", cwd=workspace_root), 30, "not submitted")
+    run_id = _run_id(workspace_root)
+    _wait_for(
+        lambda: cockpit_json("show", run_id, cwd=workspace_root)["state"] == "running",
+        30,
+        "the run never started",
+    )
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    # A straggler of the earlier execution, detached from it, still marked as the run's.
+    straggler = subprocess.Popen(
+        ["sleep", "300"],
+        env={**os.environ, "COCKPIT_RUN": run_id},
+        start_new_session=True,
+    )
+    try:
+        assert run_processes(run_id) == [straggler.pid]
+        script.write_text('[[step]]\nwait = 0\n[[step]]\nsay = "done"\n')
+        done = cockpit("resume", run_id, "--wait", cwd=workspace_root)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "ended 1 process left running by the run's earlier execution" in done.stdout
+        assert straggler.wait(timeout=10) is not None
+        assert run_processes(run_id) == []
+    finally:
+        if straggler.poll() is None:
+            straggler.kill()
