@@ -11,6 +11,15 @@ from pathlib import Path
 from typing import Any
 
 COCKPIT = [sys.executable, "-m", "cockpit"]
+#: ``cockpit`` as on a machine where no sandbox can be had (bubblewrap reported missing).
+COCKPIT_WITHOUT_SANDBOX = [
+    sys.executable,
+    "-c",
+    "import sys, engine.adapters.sandbox as s, engine.ports.sandbox as p\n"
+    "s.probe = lambda program=None: p.SandboxStatus(False, 'bubblewrap (bwrap) not found')\n"
+    "from cockpit.cli import main\n"
+    "sys.exit(main(sys.argv[1:]))\n",
+]
 
 
 def cockpit(*args: str, cwd: Path, timeout: float = 60, env: dict | None = None):

@@ -5,23 +5,14 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
-from clikit import cockpit
-
-#: The CLI with the sandbox reported missing, as on a machine without bubblewrap.
-NO_SANDBOX = (
-    "import sys, engine.adapters.sandbox as s, engine.ports.sandbox as p\n"
-    "s.probe = lambda program=None: p.SandboxStatus(False, 'bubblewrap (bwrap) not found')\n"
-    "from cockpit.cli import main\n"
-    "sys.exit(main(sys.argv[1:]))\n"
-)
+from clikit import COCKPIT_WITHOUT_SANDBOX, cockpit
 
 
 def without_sandbox(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-c", NO_SANDBOX, *args], cwd=cwd, capture_output=True, text=True
+        [*COCKPIT_WITHOUT_SANDBOX, *args], cwd=cwd, capture_output=True, text=True
     )
 
 

@@ -11,12 +11,11 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
-from clikit import COCKPIT, cockpit, cockpit_json
+from clikit import COCKPIT, COCKPIT_WITHOUT_SANDBOX, cockpit, cockpit_json
 
 from engine.adapters.process import run_processes
 from enginekit import acp_profile, codex_profile
@@ -37,15 +36,6 @@ SCRIPTS = {
     "codex": HANG,
 }
 
-#: Runs the CLI with the sandbox reported missing: the guard-alone path of a machine
-#: without bubblewrap, where the process marks are what is left to find processes by.
-NO_SANDBOX = (
-    "import sys, engine.adapters.sandbox as s, engine.ports.sandbox as p\n"
-    "s.probe = lambda program=None: p.SandboxStatus(False, 'no bubblewrap (test)')\n"
-    "from cockpit.cli import main\n"
-    "sys.exit(main(sys.argv[1:]))\n"
-)
-
 
 @pytest.fixture
 def profiles(workspace_root: Path) -> Path:
@@ -62,7 +52,7 @@ def profiles(workspace_root: Path) -> Path:
 
 
 def _start(root: Path, backend: str, script: Path, sandbox: bool) -> subprocess.Popen[str]:
-    head = COCKPIT if sandbox else [sys.executable, "-c", NO_SANDBOX]
+    head = COCKPIT if sandbox else COCKPIT_WITHOUT_SANDBOX
     args = ["run", "app", "never ends", "--agent", backend, "--wait"]
     if backend == "acp":
         # The scripted ACP agent takes its script from its task: one that hangs.
