@@ -82,6 +82,28 @@ class Code:
     touches_files: bool = False
 
 
+#: A brace list in a word (``{a,b}``), innermost first; ``{}`` and ``{1..9}`` are not.
+_BRACES = re.compile(r"\{([^{}\s]*,[^{}\s]*)\}")
+#: Words one word may expand to through brace lists.
+MAX_BRACES = 64
+
+
+def braces(word: str) -> list[str]:
+    """``word`` with its brace lists expanded as the shell does (``/{etc,usr}`` is
+    ``/etc`` and ``/usr``): the words a path argument stands for."""
+    if "{" not in word or "," not in word:
+        return [word]
+    match = _BRACES.search(word)
+    if match is None:
+        return [word]
+    found: list[str] = []
+    for choice in match[1].split(","):
+        found += braces(word[: match.start()] + choice + word[match.end() :])
+        if len(found) >= MAX_BRACES:
+            break
+    return found[:MAX_BRACES]
+
+
 def substituted_words(simple: Simple) -> list[int]:
     """Positions in ``simple.argv`` of words that are a substitution's output."""
     return [i for i, word in enumerate(simple.argv) if "__COCKPIT_SUBST_" in word]

@@ -12,8 +12,12 @@ from engine.guard.command import Code, Simple, fed_text
 
 #: Interpreter names (with versions: python3.12, php8.2), read as their language.
 _INTERPRETER = re.compile(
-    r"(?:(python|pypy)[\d.]*|(node)(?:js)?|(deno)|(bun)|(perl)[\d.]*|(ruby)[\d.]*|(php)[\d.]*)"
+    r"(?:(python|pypy)[\d.]*|(node)(?:js)?|(deno)|(bun)|(perl)[\d.]*|(ruby)[\d.]*|(php)[\d.]*"
+    r"|(awk|gawk|mawk|nawk)|(osascript)|(Rscript)|(lua)(?:jit|[\d.]*))"
 )
+#: What some interpreters' names are read as (``gawk`` is ``awk``).
+_LANGUAGES = {"gawk": "awk", "mawk": "awk", "nawk": "awk", "osascript": "applescript"}
+_LANGUAGES |= {"Rscript": "r"}
 #: Each language's options giving code inline, and its options taking a value.
 _CODE_OPTIONS = {
     "python": ("c", "mWXQ", ()),
@@ -23,6 +27,9 @@ _CODE_OPTIONS = {
     "php": ("r", "cdfzt", ()),
     "deno": ("", "", ()),
     "bun": ("e", "", ("--eval", "-e")),
+    "applescript": ("e", "l", ()),
+    "r": ("e", "", ()),
+    "lua": ("e", "l", ()),
 }
 
 
@@ -32,7 +39,8 @@ def interpreter(program: str) -> str | None:
     match = _INTERPRETER.fullmatch(program)
     if match is None:
         return None
-    return next(group for group in match.groups() if group)
+    name = next(group for group in match.groups() if group)
+    return _LANGUAGES.get(name, name)
 
 
 def read_code(simple: Simple) -> Code | None:
@@ -46,6 +54,8 @@ def read_code(simple: Simple) -> Code | None:
         if args[:1] != ["eval"] or len(args) < 2:
             return None
         return _analysed(Code(language, args[1], args[2:]))
+    if language == "awk":
+        return _awk_program(args)
     inline, takes_value, long_names = _CODE_OPTIONS[language]
     pieces: list[str] = []
     i = 0
@@ -96,6 +106,18 @@ def read_code(simple: Simple) -> Code | None:
 
 STDIN = {"-", "/dev/stdin"}
 
+
+def _awk_program(args: list[str]) -> Code | None:
+    """The program ``awk`` runs: its first operand (none with ``-f FILE``)."""
+    i = 0
+    while i < len(args) and args[i].startswith("-") and args[i] != "--":
+        if args[i] in ("-f", "--file") or args[i].startswith("-f"):
+            return None
+        i += 2 if args[i] in ("-F", "-v", "--assign", "--field-separator") else 1
+    i += i < len(args) and args[i] == "--"
+    return _analysed(Code("awk", args[i], args[i + 1 :])) if i < len(args) else None
+
+
 #: A string literal: quotes (Python's prefixes too), and JavaScript's templates.
 _LITERAL = re.compile(
     r"""(?P<prefix>[rRbBfFuU]{0,2})(?:'''(?P<t1>.*?)'''|\"\"\"(?P<t2>.*?)\"\"\"|"""
@@ -122,13 +144,17 @@ _RUNS = {
         r"\b(?:system|exec|spawn)\b\s*\(?|%x\s*[({\[/|!]|`|\bIO\.popen\s*\(|\bOpen3\.\w+\s*\("
     ),
     "php": re.compile(r"\b(?:system|exec|shell_exec|passthru|popen|proc_open|pcntl_exec)\s*\(|`"),
+    "awk": re.compile(r"\bsystem\s*\("),
+    "applescript": re.compile(r"\bdo\s+shell\s+script\s+"),
+    "r": re.compile(r"\b(?:system2?|shell)\s*\("),
+    "lua": re.compile(r"\b(?:os\.execute|io\.popen)\s*\(?"),
 }
 #: Calls that delete files.
 _DELETES = re.compile(
     r"\b(?:os\.(?:remove|unlink|rmdir|removedirs)|shutil\.rmtree|rmtree|remove_tree"
     r"|send2trash|unlink|rmdir|rmSync|rmdirSync|unlinkSync|removeSync|emptyDirSync"
     r"|rimraf(?:\.sync)?|fs\.rm|fsp\.rm|promises\.rm|Deno\.remove(?:Sync)?"
-    r"|FileUtils\.(?:rm\w*|remove\w*)|File\.delete|Dir\.delete)\b\s*\(?"
+    r"|FileUtils\.(?:rm\w*|remove\w*)|File\.delete|Dir\.delete|file\.remove)\b\s*\(?"
 )
 _PATH_DELETES = re.compile(r"\.(?:unlink|rmdir|rmtree)\s*\(")
 #: Calls that write files.

@@ -40,12 +40,18 @@ class _Heredoc:
     body: str = ""
 
 
+#: ``$(which npm)``, ``$(command -v npm)``: the program's path, named as the program.
+_WHICH = re.compile(r"\s*(?:which|command\s+-v|type\s+-[pP])\s+([\w.+-]+)\s*")
+
+
 def _known(inner: str) -> str | None:
     """What the substitution of ``inner`` is known to print, if it can be known."""
     if _HERE.fullmatch(inner):
         return "$PWD"
     if _MKTEMP.fullmatch(inner):
         return KNOWN_TEMP
+    if which := _WHICH.fullmatch(inner):
+        return which[1]
     return None
 
 

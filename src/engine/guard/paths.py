@@ -4,6 +4,7 @@ being judged, which resolves a word as the shell would (:class:`Call`)."""
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import re
 import stat
@@ -18,7 +19,7 @@ DEVICES = {"/dev/null", "/dev/stdout", "/dev/stderr", "/dev/tty"}
 SECRET_DIRS = (
     *(".ssh", ".aws", ".gnupg", ".config/gcloud", ".kube", ".docker", ".azure"),
     *(".config/gh", ".password-store", "Library/Keychains", ".local/share/keyrings"),
-    *(".config/op", ".config/doctl"),
+    *(".config/op", ".config/doctl", ".config/github-copilot", ".fly"),
 )
 SECRET_FILES = (
     *(".netrc", ".pgpass", ".git-credentials", ".npmrc", ".pypirc", ".vault-token"),
@@ -26,6 +27,9 @@ SECRET_FILES = (
     *(".gem/credentials", ".config/hub", ".boto", ".s3cfg", ".bash_history", ".zsh_history"),
     *(".terraform.d/credentials.tfrc.json", ".config/rclone/rclone.conf", ".my.cnf"),
     *(".composer/auth.json", ".config/composer/auth.json", ".m2/settings-security.xml"),
+    # Coding agents' and model hubs' own logins.
+    *(".claude/.credentials.json", ".claude.json", ".codex/auth.json"),
+    *(".gemini/oauth_creds.json", ".huggingface/token", ".cache/huggingface/token"),
 )
 #: Where a run may write besides its worktree: the sandbox gives each run its own /tmp.
 TEMP_DIRS = ("/tmp",)
@@ -87,7 +91,7 @@ class Places:
         not where the worktree is, nor (``deleted``) a folder holding it."""
         text = str(path)
         return any(_under(text, temp) for temp in self.temps) and not any(
-            _under(text, kept) or (deleted and _under(kept, text)) for kept in self.kept
+            _under(text, kept) or (deleted and _holds(text, kept)) for kept in self.kept
         )
 
     def secret(self, path: str) -> bool:
@@ -95,6 +99,16 @@ class Places:
         checked) is a credential folder, in one, or a credential file of the home
         directory."""
         return path in self._secret_files or path.startswith(self._secret_prefixes)
+
+
+def _holds(path: str, kept: str) -> bool:
+    """Whether deleting ``path`` (a glob, perhaps: ``/tmp/*``) deletes ``kept``."""
+    if _under(kept, path):
+        return True
+    if not any(c in path for c in "*?["):
+        return False
+    depth = path.count(os.sep)
+    return fnmatch.fnmatchcase(os.sep.join(kept.split(os.sep)[: depth + 1]), path)
 
 
 def _under(path: str, folder: str) -> bool:

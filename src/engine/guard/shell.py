@@ -27,8 +27,17 @@ SHELLS = {"sh", "bash", "zsh", "dash", "ksh", "fish"}
 #: Programs that run the rest of their words as a command.
 WRAPPERS = {
     *("env", "nohup", "time", "nice", "timeout", "xargs", "exec", "command", "sudo", "doas"),
-    *("stdbuf", "ionice", "setsid", "watch", "busybox"),
+    *("stdbuf", "ionice", "setsid", "watch", "busybox", "flock", "chronic", "unbuffer"),
+    *("caffeinate", "taskset", "chrt", "faketime", "strace", "ltrace", "xvfb-run", "gtimeout"),
+    *("dbus-run-session", "fakeroot", "torsocks", "proxychains", "proxychains4", "catchsegv"),
+    *("corepack", "cross-env", "script", "firejail", "unshare"),
 }
+#: Wrappers whose first operand is theirs (a lock file, a CPU mask, a priority, a time).
+WRAPPER_OPERAND = {"flock", "taskset", "chrt", "faketime", "timeout", "gtimeout"}
+#: Wrappers given the command as one string (``watch 'git status'``, ``script -c CMD``).
+WRAPPER_LINE = {"watch", "script", "flock"}
+#: Tools running the command after their ``--`` (with secrets in its environment).
+DASHDASH_RUNNERS = {"op", "doppler", "infisical", "aws-vault", "dotenv", "dotenvx", "sops"}
 #: A wrapper's options that take the next word as their value (``nice -n 10 CMD``).
 WRAPPER_VALUES = {
     "env": {"-u", "--unset", "-C", "--chdir"},
@@ -42,6 +51,13 @@ WRAPPER_VALUES = {
     "ionice": {"-c", "-n", "-p", "--class", "--classdata"},
     "watch": {"-n", "--interval"},
     "stdbuf": {"-i", "-o", "-e"},
+    "flock": {"-w", "--wait", "--timeout", "-E", "--conflict-exit-code"},
+    "strace": {"-o", "-e", "-p", "-s", "-u", "-E", "-P", "-I", "-a", "-b", "-O", "-S", "-X"},
+    "ltrace": {"-o", "-e", "-p", "-s", "-u", "-n", "-a"},
+    "xvfb-run": {"-n", "-s", "-e", "-f", "-p", "--server-args", "--server-num"},
+    "caffeinate": {"-w", "-t"},
+    "unbuffer": {"-p"},
+    "gtimeout": {"-s", "--signal", "-k", "--kill-after"},
 }
 #: Words that open or close a compound command where a program's name would be.
 RESERVED = {"!", "{", "}", "if", "then", "else", "elif", "fi", "do", "done", "while", "until"}
@@ -220,6 +236,10 @@ def _script(simple: Simple) -> tuple[str | None, bool]:
         return " ".join(simple.argv[1:]), True
     if program in WRAPPERS:
         return _wrapped(simple), True
+    if program in DASHDASH_RUNNERS and "--" in simple.argv:
+        return shlex.join(simple.argv[simple.argv.index("--") + 1 :]), True
+    if program == "direnv" and simple.argv[1:2] == ["exec"]:
+        return shlex.join(simple.argv[3:]), True
     if program in SHELLS:
         return _shell_script(simple)
     if program == "find":
@@ -233,6 +253,11 @@ def _wrapped(simple: Simple) -> str | None:
     """The command a wrapper (``env``, ``nice -n 5``, ``timeout 30``...) runs."""
     program, rest = simple.program, simple.argv[1:]
     values = WRAPPER_VALUES.get(program, set())
+    if program in WRAPPER_LINE and program != "watch":
+        # `flock FILE -c CMD`, `script -q /dev/null -c CMD`: a command line, wherever it is.
+        given = next((i for i, a in enumerate(rest[:-1]) if a in ("-c", "--command")), None)
+        if given is not None:
+            return rest[given + 1]
     # The wrapper's own options come first; `env`'s assignments stay for the command.
     while rest and rest[0].startswith("-"):
         option = rest.pop(0)
@@ -240,10 +265,14 @@ def _wrapped(simple: Simple) -> str | None:
             break
         if option in values and rest:
             rest.pop(0)
-    if program == "timeout" and rest:
-        rest = rest[1:]  # the duration
+    if program in WRAPPER_OPERAND and rest:
+        rest = rest[1:]  # the duration, the lock file, the mask
     if program == "xargs" and rest:
         rest += _xargs_words(simple)  # xargs adds its input's words to the command
+    if program == "script":
+        return None  # no -c: a shell recorded to the file named
+    if program == "watch":
+        return " ".join(rest) or None  # watch runs its words through `sh -c`
     return shlex.join(rest) if rest else None
 
 

@@ -166,3 +166,32 @@ def _upstream(s: Simple) -> Iterable[Simple]:
     while source is not None:
         yield source
         source = source.piped_from
+
+
+_EXEC_VALUES = {
+    *("-e", "--env", "-u", "--user", "-w", "--workdir", "-c", "--container", "-n"),
+    *("--namespace", "--context", "--env-file", "--index"),
+}
+_CONTAINER_CLIS = {"docker", "podman", "nerdctl", "docker-compose", "podman-compose"}
+
+
+def _exec_inside(
+    program: str, args: list[str], kubectl: AbstractSet[str] = frozenset({"kubectl", "oc"})
+) -> list[str] | None:
+    """The command ``docker exec``, ``docker compose exec`` or ``kubectl exec`` runs in
+    a container (its words), or None."""
+    if program not in _CONTAINER_CLIS and program not in kubectl:
+        return None
+    if args[:1] == ["compose"] or program.endswith("-compose"):
+        args = args[1:] if args[:1] == ["compose"] else args
+        while args and args[0].startswith("-"):  # compose's own options (-f FILE, -p NAME)
+            args = args[2:] if args[0] in ("-f", "--file", "-p", "--project-name") else args[1:]
+    if args[:1] != ["exec"]:
+        return None
+    rest = args[1:]
+    if "--" in rest:
+        inner = rest[rest.index("--") + 1 :]
+    else:
+        words = _words(rest, _EXEC_VALUES)
+        inner = rest[rest.index(words[0]) + 1 :] if words else []
+    return inner or None

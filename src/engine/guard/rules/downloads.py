@@ -24,7 +24,13 @@ NETWORK = {
 
 def _pipe_to_shell(call: Call, commands: list[Simple]) -> str | None:
     downloads_in_subst = any(s.program in DOWNLOADERS and s.substituted for s in commands)
-    fetched = {call.resolve(f, s.cwd) for s in commands for f in _downloaded(s) if f != "-"}
+    fetched = {
+        call.resolve(f, s.cwd)
+        for s in commands
+        # `curl -o x.sh URL`, or `curl URL > x.sh`
+        for f in [*_downloaded(s), *(s.writes if s.program in DOWNLOADERS else ())]
+        if f != "-"
+    }
     for s in commands:
         if s.program in INTERPRETERS or interpreter(s.program):
             # Anywhere upstream in the pipeline: `curl … | tee x.sh | sh` runs it too.
@@ -37,6 +43,39 @@ def _pipe_to_shell(call: Call, commands: list[Simple]) -> str | None:
             return "running a script downloaded by the same command (curl -o x.sh && sh x.sh) is not allowed"
         if _serves_shell(s):
             return f"{s.program} hands a shell to another host (a reverse shell)"
+        if s.code is not None and (reason := _code_from_elsewhere(s.code.text)):
+            return reason
+    return None
+
+
+#: Inline code evaluating code (``exec(...)``, ``eval $x``), and fetching from a host.
+_CODE_EVALUATES = re.compile(
+    r"(?<![\w.$])(?:exec|eval|instance_eval|loadstring|load)\s*[(\s]|\bnew\s+Function\s*\("
+    r"|\bvm\.run\w*\s*\("
+)
+_CODE_FETCHES = re.compile(
+    r"urlopen|urllib\.request|requests\.(?:get|post)|httpx\.|\bfetch\s*\(|\bhttps?\.get\s*\("
+    r"|file_get_contents\s*\(\s*['\"]https?:|Net::HTTP|URI\.open|open-uri|LWP::|HTTP::Tiny"
+    r"|\baxios\b|\.recv\s*\("
+)
+#: Inline code connecting to a host, and handing it a shell.
+_CODE_CONNECTS = re.compile(
+    r"\bsocket\b|\bSocket\b|TCPSocket|fsockopen|\bnet\.(?:connect|Socket|createConnection)"
+    r"|IO::Socket"
+)
+_CODE_SHELL = re.compile(
+    r"dup2|pty\.spawn|/bin/(?:ba|z|da|k)?sh\b|['\"](?:ba|z)?sh['\"]\s*,\s*\[?\s*['\"]-i"
+    r"|cmd\.exe|STDIN->fdopen|\bexec\s*\(?\s*['\"](?:ba)?sh"
+)
+
+
+def _code_from_elsewhere(text: str) -> str | None:
+    """Why inline code runs what comes from another host: code it downloads and
+    evaluates, or a shell it hands to a host it connects to."""
+    if _CODE_EVALUATES.search(text) and _CODE_FETCHES.search(text):
+        return "inline code running code it downloads is not allowed"
+    if _CODE_CONNECTS.search(text) and _CODE_SHELL.search(text):
+        return "inline code handing a shell to another host (a reverse shell) is not allowed"
     return None
 
 

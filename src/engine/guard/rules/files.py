@@ -7,9 +7,16 @@ from __future__ import annotations
 
 import re
 
-from engine.guard.command import Simple, find_roots
+from engine.guard.command import Simple, braces, find_roots
 from engine.guard.paths import DEVICES, Call
-from engine.guard.rules.argv import _memo, _operands, _option_values, _short_flags, _words
+from engine.guard.rules.argv import (
+    _memo,
+    _operands,
+    _option_values,
+    _program,
+    _short_flags,
+    _words,
+)
 from engine.guard.rules.git import _git
 
 
@@ -25,6 +32,14 @@ def _empty_variable(call: Call, commands: list[Simple]) -> str | None:
                         f"${names[0]} may be empty: `cd {s.cwd}` would go to the home folder"
                         f" and delete {relative[0]!r} there"
                     )
+        if s.program == "find" and deleted:
+            bare = [r for r in find_roots(s.argv) if _BARE_VARIABLE.fullmatch(r)]
+            names = [n for r in bare for n in _VARIABLE_NAME.findall(r)]
+            if names and not any(n in ("HOME", "PWD", "TMPDIR") for n in names):
+                return (
+                    f"${names[0]} may be empty: find would then delete from the current"
+                    " folder, the worktree's .git included"
+                )
         for target in deleted:
             match = _LEADING_VARIABLE.match(target)
             if match is None:
@@ -42,6 +57,7 @@ _LEADING_VARIABLE = re.compile(
     r"^(?:\$(?:\{(?:[A-Za-z_]\w*|\d+)(?::?-\}|[#%][^}]*\}|\})|[A-Za-z_]\w*|\d|[@*]))+/"
 )
 _VARIABLE_NAME = re.compile(r"\$\{?([A-Za-z_]\w*|\d+|[@*])")
+_BARE_VARIABLE = re.compile(r"\$(?:\{[A-Za-z_]\w*\}|[A-Za-z_]\w*)")
 
 
 def _rm_outside(call: Call, commands: list[Simple]) -> str | None:
@@ -73,8 +89,8 @@ def _write_outside(call: Call, commands: list[Simple]) -> str | None:
 
 
 def _deleted(s: Simple) -> list[str]:
-    """What ``s`` deletes (see :func:`_deletes`)."""
-    return _memo(s, "deleted", _deletes)
+    """What ``s`` deletes (see :func:`_deletes`), brace lists expanded."""
+    return _memo(s, "deleted", lambda s: [w for t in _deletes(s) for w in braces(t)])
 
 
 def _deletes(s: Simple) -> list[str]:
@@ -126,8 +142,9 @@ _CLONE_VALUES = {
 
 
 def _written_arguments(s: Simple) -> list[str]:
-    """The files ``s``'s program writes because of its arguments (as written)."""
-    return _memo(s, "written", _writes)
+    """The files ``s``'s program writes because of its arguments (as written, brace
+    lists expanded)."""
+    return _memo(s, "written", lambda s: [w for t in _writes(s) for w in braces(t)])
 
 
 def _writes(s: Simple) -> list[str]:
@@ -171,7 +188,58 @@ def _writes(s: Simple) -> list[str]:
         return _option_values(argv, "P", "--directory-prefix") + _downloaded(s)
     if program == "curl":
         return _option_values(argv, "", "--output-dir") + _downloaded(s)
-    return []
+    return _installed_into(s) + [source for source, readonly in _mounts(s) if not readonly]
+
+
+#: Options naming the folder a build or package tool installs into.
+_INSTALL_INTO = {
+    "pip": (("t", "--target"), ("", "--prefix"), ("", "--root")),
+    "cmake": (("", "--prefix"),),
+    **dict.fromkeys(("npm", "pnpm"), (("", "--prefix"),)),
+}
+#: ``make install`` variables naming where it installs.
+_MAKE_INTO = re.compile(r"^(?:PREFIX|prefix|DESTDIR|BINDIR|bindir|INSTALL_DIR)=(.+)$")
+
+
+def _installed_into(s: Simple) -> list[str]:
+    """The folders a package or build tool installs into (``pip install --target X``,
+    ``make install PREFIX=X``)."""
+    program, args = _program(s)
+    program = "pip" if program.startswith("pip") else program
+    if program in ("make", "gmake") and "install" in args:
+        return [m[1] for a in args if (m := _MAKE_INTO.match(a))]
+    if program == "cmake" and "--install" not in args:
+        return []
+    return [
+        v
+        for short, long in _INSTALL_INTO.get(program, ())
+        for v in _option_values(args, short, long)
+    ]
+
+
+_CONTAINER_RUNS = {"run", "create"}
+
+
+def _mounts(s: Simple) -> list[tuple[str, bool]]:
+    """The host folders a container is started with (``docker run -v /:/host``), and
+    whether each is mounted read-only; named volumes are none."""
+    if s.program not in ("docker", "podman", "nerdctl"):
+        return []
+    args = s.argv[1:]
+    args = args[1:] if args[:1] == ["container"] else args
+    if args[:1] == ["compose"]:
+        args = args[args.index("run") :] if "run" in args else []
+    if not args or args[0] not in _CONTAINER_RUNS:
+        return []
+    found: list[tuple[str, bool]] = []
+    for value in _option_values(args, "v", "--volume"):
+        source, _, rest = value.partition(":")
+        found.append((source, "ro" in rest.split(":")[-1].split(",")))
+    for value in _option_values(args, "", "--mount"):
+        fields = dict(f.partition("=")[::2] for f in value.split(","))
+        source = fields.get("source") or fields.get("src") or ""
+        found.append((source, "readonly" in fields or fields.get("ro") == "true"))
+    return [(src, ro) for src, ro in found if src.startswith(("/", "~", ".", "$"))]
 
 
 def _tar_writes(argv: list[str]) -> list[str]:

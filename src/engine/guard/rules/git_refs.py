@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+import fnmatch
+import os
 import re
 from collections.abc import Callable
 from pathlib import Path
 
-from engine.guard.command import Simple
+from engine.guard.command import Simple, find_roots
 from engine.guard.paths import DEVICES, Call
 from engine.guard.rules import Check
 from engine.guard.rules.argv import _short_flags, _words
@@ -32,21 +34,28 @@ def _git_refs(branches: set[str], own: Callable[[], str | None]) -> Check:
         branch = own()
         if branch is not None and branch not in branches:
             mine.add(branch)
+        on: str | None = None  # the branch a `git checkout`/`switch` on this line went to
         for s in commands:
             for target in [*_deleted(s), *_written_arguments(s), *s.writes]:
                 if target in DEVICES:
                     continue
+                if _globs_git(call, target, s.cwd):
+                    return f"{s.shown(target)!r} matches .git: the repository's .git is git's own"
                 # Resolved only when `.git` is in sight (every written word is checked).
                 if ".git" not in target and ".git" not in (s.cwd or ""):
                     continue
                 if _GIT_PART.search(target) or _in_git_dir(call.resolve(target, s.cwd)):
                     return f"changing {s.shown(target)!r}: the repository's .git is git's own"
-            if s.program == "find" and _find_deletes(s) and ".git" in s.argv:
+            finds = s.program == "find" and _find_deletes(s)
+            if finds and (".git" in s.argv or _find_everything(call, s)):
                 return "deleting .git folders: the repository's .git is git's own"
             reason = _git_ref_change(s, branches, mine)
             if reason is not None:
                 return reason
             sub, args, folder, _ = _git(s)
+            on = _switched_to(sub, args, on)
+            if sub in _MOVES_BRANCH and on is not None and _theirs(on, branches, mine):
+                return f"git {sub} on {on}: only the run's own branch may move"
             if sub is None or _git_reads(sub, args):
                 continue
             if _git_dir(s):
@@ -59,6 +68,54 @@ def _git_refs(branches: set[str], own: Callable[[], str | None]) -> Check:
         return None
 
     return check
+
+
+#: git subcommands that move the branch checked out (not `pull`: a fast-forward from
+#: upstream loses nothing).
+_MOVES_BRANCH = {"merge", "reset", "cherry-pick", "revert", "commit", "am", "rebase"}
+
+
+def _theirs(branch: str, branches: set[str], mine: set[str]) -> bool:
+    """Whether ``branch`` is the human's (a default branch) or another run's."""
+    return branch not in mine and (branch in branches or branch.startswith("cockpit/"))
+
+
+def _switched_to(sub: str | None, args: list[str], on: str | None) -> str | None:
+    """The branch checked out after ``git SUB ARGS`` (``on`` before it)."""
+    if sub not in ("checkout", "switch") or "--" in args:
+        return on
+    if {"-b", "-B", "-c", "-C", "--create", "--force-create", "--orphan", "--detach"} & set(args):
+        return None  # a new branch (the run's), or no branch at all
+    words = _words(args, {"-t", "--track"})
+    return _ref_name(words[0]) if len(words) == 1 else on
+
+
+def _globs_git(call: Call, target: str, cwd: str | None) -> bool:
+    """Whether ``target`` is a glob the shell expands to the repository's ``.git``
+    (``rm -rf .[!.]*``, ``.git*``), in a folder holding one."""
+    if not any(c in target for c in "*?["):
+        return False
+    folder, _, pattern = target.rstrip("/").rpartition("/")
+    # The shell's globs match a leading dot only when they start with one.
+    if not pattern.startswith((".", "[.")) or not fnmatch.fnmatchcase(".git", pattern):
+        return False
+    where = call.resolve(folder or ".", cwd)
+    return where == call.places.root or os.path.lexists(os.path.join(where, ".git"))
+
+
+#: What narrows what ``find`` deletes to some of the files it searches.
+_FIND_FILTERS = {
+    *("-name", "-iname", "-path", "-ipath", "-regex", "-iregex", "-wholename"),
+    *("-iwholename", "-prune", "-empty", "-samefile", "-inum", "-lname", "-ilname"),
+}
+
+
+def _find_everything(call: Call, s: Simple) -> bool:
+    """Whether ``find`` deletes whatever it finds from the worktree's top (where its
+    ``.git`` is), with no name or path narrowing it."""
+    if _FIND_FILTERS & set(s.argv):
+        return False
+    return any(call.resolve(r, s.cwd) == call.places.root for r in find_roots(s.argv))
 
 
 #: git subcommands that change nothing (of the repo, its refs or its config).
@@ -133,17 +190,19 @@ def _git_ref_change(s: Simple, branches: set[str], mine: set[str]) -> str | None
             names = [w for w in words if foreign(w)]
             if names:
                 return f"deleting branch {names[0]}: only the run's own branch is its to change"
+            if not words:  # `… | xargs git branch -D`: the names come from elsewhere
+                return "deleting branches named by another command: which ones cannot be known"
         elif moves and (len(words) < 2 or foreign(words[0]) or words[-1] in branches):
             return "renaming or overwriting a branch that is not the run's (git branch -m/-M)"
         elif forced and words and foreign(words[0]):
             return f"moving branch {words[0]} (git branch -f): only the run's own branch may move"
-    elif sub in ("checkout", "switch"):
+    elif sub in ("checkout", "switch") or (sub == "worktree" and "-B" in args):
         for option in ("-B", "-C", "--force-create"):
             if option in args and args.index(option) + 1 < len(args):
                 name = args[args.index(option) + 1]
                 if name in branches or (name.startswith("cockpit/") and foreign(name)):
                     return f"resetting branch {name} ({sub} {option}) is for the human"
-    elif sub == "fetch" and words:
+    elif sub in ("fetch", "pull") and words:
         for refspec in words[1:]:
             target = _ref_name(refspec.rsplit(":", 1)[-1]) if ":" in refspec else ""
             if not target or target.startswith(("refs/remotes/", "refs/tags/")):
@@ -151,7 +210,11 @@ def _git_ref_change(s: Simple, branches: set[str], mine: set[str]) -> str | None
             # A new local branch (pull/1/head:pr-1) is fine; main, or a forced update, not.
             forced = refspec.startswith("+") and foreign(target)
             if target in branches or forced or (target.startswith("cockpit/") and foreign(target)):
-                return f"git fetch into the local branch {target}: not the run's own"
+                return f"git {sub} into the local branch {target}: not the run's own"
+    elif sub == "push" and "--prune" in args:
+        return "git push --prune deletes every remote branch missing here"
+    elif sub == "push" and any("*" in w.rpartition(":")[2] for w in words[1:]):
+        return "a git push to every branch (a * refspec) pushes the human's too"
     elif sub == "push" and words:
         if words[0] == ".":
             for refspec in words[1:]:
@@ -167,6 +230,11 @@ def _git_ref_change(s: Simple, branches: set[str], mine: set[str]) -> str | None
         {"d", "f", "--delete", "--force"} & (_short_flags(args, "mFu") | set(args))
     ):
         return "deleting or moving a tag (git tag -d/-f): tags are shared with the human"
+    elif sub == "rebase":
+        named = _words(args, {"--onto", "-s", "--strategy", "-X", "--strategy-option", "-x"})
+        target = _ref_name(named[1]) if len(named) >= 2 else ""
+        if target and target != "HEAD" and not set("~^@") & set(target) and foreign(target):
+            return f"git rebase of {target}: only the run's own branch may move"
     elif sub in ("filter-branch", "filter-repo", "replace", "prune"):
         return f"git {sub} rewrites or drops history of the whole repository"
     elif sub == "reflog" and words[:1] and words[0] in ("expire", "delete"):

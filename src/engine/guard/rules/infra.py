@@ -8,12 +8,19 @@ import re
 from engine.guard.command import Simple, fed_text
 from engine.guard.interpreters import interpreter
 from engine.guard.paths import Call
-from engine.guard.rules.argv import _option_values, _program, _short_flags, _starts, _words
+from engine.guard.rules.argv import (
+    _exec_inside,
+    _option_values,
+    _program,
+    _short_flags,
+    _starts,
+    _words,
+)
 
 #: Words of a cloud CLI's command that delete or stop what they name.
 _CLOUD_DELETES = re.compile(
     r"^(?:delete|destroy|purge|terminate|remove|rb|rm|deregister|stop|reset|deallocate)(?:-|$)"
-    r"|^batch-delete-|-delete-|^empty-"
+    r"|^batch-delete-|-delete-|^empty-|^schedule-[\w-]*deletion$"
     r"|^(?:apps|addons|pg|sites|projects|firestore|database|hosting):(?:destroy|delete|reset"
     r"|remove|disable)$"
 )
@@ -32,9 +39,11 @@ _PULUMI_CHANGES = {"destroy", "down", "up", "update", "cancel"}
 _KUBECTL_VALUES = {"-n", "--namespace", "--context", "-f", "--filename", "-l", "--selector"}
 _CLOUD_VALUES = {"--profile", "--region", "--project", "-g", "--resource-group", "--zone"}
 _SQL_DESTROYS = re.compile(
-    r"\b(?:drop\s+(?:database|schema|table|user|role|owned|collection|keyspace|index|view)"
-    r"|truncate\b|delete\s+from\s+[\w.\"`\[\]]+\s*(?:;|$)|alter\s+table\s+\S+\s+drop\b"
-    r"|flushall|flushdb|dropDatabase|\.drop\(\)|deleteMany\(\s*\{\s*\}\s*\))"
+    r"\b(?:drop\s+(?:database|schema|table|user|role|owned|collection|keyspace|index|view"
+    r"|function|procedure|trigger|sequence|type|extension|materialized|tablespace|domain)"
+    r"|truncate\b|delete\s+from\s+[\w.\"`\[\]]+\s*(?:;|$|where\s+(?:1\s*=\s*1|true)\b)"
+    r"|alter\s+table\s+\S+\s+drop\b|update\s+[\w.\"`\[\]]+\s+set\s+(?:(?!\bwhere\b)[^;])*(?:;|$)"
+    r"|flushall|flushdb|dropDatabase|\.drop\(\)|(?:deleteMany|remove)\(\s*(?:\{\s*\})?\s*\))"
     # `… | xargs redis-cli DEL`: every key listed.
     r"|^\s*(?:del|unlink)\s*$",
     re.I | re.M,
@@ -65,8 +74,24 @@ _DATABASE_DROPS = {
 #: Every program :func:`_destroys` knows (the others are let through at once).
 _INFRA_PROGRAMS = {
     *_IAC, *_CLOUDS, *_DATABASE_CLIENTS, *_DATABASE_DROPS, *_KUBECTL, "pulumi", "helm", "aws", "gh", "glab", "docker", "podman", "nerdctl", "docker-compose",
-    "dropdb", "dropuser", "mysqladmin", "prisma", "alembic",
+    "dropdb", "dropuser", "mysqladmin", "prisma", "alembic", "etcdctl", "consul", "vault",
+    "pg_restore", "mongorestore",
 }  # fmt: skip
+#: aws commands that change a stack or a running service (what ``terraform apply`` is).
+_AWS_CHANGES = {
+    *(("cloudformation", v) for v in ("deploy", "create-stack", "update-stack")),
+    ("cloudformation", "execute-change-set"),
+    *(("lambda", v) for v in ("update-function-code", "update-function-configuration")),
+    ("ecs", "update-service"),
+    ("autoscaling", "update-auto-scaling-group"),
+    ("autoscaling", "set-desired-capacity"),
+}
+#: Key-value and secret stores, and their subcommands that delete.
+_STORE_DELETES = {
+    "etcdctl": {("del",), ("lease", "revoke"), ("member", "remove")},
+    "consul": {("kv", "delete"), ("acl", "token")},
+    "vault": {("kv", "delete"), ("kv", "destroy"), ("kv", "metadata"), ("delete",)},
+}
 
 
 def _infra_destroy(call: Call, commands: list[Simple]) -> str | None:
@@ -86,7 +111,7 @@ def _destroys(call: Call, s: Simple, program: str, args: list[str]) -> str | Non
         return None
     words = _words(args, _KUBECTL_VALUES | _CLOUD_VALUES)
     flags = set(args) | {f"-{letter}" for letter in _short_flags(args)}
-    inner = _exec_inside(program, args)
+    inner = _exec_inside(program, args, _KUBECTL)
     if inner is not None:  # `docker exec db psql -c …`, `kubectl exec pod -- …`
         return _destroys(call, s, inner[0].rsplit("/", 1)[-1], inner[1:])
     if program in _IAC:
@@ -108,6 +133,8 @@ def _destroys(call: Call, s: Simple, program: str, args: list[str]) -> str | Non
         s3_delete = words[:1] == ["s3"] and (words[1:2] in (["rm"], ["rb"]) or "--delete" in flags)
         if s3_delete or any(_CLOUD_DELETES.match(w) for w in words[1:3]):
             return f"aws {' '.join(words[:2])} deletes cloud resources"
+        if tuple(words[:2]) in _AWS_CHANGES:
+            return f"aws {' '.join(words[:2])} changes real infrastructure"
     elif program in _CLOUDS:
         if any(_CLOUD_DELETES.match(w) for w in words[:4]):
             return f"{program} {' '.join(words[:3])} deletes cloud resources"
@@ -117,6 +144,12 @@ def _destroys(call: Call, s: Simple, program: str, args: list[str]) -> str | Non
     elif program in ("docker", "podman", "nerdctl", "docker-compose"):
         if _docker_destroys(program, _words(args), flags):
             return f"{program} {' '.join(_words(args)[:2])} deletes containers, images or volumes"
+    elif program in _STORE_DELETES:
+        if any(tuple(words[: len(d)]) == d for d in _STORE_DELETES[program]):
+            return f"{program} {' '.join(words[:2])} deletes stored keys"
+    elif program in ("pg_restore", "mongorestore"):
+        if {"-c", "--clean", "--drop"} & flags:
+            return f"{program} {' '.join(sorted({'-c', '--clean', '--drop'} & flags))} drops what it restores over"
     elif program in ("dropdb", "dropuser") or (program == "mysqladmin" and "drop" in words):
         return f"{program} deletes a database"
     elif program in _DATABASE_CLIENTS:
@@ -125,22 +158,6 @@ def _destroys(call: Call, s: Simple, program: str, args: list[str]) -> str | Non
     elif drop := _drops_database(s, program, args, words):
         return f"{drop} drops the database"
     return None
-
-
-_EXEC_VALUES = {"-e", "--env", "-u", "--user", "-w", "--workdir", "-c", "--container"}
-
-
-def _exec_inside(program: str, args: list[str]) -> list[str] | None:
-    """The command ``docker exec``/``kubectl exec`` runs in a container, or None."""
-    if program not in ("docker", "podman", *_KUBECTL) or args[:1] != ["exec"]:
-        return None
-    rest = args[1:]
-    if "--" in rest:
-        inner = rest[rest.index("--") + 1 :]
-    else:
-        words = _words(rest, _EXEC_VALUES | _KUBECTL_VALUES)
-        inner = rest[rest.index(words[0]) + 1 :] if words else []
-    return inner or None
 
 
 def _docker_destroys(program: str, words: list[str], flags: set[str]) -> bool:

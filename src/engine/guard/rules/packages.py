@@ -9,7 +9,7 @@ import re
 from engine.guard.command import Simple
 from engine.guard.interpreters import interpreter
 from engine.guard.paths import Call
-from engine.guard.rules.argv import _program, _starts, _words
+from engine.guard.rules.argv import _option_values, _program, _starts, _words
 from engine.guard.rules.git import _config_writes, _git
 
 #: Programs, and the subcommands of theirs that publish a package, an image or a site.
@@ -37,6 +37,12 @@ _PUBLISHES = {
     **dict.fromkeys(("mvn", "mvnw"), frozenset({"deploy", "release:perform"})),
     **dict.fromkeys(("heroku",), frozenset({"container:push", "container:release"})),
     **dict.fromkeys(("anaconda", "jf"), frozenset({"upload"})),
+    **dict.fromkeys(("sbt",), frozenset({"publish", "publishSigned", "release", "+publish"})),
+    **dict.fromkeys(("rake",), frozenset({"release"})),
+    **dict.fromkeys(("oras",), frozenset({"push"})),
+    **dict.fromkeys(("railway",), frozenset({"up", "deploy"})),
+    **dict.fromkeys(("eb",), frozenset({"deploy"})),
+    **dict.fromkeys(("amplify",), frozenset({"publish", "push"})),
 }
 #: Two words that publish (``dotnet nuget push``, ``gh release create``).
 _PUBLISH_PAIRS = {
@@ -48,6 +54,7 @@ _PUBLISH_PAIRS = {
     ("gh", "release"): {"create", "upload", "delete", "edit"},
     ("glab", "release"): {"create", "upload", "delete", "update"},
     ("gh", "pr"): {"merge"},
+    ("gh", "gist"): {"create"},
     ("glab", "mr"): {"merge"},
 }
 #: Package managers that run a publish for each workspace (``yarn workspaces foreach``).
@@ -98,6 +105,15 @@ def _publishes(program: str, args: list[str], words: list[str]) -> str | None:
         return f"{program} {words[0]} {words[1]}"
     if program in _RELEASERS or (program in ("gradle", "gradlew") and "publish" in " ".join(words)):
         return program
+    if program == "cargo" and words[:1] == ["release"] and {"-x", "--execute"} & set(args):
+        return "cargo release --execute"
+    public = (
+        {"--public", "--push"} & set(args)
+        or "--visibility=public" in args
+        or ("--visibility" in args and "public" in args)
+    )
+    if program == "gh" and words[:2] in (["repo", "create"], ["repo", "edit"]) and public:
+        return f"gh repo {words[1]} --public"
     pushed = "--push" in args or "type=registry" in " ".join(args)
     if program in ("docker", "podman") and pushed:
         return f"{program} build --push"
@@ -138,7 +154,34 @@ _INSTALLERS = {
     "gsettings": {"set", "reset"},
     "dconf": {"write", "reset", "load"},
     "corepack": {"enable"},
+    "volta": {"install", "uninstall"},
+    "fnm": {"default"},
+    "rustup": {"default", "self", "set"},
+    "sdk": {"install", "default", "uninstall"},
 }  # fmt: skip
+#: Logins: the user's credential stored for a package registry or a host (``npm login``;
+#: a container registry's login, for a build to pull and push, is the run's business).
+_LOGINS = {
+    *("npm", "pnpm", "yarn", "cargo", "heroku", "vercel", "firebase", "netlify", "wrangler"),
+    *("fly", "flyctl", "az"),
+}
+#: Two words that install into a tool of the user, or log it in (``gh extension install``).
+_USER_PAIRS = {
+    ("gh", "extension"): {"install", "upgrade", "remove"},
+    ("gh", "auth"): {"setup-git", "logout"},
+    ("helm", "plugin"): {"install", "uninstall", "update"},
+    ("kubectl", "krew"): {"install", "uninstall"},
+    ("vagrant", "plugin"): {"install"},
+    ("gcloud", "auth"): {"login", "activate-service-account", "configure-docker"},
+    ("gcloud", "config"): {"set", "unset"},
+    ("aws", "configure"): {"set", "import", "sso"},
+    ("composer", "global"): {"require", "remove", "update"},
+    ("git", "lfs"): {"install", "uninstall"},
+    ("go", "env"): {"-w", "-u"},
+    ("bundle", "config"): {"set", "unset"},
+    ("conda", "config"): {"--set", "--add", "--append", "--prepend", "--remove"},
+    ("nvm", "alias"): {"default"},
+}
 #: Their option-shaped forms (``pacman -S``, ``dpkg -i``, ``nix-env -i``).
 _INSTALL_OPTIONS = {
     "pacman": ("-S", "-R", "-U"),
@@ -149,6 +192,7 @@ _INSTALL_OPTIONS = {
 _JS_INSTALLS = {"install", "i", "add", "uninstall", "un", "remove", "rm", "update", "up", "link"}
 _GLOBAL = {"-g", "--global", "--location=global"}
 _PIP_OUTSIDE = {"--user", "--break-system-packages", "--system"}
+_PIP_OUTSIDE_ENV = {"PIP_BREAK_SYSTEM_PACKAGES", "PIP_USER"}
 
 
 def _global_config(call: Call, commands: list[Simple]) -> str | None:
@@ -156,18 +200,47 @@ def _global_config(call: Call, commands: list[Simple]) -> str | None:
         if "--help" in s.argv:
             continue  # asking how, not doing
         program, args = _program(s)
-        what = _changes_user(s, program, args)
+        what = _changes_user(call, s, program, args)
         if what is not None:
             return f"{what} changes the machine or the user's settings beyond the worktree"
     return None
 
 
-def _changes_user(s: Simple, program: str, args: list[str]) -> str | None:
+def _changes_user(call: Call, s: Simple, program: str, args: list[str]) -> str | None:
     words = _words(args)
     flags = set(args)
     head = words[:2]
     if sub := _starts(words, _INSTALLERS, program):
         return f"{program} {sub}"
+    logs_in = words[:1] and words[0] in ("login", "adduser", "add-user")
+    if program in _LOGINS and (logs_in or words[:2] in (["auth", "login"], ["npm", "login"])):
+        return f"{program} login"
+    if words and (program, words[0]) in _USER_PAIRS:
+        pair = _USER_PAIRS[(program, words[0])]
+        following = [a for a in args[args.index(words[0]) + 1 :] if a != "--global"]
+        local = {"--local", "--worktree", "--project"} & flags
+        if not local and following[:1] and following[0] in pair:
+            return f"{program} {words[0]} {' '.join(following[:1])}".rstrip()
+    if program == "code" and {"--install-extension", "--uninstall-extension"} & flags:
+        return "code --install-extension"
+    if program in ("conda", "mamba", "micromamba") and "base" in _option_values(
+        args, "n", "--name"
+    ):
+        return f"{program} {' '.join(head[:1])} in the base environment"
+    if program in ("mise", "rtx") and head[:1] == ["use"] and {"-g", "--global"} & flags:
+        return f"{program} use --global"
+    if program in ("poetry", "pdm") and head[:1] == ["config"] and not {"--local", "-l"} & flags:
+        writes = len(words) >= 3 or {"--unset", "-d", "--delete"} & flags
+        return f"{program} config (the user's)" if writes else None
+    if program == "composer" and head[:1] == ["config"] and {"-g", "--global"} & flags:
+        return "composer config --global"
+    if program == "deno" and head[:1] == ["install"] and {"-g", "--global"} & flags:
+        return "deno install --global"
+    git = _git(s) if program == "git" else None
+    if git is not None and git.sub == "config" and _config_writes(git.args):
+        files = _option_values(git.args, "f", "--file")
+        if files and not call.writable(call.resolve(files[0], s.cwd)):
+            return "git config --file beyond the worktree"
     if program in _INSTALL_OPTIONS and any(a.startswith(_INSTALL_OPTIONS[program]) for a in args):
         return program
     if program == "git" and {"--global", "--system"} & flags:
@@ -184,12 +257,13 @@ def _changes_user(s: Simple, program: str, args: list[str]) -> str | None:
         return f"{program} {' '.join(head)}"
     if program.startswith("pip") and head[:1] == ["config"] and head[1:] != ["list"]:
         return "pip config " + " ".join(head[1:])
+    pip_env = {e.split("=", 1)[0] for e in s.env} & _PIP_OUTSIDE_ENV
     if (
         program.startswith("pip")
         and set(head[:1]) & {"install", "uninstall"}
-        and flags & _PIP_OUTSIDE
+        and (flags & _PIP_OUTSIDE or pip_env)
     ):
-        return f"pip {head[0]} {' '.join(sorted(flags & _PIP_OUTSIDE))}"
+        return f"pip {head[0]} {' '.join(sorted(flags & _PIP_OUTSIDE | pip_env))}"
     if program == "uv" and (
         head in (["tool", "install"], ["tool", "uninstall"])
         or (head == ["pip", "install"] and "--system" in flags)

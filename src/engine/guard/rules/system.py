@@ -10,12 +10,12 @@ from engine.guard.paths import Call
 from engine.guard.rules.argv import _starts, _words
 
 #: Programs that run a command as another user (root, usually).
-AS_ROOT = {"sudo", "doas", "pkexec", "run0"}
+AS_ROOT = {"sudo", "doas", "pkexec", "run0", "sudoedit", "sudo-rs", "runuser", "gosu", "su-exec"}
 
 
 def _sudo(call: Call, commands: list[Simple]) -> str | None:
     for s in commands:
-        if s.program in AS_ROOT or (s.program == "su" and "-c" in s.argv):
+        if s.program in AS_ROOT or (s.program == "su" and "--help" not in s.argv):
             return "running as root (sudo) is not allowed for agents"
     return None
 
@@ -28,7 +28,8 @@ _SHELL_FUNCTION = re.compile(
 _FORK_LOOP = re.compile(
     r"\bfork\s*(?:\(\s*\)\s*)?(?:while|until|for)\b"
     r"|\b(?:while|until|loop|for)\b[\s\S]{0,60}?\bfork\s*(?:\(|\{|;|\}|$)"
-    r"|while\s*(?:true|:|1|\(\s*(?:true|1)\s*\))\s*;?\s*do[^;]*&\s*;?\s*done"
+    r"|(?:while\s*(?:true|:|1|\(\s*(?:true|1)\s*\))|until\s*(?:false|!\s*true)"
+    r"|for\s*\(\(\s*;\s*;\s*\)\))\s*;?\s*do[^;]*&\s*;?\s*done"
     r"|\$0\s*&\s*\$0|\$0\s*\|\s*\$0",
     re.I,
 )
@@ -122,7 +123,10 @@ def _system(call: Call, commands: list[Simple]) -> str | None:
     for s in commands:
         if "--help" in s.argv:
             continue  # asking how, not doing
-        what = _changes_machine(s.program, s.argv[1:])
+        what = _changes_machine(s.program, s.argv[1:]) or _kills_all_listed(s)
+        if s.argv[0].startswith("/etc/init.d/") or s.program == "rc-service":
+            verb = set(s.argv[1:]) & _SERVICE_CHANGES
+            what = what or (f"{s.argv[0]} {verb.pop()}" if verb else None)
         if what is not None:
             return f"{what} changes the whole machine: for the human to allow"
     return None
@@ -137,7 +141,8 @@ def _changes_machine(program: str, args: list[str]) -> str | None:
             return None  # signal 0 only asks whether such a process runs
         # `sysctl kernel.x` reads a setting; `sysctl -w x=1` and `sysctl x=1` write one.
         if base == "sysctl":
-            return "sysctl -w" if "-w" in args or any("=" in a for a in args) else None
+            loads = {"-w", "-p", "--load", "--system", "--write"} & set(args)
+            return "sysctl -w" if loads or any("=" in a for a in args) else None
         return None if set(args) & reads else program
     if program == "mount" and words:
         return "mount"
@@ -155,6 +160,12 @@ def _changes_machine(program: str, args: list[str]) -> str | None:
         return f"ip {words[0]} {words[1]}" if words[1:2] and words[1] in _NETWORK_CHANGES else None
     if program in ("ifconfig", "route", "nmcli") and set(words) & _NETWORK_CHANGES:
         return f"{program} {' '.join(words[:2])}"
+    if program == "nmcli" and set(words) & {"off", "delete", "modify", "disconnect", "reload"}:
+        return f"nmcli {' '.join(words[:2])}"
+    if program == "journalctl" and any(
+        a.startswith(("--vacuum", "--rotate", "--flush")) for a in args
+    ):
+        return "journalctl --vacuum (the machine's logs)"
     if program in ("hostnamectl", "timedatectl", "localectl") and words[:1]:
         return f"{program} {words[0]}" if words[0].startswith("set-") else None
     if program == "date" and any(a in ("-s", "--set") or a.startswith("--set=") for a in args):
@@ -175,3 +186,38 @@ def _kills_everything(args: list[str]) -> bool:
             continue
         targets.append(arg)
     return any(t in ("-1", "1") for t in targets)
+
+
+#: Filters that leave only some processes of a listing (``ps aux | grep node``).
+_PICKS = {"grep", "egrep", "fgrep", "rg", "pgrep", "head", "tail", "sed"}
+
+
+def _kills_all_listed(s: Simple) -> str | None:
+    """``ps -ef | awk '{print $2}' | xargs kill -9`` or ``kill $(ps -e -o pid=)``: every
+    process listed, none picked out, killed."""
+    if s.program not in ("kill", "pkill") and s.argv[1:2] != ["kill"]:
+        return None
+    listing: list[Simple] = []
+    source = s.piped_from
+    while source is not None:
+        listing.append(source)
+        source = source.piped_from
+    texts = [s.substitutions.get(w, "") for w in s.argv if "__COCKPIT_SUBST_" in w]
+    listed = bool(listing) and listing[-1].program == "ps"
+    picked = any(u.program in _PICKS or _awk_picks(u) for u in listing)
+    if listed and not picked:
+        return "killing every process ps lists"
+    for text in texts:
+        if re.match(r"\$\(\s*ps\b", text) and not re.search(
+            r"grep|awk\s+'/|-C\b|-p\b|-u\b|--pid", text
+        ):
+            return "killing every process ps lists"
+    return None
+
+
+def _awk_picks(s: Simple) -> bool:
+    """Whether an ``awk`` program chooses lines (``/node/ {print $2}``, ``$1 == x``)."""
+    if not s.program.endswith("awk"):
+        return False
+    program = next((a for a in s.argv[1:] if not a.startswith("-")), "")
+    return not program.lstrip().startswith("{") or "if" in program
