@@ -21,6 +21,7 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.css.query import NoMatches
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer, Header
 
@@ -29,7 +30,7 @@ from cockpit.commands import COMMANDS, SlashCommand, parse
 from cockpit.memory import Collector
 from cockpit.model import CockpitModel, RunView
 from cockpit.screens.confirm import ConfirmScreen
-from cockpit.screens.inbox import InboxScreen
+from cockpit.screens.inbox import InboxScreen, waiting
 from cockpit.settings import UiSettings, load_settings, save_settings, settings_path
 from cockpit.themes import DEFAULT_THEME, register_themes
 from cockpit.widgets.diff_panel import DiffPanel
@@ -40,11 +41,12 @@ from cockpit.widgets.run_pane import RunPane, Transcript
 from engine.bootstrap import open_engine
 from engine.domain.errors import BadInput, CockpitError
 from engine.domain.events import Event
+from engine.domain.gates import GateResult, GateStatus
 from engine.domain.models import utcnow
 from engine.domain.state import RunState
 from engine.ports.sandbox import SandboxStatus
 from engine.services.engine import Engine, EngineOptions
-from engine.workspace import Workspace
+from engine.workspace import Workspace, repo_problem
 
 # Screens other than the inbox and the confirmations are imported when first opened:
 # start-up (the first frame) does not wait for modules it does not show.
@@ -99,6 +101,19 @@ def render_interval(since_input: float) -> float:
     return RENDER_INTERVAL_TYPING if since_input < TYPING else RENDER_INTERVAL
 
 
+def verdict_note(repo: str, results: list[GateResult]) -> tuple[str, SeverityLevel]:
+    """What ``v`` says of a repo's verdicts: passed only when every gate passed."""
+    if not results:
+        return f"{repo}: no gates configured ([[repos.{repo}.gates]] in cockpit.toml)", "warning"
+    held = [r.name for r in results if r.holds_back]
+    if held:
+        return f"{repo}: gates red ({', '.join(held)})", "error"
+    others = [f"{r.name} {r.status.value}" for r in results if r.status is not GateStatus.PASSED]
+    if others:
+        return f"{repo}: blocking gates passed; advisory: {', '.join(others)}", "warning"
+    return f"{repo}: gates passed", "information"
+
+
 class CockpitApp(App[None]):
     """Panes per repo and per run, a steering bar, an inbox."""
 
@@ -118,6 +133,7 @@ class CockpitApp(App[None]):
         Binding("v", "run_gates", "Verify", show=False, id="cockpit.gates"),
         Binding("f", "findings", "Findings", show=False, id="cockpit.findings"),
         Binding("l", "guard", "Guard ledger", show=False, id="cockpit.guard"),
+        Binding("a", "all_runs", "Older runs", show=False, id="cockpit.all_runs"),
         Binding("q", "quit_cockpit", "Quit", id="cockpit.quit"),
         Binding(
             "ctrl+c", "quit_cockpit", "Quit", show=False, priority=True, id="cockpit.quit_ctrl_c"
@@ -148,6 +164,8 @@ class CockpitApp(App[None]):
         self._unconfined = False
         #: Repos whose gates (configured, or their pyproject's defaults) are not empty.
         self.gated_repos: set[str] = set()
+        #: Repos whose path is no git repo: what is wrong, as said to the human.
+        self.repo_problems: dict[str, str] = {}
         self._dirty: set[str] = set()
         # One consumer folds batches in arrival order: views drop seqs they have passed, so
         # a batch overtaking an earlier one would lose events.
@@ -207,7 +225,7 @@ class CockpitApp(App[None]):
             self._show_snapshot()
         self._update_counts()
         if self._welcome:
-            self.notify(self._welcome, title="Cockpit", timeout=20)
+            self.notify(self._welcome_text(), title="Cockpit", timeout=20)
         self.set_interval(1.0, self._tick)
         self.set_interval(REPO_POLL, self._refresh_repos)
 
@@ -375,9 +393,16 @@ class CockpitApp(App[None]):
         async def read(name: str) -> None:
             path = self.workspace.repo_path(name)
             try:
+                if self.model.repos.get(name) is None:  # first read: is it a repo at all?
+                    problem = await asyncio.to_thread(repo_problem, path)
+                    if problem:
+                        raise CockpitError(problem)
                 status = await engine.worktrees.status(path)
-            except CockpitError:
+            except CockpitError as exc:
+                problem = await asyncio.to_thread(repo_problem, path)
+                self.repo_problems[name] = problem or str(exc)
                 return
+            self.repo_problems.pop(name, None)
             self.model.repos[name] = status
             if status.head_sha and not status.clean:
                 with contextlib.suppress(CockpitError):
@@ -442,6 +467,8 @@ class CockpitApp(App[None]):
         if selected and selected.startswith("run:") and selected[4:] in dirty:
             self._show_selected(refresh_only=True)
         self._update_counts()
+        if isinstance(self.screen, InboxScreen):
+            self.screen.refresh_items()
 
     def _say_sandbox(self, status: SandboxStatus) -> None:
         """Without a sandbox, say so once, plainly, and keep saying it in the header."""
@@ -456,11 +483,21 @@ class CockpitApp(App[None]):
         )
         self._update_counts()
 
+    def _welcome_text(self) -> str:
+        """The welcome, its ``{inbox}`` saying what the inbox holds now (nothing when
+        nothing waits: a question is only promised when one is there)."""
+        items = waiting(self.model)
+        if any(item.kind == "question" for item in items):
+            hint = " (a question waits)"
+        else:
+            hint = f" ({len(items)} waiting on you)" if items else ""
+        return self._welcome.replace("{inbox}", hint) if self._welcome else ""
+
     def _update_counts(self) -> None:
         counts = self.model.counts()
         self.sub_title = (
             f"{self.workspace.root} · {counts['running']} running · "
-            f"{counts['queued']} queued · {counts['waiting']} waiting on you"
+            f"{counts['queued']} queued · {len(waiting(self.model))} waiting on you"
             + (" · no sandbox: guard only" if self._unconfined else "")
         )
 
@@ -502,6 +539,8 @@ class CockpitApp(App[None]):
                 self.model.repos.get(name),
                 self._repo_diffs.get(name),
                 self.model,
+                problem=self.repo_problems.get(name),
+                gated=name in self.gated_repos,
             )
 
     # --- actions ------------------------------------------------------------------
@@ -519,7 +558,7 @@ class CockpitApp(App[None]):
 
         from cockpit.screens.findings import FindingsScreen
 
-        self.push_screen(FindingsScreen(view), opened)
+        self.push_screen(FindingsScreen(view, gated=view.run.repo in self.gated_repos), opened)
 
     def open_review(self, run_id: str) -> None:
         """The review screen on a run; its outcome is notified when it closes."""
@@ -594,6 +633,12 @@ class CockpitApp(App[None]):
         if self.engine is None:
             self.notify("the engine is still starting", severity="warning")
             return
+        problem = await asyncio.to_thread(repo_problem, self.workspace.repo_path(name))
+        if problem:
+            self.repo_problems[name] = problem
+            self.notify(f"{name}: {problem}", severity="error")
+            self._show_selected()
+            return
         self.model.repo_gates[name] = (utcnow(), None)
         self._show_selected()
         try:
@@ -603,11 +648,12 @@ class CockpitApp(App[None]):
             self.notify(str(exc), severity="error")
             return
         self.model.repo_gates[name] = (utcnow(), results)
-        held = [r.name for r in results if r.holds_back]
-        self.notify(
-            f"{name}: gates red ({', '.join(held)})" if held else f"{name}: gates passed",
-            severity="error" if held else "information",
-        )
+        if results:
+            self.gated_repos.add(name)
+        else:
+            self.gated_repos.discard(name)
+        note, severity = verdict_note(name, results)
+        self.notify(note, severity=severity)
         self._show_selected()
 
     def action_help(self) -> None:
@@ -624,7 +670,7 @@ class CockpitApp(App[None]):
                 if view is not None and view.run.state is RunState.FINISHED:
                     self.open_review(run_id)  # a run ready for review: straight to it
 
-        self.push_screen(InboxScreen(self.model.inbox()), jump)
+        self.push_screen(InboxScreen(self.model), jump)
 
     def action_prompt(self, prefix: str) -> None:
         prompt = self.query_one(PromptBar)
@@ -642,8 +688,15 @@ class CockpitApp(App[None]):
         if not run_list.display:
             self.notify("zoomed: z restores the list", timeout=2)
 
+    def action_all_runs(self) -> None:
+        """Show (or hide again) runs decided over a day ago."""
+        self.model.show_all = not self.model.show_all
+        self.query_one(RunList).rebuild(self.model)
+        shown = "shown" if self.model.show_all else "hidden"
+        self.notify(f"runs decided over a day ago: {shown}", timeout=2)
+
     def action_cycle(self, step: int) -> None:
-        ids = [f"run:{r}" for r in self.model.runs]
+        ids = [f"run:{v.run.id}" for v in self.model.shown_runs()]
         if not ids:
             return
         current = self._selected()
@@ -716,6 +769,9 @@ class CockpitApp(App[None]):
 
     def on_inbox_screen_answered(self, message: InboxScreen.Answered) -> None:
         self._command(SlashCommand("steer", [message.run_id, message.text]))
+
+    def on_inbox_screen_resume(self, message: InboxScreen.Resume) -> None:
+        self._command(SlashCommand("resume", [message.run_id]))
 
     @work(group="commands")
     async def _command(self, command: SlashCommand) -> None:

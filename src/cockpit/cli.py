@@ -21,7 +21,7 @@ from cockpit.doctor_cli import cmd_doctor
 from cockpit.gates_cli import cmd_gates
 from cockpit.guard_cli import add_parser as add_guard_parser
 from cockpit.guard_cli import cmd_guard
-from cockpit.render import describe_event, run_row
+from cockpit.render import describe_event, hidden_by_default, run_row
 from cockpit.review_cli import add_parsers as add_review_parsers
 from cockpit.review_cli import cmd_approve, cmd_reject
 from engine.adapters.control import poke_engines
@@ -39,6 +39,7 @@ from engine.workspace import (
     init_workspace,
     list_repos,
     open_workspace,
+    repo_warnings,
 )
 
 #: Run states that count as success for `--wait`.
@@ -87,6 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     runs = sub.add_parser("runs", help="list runs, oldest first")
     runs.add_argument("--json", action="store_true")
+    runs.add_argument(
+        "--all", action="store_true", help="also runs decided (merged, rejected) over a day ago"
+    )
 
     show = sub.add_parser("show", help="show one run")
     show.add_argument("run")
@@ -187,7 +191,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _cmd_repo(ws, args)
     handlers = {
         "run": _cmd_run,
-        "runs": lambda w, a: _cmd_runs(w, a.json),
+        "runs": lambda w, a: _cmd_runs(w, a.json, a.all),
         "show": _cmd_show,
         "steer": _cmd_steer,
         "cancel": _cmd_cancel,
@@ -219,6 +223,9 @@ def _cmd_repo(ws: Workspace, args: argparse.Namespace) -> int:
         print(f"added repo {name} ({path}, base {base})")
         return 0
     repos = list_repos(ws)
+    for repo in repos:
+        if "problem" in repo:
+            print(f"cockpit: repo {repo['name']!r}: {repo['problem']}", file=sys.stderr)
     if args.json:
         print(json.dumps(repos, indent=2))
     else:
@@ -324,9 +331,12 @@ async def _follow(engine: Engine, run: Run, as_json: bool) -> int:
     return 0 if final.state in SUCCESS else 1
 
 
-async def _cmd_runs(ws: Workspace, as_json: bool) -> int:
+async def _cmd_runs(ws: Workspace, as_json: bool, show_all: bool = False) -> int:
+    for warning in await asyncio.to_thread(repo_warnings, ws):
+        print(f"cockpit: {warning}", file=sys.stderr)
     async with open_engine(ws, listen=False) as engine:
-        runs = [_masked(engine, run) for run in await engine.list_runs()]
+        every = [_masked(engine, run) for run in await engine.list_runs()]
+    runs = every if show_all else [run for run in every if not hidden_by_default(run)]
     if as_json:
         print(json.dumps([r.public_dict() for r in runs], indent=2))
         return 0
@@ -336,7 +346,11 @@ async def _cmd_runs(ws: Workspace, as_json: bool) -> int:
         print(
             "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)) + "  " + row[-1]
         )
-    if not runs:
+    hidden = len(every) - len(runs)
+    if hidden:
+        noun = "run" if hidden == 1 else "runs"
+        print(f"({hidden} {noun} decided over a day ago not shown; --all shows them)")
+    elif not runs:
         print(f'no runs yet in {ws.root}; start one with: cockpit run REPO "TASK"')
     return 0
 
@@ -353,7 +367,10 @@ async def _cmd_show(ws: Workspace, args: argparse.Namespace) -> int:
             data["events"] = [mask.value(e.model_dump(mode="json")) for e in events]
         print(json.dumps(data, indent=2))
         return 0
-    for key, value in run.public_dict().items():
+    shown = run.public_dict()
+    if run.decided:
+        shown["decision"] = run.outcome  # "nothing to merge" said in words
+    for key, value in shown.items():
         if value not in (None, [], ""):
             print(f"{key + ':':<17} {value}")
     for event in events:

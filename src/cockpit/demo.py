@@ -16,7 +16,8 @@ from engine.services.engine import EngineOptions
 from engine.workspace import Workspace, open_workspace
 
 WELCOME = (
-    "Welcome to the Cockpit demo. ↑/↓ pick a repo or run · i inbox (a question waits) · "
+    # {inbox} says what waits now: a reopened demo may have no question left.
+    "Welcome to the Cockpit demo. ↑/↓ pick a repo or run · i inbox{inbox} · "
     "s steer the selected run · / commands · ] next run · z zoom · ? every key"
 )
 

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
 import json
 
 from engine.bootstrap import open_engine
+from engine.domain.errors import BadInput, UnknownRun
 from engine.domain.gates import GateResult, GateStatus
-from engine.workspace import Workspace
+from engine.domain.leaks import BUILTIN_SECRETS
+from engine.workspace import Workspace, repo_problem
 
 MARK = {
     GateStatus.PASSED: "✓",
@@ -21,16 +25,32 @@ MARK = {
 
 async def cmd_gates(ws: Workspace, args: argparse.Namespace) -> int:
     """Exit 0 when every blocking gate passed, 1 when one failed, errored or was
-    unavailable (advisory gates never change the exit code)."""
+    unavailable (advisory gates never change the exit code), 2 when the repo's path is
+    no git repo."""
+    target: str = args.target
+    repo, run_id = target, None
     async with open_engine(ws, listen=False) as engine:
-        tree, results = await engine.check_gates(args.target)
+        if target in ws.config.repos:
+            problem = await asyncio.to_thread(repo_problem, ws.repo_path(repo))
+            if problem:
+                raise BadInput(f"repo {repo!r}: {problem}")
+        else:
+            with contextlib.suppress(UnknownRun):  # check_gates says what is unknown
+                run = await engine.resolve_run(target)
+                run_id, repo = run.id, run.repo
+        tree, results = await engine.check_gates(run_id or target)
+    judged = f"run {run_id} of repo {repo}" if run_id else f"repo {repo}"
     if args.json:
-        print(json.dumps({"tree": str(tree), "gates": [r.as_json() for r in results]}, indent=2))
+        report = {"repo": repo, "run": run_id, "tree": str(tree)}
+        print(json.dumps({**report, "gates": [r.as_json() for r in results]}, indent=2))
     else:
-        if not results:
-            print(f"no gates configured for {args.target} ([[repos.NAME.gates]] in cockpit.toml)")
+        configured = [r for r in results if r.name != BUILTIN_SECRETS]
+        if not configured:
+            print(f"no gates configured for {judged} ([[repos.{repo}.gates]] in cockpit.toml)")
         for result in results:
-            print(describe(result))
+            # The built-in check is said when it finds something, as a run records it.
+            if result.name != BUILTIN_SECRETS or result.status is not GateStatus.PASSED:
+                print(describe(result))
     return 1 if any(r.holds_back for r in results) else 0
 
 

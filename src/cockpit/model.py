@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from cockpit.render import hidden_by_default
 from engine.domain.diffs import RepoStatus, WorktreeDiff
 from engine.domain.events import (
     AgentText,
@@ -31,7 +32,7 @@ from engine.domain.events import (
     WorkCommitted,
 )
 from engine.domain.gates import GateResult
-from engine.domain.models import Run, utcnow
+from engine.domain.models import Run, apply_decision, utcnow
 from engine.domain.state import RunState
 
 #: Transcript entries kept in memory per run (older ones stay in the store).
@@ -172,6 +173,7 @@ class RunView:
                 self._apply_guard(event)
             case ReviewDecided(decision=decision, base=base, sha=sha, salvage=salvage):
                 self.review = event
+                apply_decision(self.run, event)
                 if decision == "approved" and not event.merged:
                     self._add(Entry("turn", f"approved: {base} already had its changes"))
                 elif decision == "approved":
@@ -302,6 +304,8 @@ class CockpitModel:
     #: The last gate check of each repo's working tree: when, and the verdicts (None
     #: while it runs).
     repo_gates: dict[str, tuple[datetime, list[GateResult] | None]] = field(default_factory=dict)
+    #: Also list runs decided over a day ago (hidden by default).
+    show_all: bool = False
 
     def upsert(self, run: Run) -> RunView:
         """Add a run from the store, or refresh its stored fields."""
@@ -310,7 +314,21 @@ class CockpitModel:
             view = self.runs[run.id] = RunView(run)
         else:
             view.run = run
+        if view.review is not None and not run.decided:
+            apply_decision(run, view.review)  # the event arrived before this read
         return view
+
+    def shown_runs(self, now: datetime | None = None) -> list[RunView]:
+        """The runs the list shows: all but those decided over a day ago, unless
+        ``show_all``."""
+        if self.show_all:
+            return list(self.runs.values())
+        now = now or utcnow()
+        return [v for v in self.runs.values() if not hidden_by_default(v.run, now)]
+
+    def hidden_count(self, now: datetime | None = None) -> int:
+        """Runs left out of the list (decided over a day ago)."""
+        return len(self.runs) - len(self.shown_runs(now))
 
     def apply(self, events: list[Event]) -> tuple[set[str], list[str]]:
         """Fold a batch in; returns (changed run ids, notifications)."""

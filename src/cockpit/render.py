@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from engine.domain.events import (
     AgentText,
@@ -60,6 +60,8 @@ def describe_event(event: Event) -> str:
         case GuardDecided(rule=rule, tool=tool, action=action, outcome=outcome, reason=reason):
             why = f": {_one_line(reason, 60)}" if reason else ""
             return f"guard {outcome} {tool} {_one_line(action, 60)} ({rule}{why})"
+        case ReviewDecided(decision="approved", base=base, sha=sha, merged=False):
+            return f"approved: nothing to merge, {base} already had it ({(sha or '')[:10]})"
         case ReviewDecided(decision="approved", base=base, sha=sha, squash=squash):
             return (
                 f"approved: {'squashed' if squash else 'merged'} into {base} ({(sha or '')[:10]})"
@@ -85,11 +87,24 @@ def age(moment: datetime, now: datetime | None = None) -> str:
     return f"{seconds}s"
 
 
+#: Decided runs older than this are left out of the list and of ``cockpit runs``
+#: (``--all`` and the cockpit's ``cockpit.all_runs`` key show them).
+HIDE_DECIDED_AFTER = timedelta(days=1)
+
+
+def hidden_by_default(run: Run, now: datetime | None = None) -> bool:
+    """Whether ``run`` was decided (merged or rejected) more than a day ago."""
+    if run.decided_at is None:
+        return False
+    return (now or utcnow()) - run.decided_at > HIDE_DECIDED_AFTER
+
+
 def run_row(run: Run) -> list[str]:
-    """Columns of ``cockpit runs``: id, state, repo, agent, turns, age, task."""
+    """Columns of ``cockpit runs``: id, state (the decision once made: merged, nothing
+    to merge, rejected), repo, agent, turns, age, task."""
     return [
         run.id,
-        run.state.value,
+        run.outcome,
         run.repo,
         run.agent,
         str(run.turns_completed),

@@ -30,23 +30,33 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Iterable
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from rich.color import Color as RichColor
+from rich.color import ColorSystem
+from rich.color_triplet import ColorTriplet
+from rich.style import Style
+from rich.terminal_theme import TerminalTheme
 from textual.app import App
 from textual.color import Color, ColorParseError
 from textual.theme import Theme
 
 __all__ = [
     "DEFAULT_THEME",
+    "MIN_CONTRAST",
     "SHIPPED_THEMES",
     "ThemeFile",
     "ThemeFileError",
+    "contrast_ratio",
+    "legible",
     "load_theme_file",
     "load_themes",
     "register_themes",
     "shipped_themes_dir",
+    "themed_style",
     "user_themes_dirs",
 ]
 
@@ -224,3 +234,88 @@ def register_themes(app: App[Any], workspace_root: Path | None) -> list[str]:
     for theme in themes:
         app.register_theme(theme)
     return errors
+
+
+# --- legibility ---------------------------------------------------------------------------
+
+MIN_CONTRAST = 4.5
+"""The least contrast ratio (WCAG 2, normal text) of text against its background."""
+
+_BLACK = ColorTriplet(0, 0, 0)
+_WHITE = ColorTriplet(255, 255, 255)
+
+
+def _luminance(rgb: ColorTriplet) -> float:
+    """WCAG 2 relative luminance of an sRGB colour."""
+
+    def linear(channel: int) -> float:
+        c = channel / 255
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = rgb
+    return 0.2126 * linear(r) + 0.7152 * linear(g) + 0.0722 * linear(b)
+
+
+def contrast_ratio(a: ColorTriplet, b: ColorTriplet) -> float:
+    """WCAG 2 contrast ratio of two colours, 1 to 21."""
+    la, lb = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
+def _in_256(rgb: ColorTriplet) -> ColorTriplet:
+    """The colour a 256-colour terminal shows for ``rgb``."""
+    return RichColor.from_triplet(rgb).downgrade(ColorSystem.EIGHT_BIT).get_truecolor()
+
+
+def _blend(a: ColorTriplet, b: ColorTriplet, amount: float) -> ColorTriplet:
+    return ColorTriplet(*(round(x + (y - x) * amount) for x, y in zip(a, b, strict=True)))
+
+
+@lru_cache(maxsize=4096)
+def legible(fg: ColorTriplet, bg: ColorTriplet, minimum: float = MIN_CONTRAST) -> ColorTriplet:
+    """``fg``, moved just far enough towards black or white (whichever ``bg`` is
+    further from) to reach ``minimum`` contrast against ``bg``, both as drawn in true
+    colour and as a 256-colour terminal shows them."""
+
+    def enough(colour: ColorTriplet) -> bool:
+        return (
+            contrast_ratio(colour, bg) >= minimum
+            and contrast_ratio(_in_256(colour), _in_256(bg)) >= minimum
+        )
+
+    if enough(fg):
+        return fg
+    target = _BLACK if contrast_ratio(_BLACK, bg) >= contrast_ratio(_WHITE, bg) else _WHITE
+    for step in range(1, 21):
+        moved = _blend(fg, target, step / 20)
+        if enough(moved):
+            return moved
+    return target
+
+
+def _triplet(colour: RichColor, theme: TerminalTheme, *, foreground: bool) -> ColorTriplet:
+    return colour.get_truecolor(theme, foreground=foreground)
+
+
+@lru_cache(maxsize=8192)
+def themed_style(style: Style | None, base: Style, terminal: TerminalTheme) -> Style:
+    """``style`` drawn over ``base`` (a widget's theme colours) with nothing left to the
+    terminal: an explicit true-colour foreground and background (ANSI and default
+    colours resolved, ``dim`` turned into a muted colour), the foreground legible on
+    the background (:func:`legible`)."""
+    full = base + style if style is not None else base
+    fg_colour = full.color or base.color or RichColor.default()
+    bg_colour = full.bgcolor or base.bgcolor or RichColor.default()
+    fg = _triplet(fg_colour, terminal, foreground=True)
+    bg = _triplet(bg_colour, terminal, foreground=False)
+    if full.reverse:
+        fg, bg = bg, fg
+    if full.dim:
+        fg = _blend(fg, bg, 0.35)
+    fg = legible(fg, bg)
+    return full + Style(
+        color=RichColor.from_triplet(fg),
+        bgcolor=RichColor.from_triplet(bg),
+        dim=False,
+        reverse=False,
+    )

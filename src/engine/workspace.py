@@ -403,9 +403,41 @@ def _write_config(path: Path, text: str) -> None:
         raise BadInput(f"{path} cannot be written: {exc.strerror}; nothing was changed") from None
 
 
+def repo_problem(path: Path) -> str | None:
+    """What keeps the folder of a configured repo from being one, as a sentence naming
+    the path (``/x/api is not a git repository``), or None when it is a git repo's top.
+    Blocking: it asks git."""
+    if not path.exists():
+        return f"{path} does not exist"
+    if not path.is_dir():
+        return f"{path} is not a directory"
+    top = _git_toplevel(path)
+    if top is None:
+        return f"{path} is not a git repository"
+    if top != path.resolve():
+        return f"{path} is not a git repository (it lies inside {top})"
+    return None
+
+
 def list_repos(ws: Workspace) -> list[dict[str, str]]:
-    """The configured repos in file order, as ``{"name", "path" (absolute), "base"}``."""
+    """The configured repos in file order, as ``{"name", "path" (absolute), "base"}``,
+    with a ``"problem"`` (see :func:`repo_problem`) when the path is no git repo."""
+    repos: list[dict[str, str]] = []
+    for name, repo in ws.config.repos.items():
+        path = ws.repo_path(name)
+        entry = {"name": name, "path": str(path), "base": repo.base}
+        problem = repo_problem(path)
+        if problem:
+            entry["problem"] = problem
+        repos.append(entry)
+    return repos
+
+
+def repo_warnings(ws: Workspace) -> list[str]:
+    """One line per configured repo whose path is no git repo, as the CLI warns on
+    stderr: ``repo 'api': /x/api is not a git repository``. Blocking."""
     return [
-        {"name": name, "path": str(ws.repo_path(name)), "base": repo.base}
-        for name, repo in ws.config.repos.items()
+        f"repo {name!r}: {problem}"
+        for name in ws.config.repos
+        if (problem := repo_problem(ws.repo_path(name)))
     ]

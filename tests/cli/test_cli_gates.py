@@ -86,3 +86,42 @@ def test_a_bad_pattern_is_a_config_error(workspace_root: Path) -> None:
         + '[[repos.app.gates]]\nname = "x"\nkind = "command"\ncommand = "true"\npattern = "("\n'
     )
     assert_one_line_error(cockpit("gates", "app", cwd=workspace_root), "pattern")
+
+
+def test_no_gates_configured_names_the_run_and_its_repo(
+    workspace_root: Path, write_scenario
+) -> None:
+    scenario = write_scenario('[[step]]\nwrite = { path = "made.txt", content = "hi\\n" }\n')
+    run = cockpit_json(
+        "run", "app", "make a file", "--scenario", str(scenario), "--wait", cwd=workspace_root
+    )
+    wait_run(workspace_root, run["id"], "finished")
+    prefix = run["id"][:4]
+    done = cockpit("gates", prefix, cwd=workspace_root)
+    assert done.returncode == 0, done.stderr
+    # The built-in secrets check passed: not a gate of the repo's, and not said.
+    assert done.stdout.splitlines() == [
+        f"no gates configured for run {run['id']} of repo app ([[repos.app.gates]] in cockpit.toml)"
+    ]
+    report = json.loads(cockpit("gates", prefix, "--json", cwd=workspace_root).stdout)
+    assert (report["run"], report["repo"]) == (run["id"], "app")
+
+    done = cockpit("gates", "lib", cwd=workspace_root)
+    assert done.returncode == 0, done.stderr
+    assert (
+        done.stdout.strip()
+        == "no gates configured for repo lib ([[repos.lib.gates]] in cockpit.toml)"
+    )
+
+
+def test_a_repo_that_is_no_git_repo_exits_2(workspace_root: Path) -> None:
+    plain = workspace_root.parent / "plain"
+    plain.mkdir()
+    gone = workspace_root.parent / "gone"
+    config = workspace_root / "cockpit.toml"
+    text = config.read_text().replace('path = "../repos/app"', f'path = "{plain}"')
+    config.write_text(text.replace('path = "../repos/lib"', f'path = "{gone}"'))
+    done = cockpit("gates", "app", cwd=workspace_root)
+    assert_one_line_error(done, f"repo 'app': {plain} is not a git repository")
+    assert done.stdout == ""
+    assert_one_line_error(cockpit("gates", "lib", cwd=workspace_root), f"{gone} does not exist")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 from clikit import assert_one_line_error, cockpit
@@ -64,3 +65,32 @@ def test_bad_input_is_one_line_and_writes_nothing(tmp_path: Path, make_repo):
 
 def test_usage_errors_exit_2(tmp_path: Path):
     assert_one_line_error(cockpit("frobnicate", cwd=tmp_path), "invalid choice")
+
+
+def test_repo_list_and_runs_warn_of_a_repo_that_is_no_git_repo(tmp_path: Path, make_repo):
+    ws = tmp_path / "ws"
+    cockpit("init", str(ws), cwd=tmp_path)
+    cockpit("repo", "add", str(make_repo("api")), cwd=ws)
+    cockpit("repo", "add", str(make_repo("web")), cwd=ws)
+    good = cockpit("repo", "list", cwd=ws)
+    assert (good.returncode, good.stderr) == (0, "")
+
+    api, web = tmp_path / "repos" / "api", tmp_path / "repos" / "web"
+    shutil.rmtree(api / ".git")
+    shutil.rmtree(web)
+    warnings = [
+        f"cockpit: repo 'api': {api} is not a git repository",
+        f"cockpit: repo 'web': {web} does not exist",
+    ]
+    done = cockpit("repo", "list", cwd=ws)
+    assert done.returncode == 0
+    assert done.stderr.splitlines() == warnings
+    assert [line.split()[0] for line in done.stdout.splitlines()] == ["api", "web"]
+    listed = json.loads(cockpit("repo", "list", "--json", cwd=ws).stdout)
+    assert [r.get("problem") for r in listed] == [w.split(": ", 2)[2] for w in warnings]
+
+    done = cockpit("runs", cwd=ws)
+    assert done.returncode == 0
+    assert done.stderr.splitlines() == warnings
+    done = cockpit("runs", "--json", cwd=ws)
+    assert done.stderr.splitlines() == warnings and json.loads(done.stdout) == []

@@ -612,3 +612,76 @@ def test_a_decided_run_leaves_the_inbox_and_its_transcript_says_how() -> None:
     view.apply(ReviewDecided(**seq(), decision="approved", base="main", sha="abc123def4567"))
     assert model.inbox() == []
     assert view.entries[-1].text == "approved: merged into main as abc123def456"
+
+
+# --- decided runs -----------------------------------------------------------------------
+
+
+def test_review_decided_sets_the_runs_decision_fields_and_public_json() -> None:
+    views = {}
+    for run_id, decided in (
+        ("m", {"decision": "approved", "base": "main", "sha": "abc", "merged": True}),
+        ("n", {"decision": "approved", "base": "main", "sha": "base", "merged": False}),
+        ("x", {"decision": "rejected", "salvage": "/s"}),
+    ):
+        seq = Seq(run_id)
+        view = RunView(make_run(run_id, RunState.FINISHED, worktree="/w", branch="b"))
+        view.apply(ReviewDecided(**seq(), **decided))
+        views[run_id] = view
+    merged, nothing, rejected = (views[k].run for k in "mnx")
+    assert (merged.decision, merged.merge_sha, merged.outcome) == ("merged", "abc", "merged")
+    assert (nothing.decision, nothing.merge_sha) == ("merged", "base")
+    assert nothing.outcome == "nothing to merge"
+    assert (rejected.decision, rejected.merge_sha, rejected.outcome) == (
+        "rejected",
+        None,
+        "rejected",
+    )
+    assert merged.decided_at == T0 + timedelta(seconds=1)
+    data = nothing.public_dict()
+    assert data["decision"] == "merged" and data["merge_sha"] == "base"
+    assert data["branch"] is None and data["worktree"] is None
+    assert "nothing_to_merge" not in data
+    undecided = make_run("u", RunState.FINISHED, worktree="/w", branch="b").public_dict()
+    assert (undecided["decision"], undecided["merge_sha"], undecided["decided_at"]) == (
+        None,
+        None,
+        None,
+    )
+    assert undecided["branch"] == "b" and undecided["worktree"] == "/w"
+
+
+def test_a_stored_row_read_before_the_decision_keeps_the_decision() -> None:
+    model = CockpitModel()
+    seq = Seq("r1")
+    view = model.upsert(make_run("r1", RunState.FINISHED))
+    view.apply(ReviewDecided(**seq(), decision="rejected", salvage="/s"))
+    model.upsert(make_run("r1", RunState.FINISHED))  # a row read before the event
+    assert model.runs["r1"].run.decision == "rejected"
+
+
+def test_runs_decided_over_a_day_ago_are_hidden_unless_show_all() -> None:
+    model = CockpitModel()
+    now = datetime.now(UTC)
+    for run_id, days in (("old", 2.0), ("recent", 0.5), ("open", None)):
+        run = make_run(run_id, RunState.FINISHED)
+        if days is not None:
+            run.decision, run.decided_at = "rejected", now - timedelta(days=days)
+        model.upsert(run)
+    assert [v.run.id for v in model.shown_runs(now)] == ["recent", "open"]
+    assert model.hidden_count(now) == 1
+    model.show_all = True
+    assert [v.run.id for v in model.shown_runs(now)] == ["old", "recent", "open"]
+    assert model.hidden_count(now) == 0
+
+
+def test_a_finished_run_with_red_blocking_gates_is_marked_so() -> None:
+    from cockpit.widgets.glyphs import run_mark
+
+    seq = Seq()
+    view = RunView(make_run(state=RunState.FINISHED))
+    assert run_mark(view.run, bool(view.red_gates()))[:2] == ("✓", "finished")
+    view.apply(GateDecided(**seq(), name="secrets (built in)", kind="secrets", status="failed"))
+    assert run_mark(view.run, bool(view.red_gates())) == ("!", "gates red", "error")
+    view.apply(ReviewDecided(**seq(), decision="approved", sha="s", gates_overridden=["x"]))
+    assert run_mark(view.run, bool(view.red_gates()))[:2] == ("◆", "merged")

@@ -5,14 +5,23 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from rich.color import Color as RichColor
+from rich.color import ColorSystem
+from rich.color_triplet import ColorTriplet
+from rich.style import Style
+from rich.terminal_theme import DEFAULT_TERMINAL_THEME
 from textual.app import App
 
 from cockpit.themes import (
     DEFAULT_THEME,
+    MIN_CONTRAST,
     SHIPPED_THEMES,
+    contrast_ratio,
+    legible,
     load_themes,
     register_themes,
     shipped_themes_dir,
+    themed_style,
     user_themes_dirs,
 )
 
@@ -136,3 +145,32 @@ async def test_register_on_app_allows_switching(isolated_config: Path, tmp_path:
         app.theme = "cockpit-high-contrast"
         await pilot.pause()
         assert app.current_theme.background == "#000000"
+
+
+def test_contrast_ratio_follows_wcag() -> None:
+    black, white = ColorTriplet(0, 0, 0), ColorTriplet(255, 255, 255)
+    assert contrast_ratio(black, white) == pytest.approx(21)
+    assert contrast_ratio(white, white) == pytest.approx(1)
+
+
+def test_legible_moves_a_faint_colour_just_enough_in_both_colour_systems() -> None:
+    # Yellow syntax on a light added-line tint: too faint, darkened until it reads.
+    faint, tint = ColorTriplet(0xCB, 0x90, 0x00), ColorTriplet(0xD7, 0xE6, 0xDC)
+    fixed = legible(faint, tint)
+    assert contrast_ratio(fixed, tint) >= MIN_CONTRAST
+    in_256 = [
+        RichColor.from_triplet(c).downgrade(ColorSystem.EIGHT_BIT).get_truecolor()
+        for c in (fixed, tint)
+    ]
+    assert contrast_ratio(*in_256) >= MIN_CONTRAST
+    ink = ColorTriplet(0x11, 0x15, 0x1D)
+    assert legible(ink, tint) == ink  # already legible: unchanged
+
+
+def test_themed_style_leaves_nothing_to_the_terminal() -> None:
+    base = Style(color="#11151d", bgcolor="#eef1f5")
+    drawn = themed_style(Style(bold=True), base, DEFAULT_TERMINAL_THEME)
+    assert drawn.color is not None and drawn.color.triplet is not None
+    assert drawn.bgcolor is not None and drawn.bgcolor.triplet is not None
+    dim = themed_style(Style(dim=True), base, DEFAULT_TERMINAL_THEME)
+    assert not dim.dim and dim.color is not None and dim.color.triplet is not None

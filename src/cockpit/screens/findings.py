@@ -36,9 +36,11 @@ class FindingsScreen(ModalScreen[Place | None]):
     CSS_PATH = "findings.tcss"
     BINDINGS = [Binding("escape", "close", "Close", id="findings.close")]
 
-    def __init__(self, view: RunView) -> None:
+    def __init__(self, view: RunView, gated: bool = True) -> None:
         super().__init__()
         self.view = view
+        #: Whether the run's repo has gates configured (or defaults from its pyproject).
+        self.gated = gated
         self.places: dict[str, Place] = {}
 
     def compose(self) -> ComposeResult:
@@ -57,16 +59,45 @@ class FindingsScreen(ModalScreen[Place | None]):
                 row.append(f"{finding.get('code', '')} ")
                 row.append(str(finding.get("message", "")))
                 options.append(Option(row, id=option_id))
+        options += self._unfound()
         if not options:
-            options = [
-                Option(Text("no findings: every gate passed", style="italic"), disabled=True)
-            ]
+            options = [Option(Text(self._empty(), style="italic"), disabled=True)]
         with Vertical(id="findings-box"):
             yield Static(Text(title, style="bold"), id="findings-title")
             yield OptionList(*options, id="findings-list")
             yield Static(
                 Text("enter: open in the diff · escape: close", style="dim"), id="findings-help"
             )
+
+    def _unfound(self) -> list[Option | None]:
+        """Rows for the gates that did not pass yet found nothing to point at (an error,
+        a missing tool, a verdict still coming): no finding is not a pass."""
+        view, rows = self.view, []
+        for name, verdict in sorted(view.gates.items()):
+            status = view.gate_status(name)
+            if status == "passed" or verdict.findings:
+                continue
+            row = Text(f"  {name}: {status}", style="bold")
+            detail = (verdict.detail or "").strip().splitlines()
+            if detail:
+                row.append(f"  {detail[-1]}", style="dim")
+            rows.append(Option(row, disabled=True))
+        if rows:
+            rows.insert(0, Option(Text("gates without findings", style="bold"), disabled=True))
+        return rows
+
+    def _empty(self) -> str:
+        """What an empty list means: every gate passed only when some gate did."""
+        if self.view.gates:
+            return "no findings: every gate passed"
+        if self.gated:
+            run = self.view.run
+            return (
+                "no gate verdicts yet"
+                if not run.state.is_terminal
+                else "no gate verdicts on this run"
+            )
+        return f"no gates configured for {self.view.run.repo}"
 
     def on_mount(self) -> None:
         self.query_one("#findings-list").focus()

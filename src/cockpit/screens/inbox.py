@@ -2,8 +2,9 @@
 
 From anywhere: ``i`` opens it, a digit (or enter) picks an item. A question gets an
 answer box right here; a permission the guard asks for gets its three answers (``y``
-allow once, ``a`` allow always for this run, ``n`` deny with a reason); other items jump
-to their run.
+allow once, ``a`` allow always for this run, ``n`` deny with a reason); an interrupted run
+is resumed by picking it; other items jump to their run. The list follows the model while
+it is open, and its ages tick.
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from cockpit.model import InboxItem
+from cockpit.model import CockpitModel, InboxItem
 from cockpit.render import age
 from engine.domain.guard import ALLOW_FOR_RUN, ALLOW_ONCE, DENY
+from engine.domain.state import RunState
 
 KIND_LABEL = {
     "question": "question",
@@ -27,7 +29,29 @@ KIND_LABEL = {
     "gates": "red gates",
     "review": "review",
     "failed": "failed",
+    "interrupted": "interrupted",
 }
+
+#: Seconds between two redraws of an open inbox (its ages tick).
+TICK = 1.0
+
+
+def waiting(model: CockpitModel) -> list[InboxItem]:
+    """Everything waiting on the human, oldest first: the model's inbox, and the runs an
+    engine's end interrupted (they wait for a resume)."""
+    items = model.inbox()
+    listed = {item.run_id for item in items}
+    for view in model.runs.values():
+        run = view.run
+        if (
+            run.state is RunState.INTERRUPTED
+            and view.review is None
+            and run.id not in listed
+            and run.id not in model.reviewed
+        ):
+            title = f"interrupted — resume? {run.task}"
+            items.append(InboxItem(run.id, "interrupted", title, run.updated_at))
+    return sorted(items, key=lambda item: item.since)
 
 
 class InboxScreen(ModalScreen[str | None]):
@@ -44,6 +68,7 @@ class InboxScreen(ModalScreen[str | None]):
         Binding("y", "permit('once')", "Allow once", show=False, id="inbox.allow_once"),
         Binding("a", "permit('run')", "Allow for the run", show=False, id="inbox.allow_run"),
         Binding("n", "permit('deny')", "Deny", show=False, id="inbox.deny"),
+        Binding("r", "resume", "Resume", show=False, id="inbox.resume"),
     ]
 
     class Answered(Message):
@@ -54,24 +79,23 @@ class InboxScreen(ModalScreen[str | None]):
             self.run_id = run_id
             self.text = text
 
-    def __init__(self, items: list[InboxItem]) -> None:
+    class Resume(Message):
+        """The human picked an interrupted run: resume it."""
+
+        def __init__(self, run_id: str) -> None:
+            super().__init__()
+            self.run_id = run_id
+
+    def __init__(self, model: CockpitModel) -> None:
         super().__init__()
-        self.items = items
+        self.model = model
+        self.items = waiting(model)
         self._answering: InboxItem | None = None
 
     def compose(self) -> ComposeResult:
         with Vertical(id="inbox-box"):
-            yield Static(
-                Text(f"Inbox — {len(self.items)} waiting on you", style="bold"), id="inbox-title"
-            )
-            options = [
-                Option(self._row(n, item), id=str(n)) for n, item in enumerate(self.items, 1)
-            ]
-            if not options:
-                options = [
-                    Option(Text("nothing needs you right now", style="italic"), disabled=True)
-                ]
-            yield OptionList(*options, id="inbox-list")
+            yield Static(self._title(), id="inbox-title")
+            yield OptionList(*self._options(), id="inbox-list")
             yield Static(id="inbox-question")
             yield OptionList(
                 Option(Text.assemble(("y", "bold"), f"  {ALLOW_ONCE}"), id="once"),
@@ -88,6 +112,34 @@ class InboxScreen(ModalScreen[str | None]):
         self.query_one("#inbox-answer").display = False
         self.query_one("#inbox-choices").display = False
         self.query_one("#inbox-list").focus()
+        self.set_interval(TICK, self.refresh_items)
+
+    def _title(self) -> Text:
+        return Text(f"Inbox — {len(self.items)} waiting on you", style="bold")
+
+    def _options(self) -> list[Option]:
+        options = [Option(self._row(n, item), id=str(n)) for n, item in enumerate(self.items, 1)]
+        return options or [
+            Option(Text("nothing needs you right now", style="italic"), disabled=True)
+        ]
+
+    def refresh_items(self) -> None:
+        """Re-read the model: items come and go as events arrive, and the ages tick. The
+        highlight stays on the item it was on."""
+        if not self.is_attached:
+            return
+        listing = self.query_one("#inbox-list", OptionList)
+        index = listing.highlighted
+        was = self.items[index] if index is not None and index < len(self.items) else None
+        self.items = waiting(self.model)
+        self.query_one("#inbox-title", Static).update(self._title())
+        listing.clear_options()
+        listing.add_options(self._options())
+        keys = [(item.run_id, item.kind) for item in self.items]
+        if was is not None and (was.run_id, was.kind) in keys:
+            listing.highlighted = keys.index((was.run_id, was.kind))
+        elif self.items:
+            listing.highlighted = min(index or 0, len(self.items) - 1)
 
     def _row(self, n: int, item: InboxItem) -> Text:
         row = Text()
@@ -110,6 +162,8 @@ class InboxScreen(ModalScreen[str | None]):
         if not 1 <= n <= len(self.items):
             return
         item = self.items[n - 1]
+        if item.kind == "interrupted":
+            self.app.post_message(self.Resume(item.run_id))
         if item.kind not in ("question", "permission"):
             self.dismiss(item.run_id)
             return
@@ -130,6 +184,14 @@ class InboxScreen(ModalScreen[str | None]):
         answer.placeholder = placeholder
         answer.display = True
         answer.focus()
+
+    def action_resume(self) -> None:
+        """Resume the highlighted run when it is an interrupted one."""
+        index = self.query_one("#inbox-list", OptionList).highlighted
+        if self._answering is not None or index is None or index >= len(self.items):
+            return
+        if self.items[index].kind == "interrupted":
+            self.action_pick(index + 1)
 
     def action_permit(self, choice: str) -> None:
         """Answer the permission being looked at: allow once, for the run, or deny (the

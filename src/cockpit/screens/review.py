@@ -5,6 +5,10 @@ right (unified or side by side). Accept or reject a hunk, a file or a selected r
 of lines; comment on a line; then approve (rejected parts are reverted in the run's
 branch first, as a commit that says so, then the branch is merged), send the comments
 back to the agent (the run continues), or reject the whole run (its work is salvaged).
+
+A run already decided (approved, merged or not, or rejected) opens read-only: its
+decision, its merge commit and its diff from the turn snapshots, without the keys that
+decide. A run whose changes the base already has says so as the screen opens.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from engine.domain.review import Decisions
 from engine.services.engine import Engine
 from engine.services.review import (
     Span,
+    already_merged,
     approve,
     comments_message,
     reject,
@@ -42,6 +47,27 @@ from engine.services.review import (
 )
 
 STATUS_COLOUR = {"A": "success", "D": "error", "M": "warning", "R": "accent", "T": "secondary"}
+
+#: Actions that decide the run (or prepare a decision): not offered once it is decided.
+DECIDING = {
+    "approve",
+    "discard",
+    "send_comments",
+    "comment",
+    "decide",
+    "decide_file",
+    "select",
+}
+
+KEYS = (
+    "]/[ file · n/N hunk · f finding · / jump · s side by side · t turn · T whole run"
+    "\nv select · a/x accept/reject (A/X file) · c comment · C send comments ·"
+    " M approve (S squashed) · D reject run · escape close"
+)
+READ_ONLY_KEYS = (
+    "]/[ file · n/N hunk · f finding · / jump · s side by side · t turn · T whole run"
+    "\nread-only: the run is decided · escape close"
+)
 
 
 class ReviewScreen(Screen[str | None]):
@@ -86,6 +112,9 @@ class ReviewScreen(Screen[str | None]):
         self.index = 0
         #: What the input box is for: "comment" or "jump" (None: hidden).
         self._asking: str | None = None
+        #: The base already has every change of the (undecided) run: approving merges
+        #: nothing (None: not known yet).
+        self.in_base: bool | None = None
         #: The first diff, read from git while the screen is built (git's time overlaps
         #: the screen's first layout).
         self._reading: asyncio.Task[tuple[Run, str]] | None = asyncio.ensure_future(
@@ -105,15 +134,20 @@ class ReviewScreen(Screen[str | None]):
         diff = self.query_one(DiffView)
         diff.verdict_of = self._verdict
         diff.focus()
-        self.query_one("#review-keys", Static).update(
-            Text(
-                "]/[ file · n/N hunk · f finding · / jump · s side by side · t turn · T whole run"
-                "\nv select · a/x accept/reject (A/X file) · c comment · C send comments ·"
-                " M approve (S squashed) · D reject run · escape close",
-                style="dim",
-            )
-        )
+        self._keys()
         self.load()
+
+    @property
+    def decided(self) -> bool:
+        """Whether the run is decided (approved or rejected): the screen is read-only."""
+        return self.view.run.decided
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return not (action in DECIDING and self.decided)
+
+    def _keys(self) -> None:
+        hints = READ_ONLY_KEYS if self.decided else KEYS
+        update_if_changed(self.query_one("#review-keys", Static), Text(hints))
 
     # --- loading ----------------------------------------------------------------------
     @work(exclusive=True, group="review-load")
@@ -132,8 +166,13 @@ class ReviewScreen(Screen[str | None]):
         keep = self.files[self.index].path if self.files else None
         self.files = _parsed(text)
         self.index = next((i for i, f in enumerate(self.files) if f.path == keep), 0)
+        self._keys()
+        self.refresh_bindings()
         self._list_files()
         self._show_file()
+        if self.in_base is None and not self.decided:
+            self.in_base = await already_merged(self.engine, run)
+            self._title()
 
     def _flags(self) -> dict[str, dict]:
         verdicts = [(n, g.findings) for n, g in self.view.gates.items() if g.status != "running"]
@@ -149,7 +188,7 @@ class ReviewScreen(Screen[str | None]):
             row = Text()
             row.append(f"{fp.status} ", style=status_style[fp.status])
             row.append(fp.path)
-            row.append(f"  +{fp.added} -{fp.removed}", style="dim")
+            row.append(f"  +{fp.added} -{fp.removed}", style=colour(self.app, "foreground-muted"))
             found = sum(len(v) for v in flags.get(fp.path, {}).values())
             if found:
                 row.append(f"  ●{found}", style=error)
@@ -189,7 +228,31 @@ class ReviewScreen(Screen[str | None]):
             title.append(f" · file {self.index + 1}/{len(self.files)}")
         if rejected or comments:
             title.append(f" · {rejected} rejected, {comments} comment(s)", style="bold")
+        said = self._decision_line()
+        if said is not None:
+            title.append(f"\n {said[0]}", style=f"bold {colour(self.app, said[1])}")
         update_if_changed(self.query_one("#review-title", Static), title)
+
+    def _decision_line(self) -> tuple[str, str] | None:
+        """What was decided (or that the base already has the changes), and its colour."""
+        run, review = self.view.run, self.view.review
+        base = run.base or self.engine.workspace.repo(run.repo).base
+        if run.decision == "rejected":
+            salvage = review.salvage if review is not None else None
+            where = f"; its work is saved in {salvage}" if salvage else ""
+            return f"rejected{where} · read-only", "error"
+        if run.decision is not None and run.nothing_to_merge:
+            said = f"approved: {base} already had every change; nothing was merged"
+            return f"{said} · read-only", "success"
+        if run.decision is not None:
+            how = "squashed" if review is not None and review.squash else "merged"
+            sha = (run.merge_sha or "")[:12]
+            return f"approved: {how} into {base} as {sha} · read-only", "success"
+        if self.in_base:
+            return f"{base} already has every change of this run: approving merges nothing", (
+                "warning"
+            )
+        return None
 
     # --- navigation -------------------------------------------------------------------
     def on_file_list_highlighted(self, event: FileList.Highlighted) -> None:

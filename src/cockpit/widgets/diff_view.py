@@ -171,7 +171,7 @@ class DiffView(RowView, can_focus=True):
         width = self.scrollable_content_region.width
         rows = self.rows
         if index >= len(rows):
-            return Strip.blank(width)
+            return self.blank(width)
         row = rows[index]
         if isinstance(row, SplitRow):
             text = self._split_text(row, index, width)

@@ -66,7 +66,7 @@ class FileList(RowView, can_focus=True):
         index = int(self.scroll_offset.y) + y
         width = self.scrollable_content_region.width
         if index >= len(self.items):
-            return Strip.blank(width)
+            return self.blank(width)
         text = self.items[index].copy()
         text.truncate(width, pad=True)
         if index == self.highlighted:

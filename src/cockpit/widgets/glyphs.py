@@ -7,6 +7,7 @@ from textual.app import App
 from textual.color import Color
 from textual.widgets import Static
 
+from engine.domain.models import Run
 from engine.domain.state import RunState
 
 GLYPH = {
@@ -31,6 +32,27 @@ STATE_COLOUR = {
     RunState.CANCELLED: "foreground-muted",
     RunState.INTERRUPTED: "warning",
 }
+
+
+#: Marks of a finished run past its state: the human's decision, or red gates holding
+#: it back (glyph, word, theme variable).
+MERGED = ("◆", "merged", "success")
+NOTHING_TO_MERGE = ("◇", "nothing to merge", "foreground-muted")
+REJECTED = ("⊗", "rejected", "foreground-muted")
+GATES_RED = ("!", "gates red", "error")
+
+
+def run_mark(run: Run, gates_red: bool = False) -> tuple[str, str, str]:
+    """What a run shows in lists and headers: (glyph, word, theme variable). A decided
+    run shows its decision, a finished one whose blocking gates are red shows that,
+    any other its state."""
+    if run.decision == "rejected":
+        return REJECTED
+    if run.decision is not None:
+        return NOTHING_TO_MERGE if run.nothing_to_merge else MERGED
+    if gates_red and run.state is RunState.FINISHED:
+        return GATES_RED
+    return GLYPH[run.state], run.state.value.replace("_", " "), STATE_COLOUR[run.state]
 
 
 def colour(app: App, variable: str) -> str:

@@ -28,13 +28,22 @@ class RepoPane(VerticalScroll):
         status: RepoStatus | None,
         diff: WorktreeDiff | None,
         model: CockpitModel,
+        problem: str | None = None,
+        gated: bool = True,
     ) -> None:
-        """Render the repo ``name``."""
+        """Render the repo ``name``: ``problem`` says why its path is no git repo (its
+        status is then never read), ``gated`` whether it has any gate to run."""
         app = self.app
         text = Text()
         text.append(f" {name}", style="bold")
         text.append(f"  {path}\n", style=colour(app, "foreground-muted"))
-        if status is None:
+        if problem is not None:
+            text.append(f" ✗ {problem}\n", style=f"bold {colour(app, 'error')}")
+            text.append(
+                " fix its path in cockpit.toml (or the folder); runs cannot start here\n",
+                style="dim",
+            )
+        elif status is None:
             text.append(" reading git status…\n", style="italic")
         else:
             text.append(" branch ", style="dim")
@@ -61,7 +70,12 @@ class RepoPane(VerticalScroll):
             for f in diff.files[:15]:
                 text.append(f"   {f.status} {f.path} +{f.added} -{f.removed}\n")
         at, results = model.repo_gates.get(name, (None, None))
-        if at is None:
+        if not gated and results is None:
+            where = f"[[repos.{name}.gates]] in cockpit.toml"
+            text.append(f" gates: none configured ({where})\n", style="dim")
+        elif problem is not None and results is None:
+            pass  # no tree to run them on
+        elif at is None:
             text.append(" gates: not run on the working tree — v runs them\n", style="dim")
         elif results is None:
             text.append(" gates: running on the working tree…\n", style=colour(app, "accent"))

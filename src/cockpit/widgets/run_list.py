@@ -11,7 +11,7 @@ from textual.widgets import OptionList
 from textual.widgets.option_list import Option, OptionDoesNotExist
 
 from cockpit.model import CockpitModel
-from cockpit.widgets.glyphs import GLYPH, colour, state_style
+from cockpit.widgets.glyphs import colour, run_mark, state_style
 from engine.domain.state import RunState
 
 
@@ -56,8 +56,18 @@ class RunList(OptionList):
                     disabled=True,
                 )
             )
-        for view in model.runs.values():
+        for view in model.shown_runs():
             options.append(Option(self._run_row(view), id=f"run:{view.run.id}"))
+        hidden = model.hidden_count()
+        if hidden:
+            noun = "run" if hidden == 1 else "runs"
+            options.append(
+                Option(
+                    Text(f"  {hidden} {noun} decided over a day ago — a shows", style="italic"),
+                    id="h:hidden",
+                    disabled=True,
+                )
+            )
         self.set_options(options)
         ids = [o.id for o in options if o is not None]
         if current in ids:
@@ -105,7 +115,8 @@ class RunList(OptionList):
     def _run_row(self, view) -> Text:
         run = view.run
         row = Text(" ", no_wrap=True, overflow="ellipsis")
-        row.append(f"{GLYPH[run.state]} ", style=state_style(self.app, run.state))
+        glyph, _, role = run_mark(run, bool(view.red_gates()))
+        row.append(f"{glyph} ", style=f"bold {colour(self.app, role)}")
         row.append(f"{run.id} ", style="bold")
         row.append(f"{run.repo:<8.8} ", style=colour(self.app, "secondary"))
         # A run that needs the human stands out in the state's colour.
@@ -123,6 +134,12 @@ class RunList(OptionList):
         row = Text(" ", no_wrap=True, overflow="ellipsis")
         row.append(f"{name:<10.10} ", style="bold")
         if status is None:
+            # Not read yet, or not readable at all: then say why (a missing path, a
+            # folder that is no git repo), never "…" for ever.
+            problem = getattr(self.app, "repo_problems", {}).get(name)
+            if problem:
+                row.append(f"✗ {problem}", style=colour(self.app, "error"))
+                return self._fit(row)
             row.append("…", style="dim")
             return row
         row.append(status.branch or "(detached)", style=colour(self.app, "secondary"))

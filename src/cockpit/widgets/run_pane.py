@@ -17,10 +17,10 @@ from textual.widgets import Static
 from cockpit.model import COLLAPSE_AFTER, Entry, RunView
 from cockpit.widgets.diff_panel import DiffPanel
 from cockpit.widgets.glyphs import (
-    GLYPH,
     colour,
     gate_badges,
     human_duration,
+    run_mark,
     state_style,
     update_if_changed,
 )
@@ -293,6 +293,14 @@ class RunPane(Vertical):
     """Everything about one run."""
 
     HELP_GROUP = "Run pane"
+    DEFAULT_CSS = """
+    RunPane #run-decision {
+        display: none;
+        width: 1fr;
+        height: 1fr;
+        padding: 0 1;
+    }
+    """
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -304,6 +312,7 @@ class RunPane(Vertical):
         with Horizontal(id="run-body"):
             yield Transcript(id="transcript")
             yield DiffPanel(id="diff")
+            yield Static(id="run-decision")
 
     def show(self, view: RunView) -> None:
         """Switch to ``view`` (or refresh it)."""
@@ -315,7 +324,17 @@ class RunPane(Vertical):
             transcript.show(view)
         else:
             transcript.follow(view)
-        self.query_one(DiffPanel).show(view)
+        # A decided run's worktree is gone and the diff it had (rejected parts and all)
+        # is not what happened: its decision is shown instead.
+        decided = view.run.decided
+        diff = self.query_one(DiffPanel)
+        decision = self.query_one("#run-decision", Static)
+        diff.display = not decided
+        decision.display = decided
+        if decided:
+            update_if_changed(decision, decision_text(self.app, view))
+        else:
+            diff.show(view)
 
     def refresh_header(self) -> None:
         """State, ids, elapsed time, tokens: cheap, also called by a 1 s clock."""
@@ -325,10 +344,8 @@ class RunPane(Vertical):
         run = view.run
         app = self.app
         head = Text()
-        head.append(
-            f" {GLYPH[run.state]} {run.state.value.replace('_', ' ')} ",
-            style=state_style(app, run.state),
-        )
+        glyph, word, role = run_mark(run, bool(view.red_gates()))
+        head.append(f" {glyph} {word} ", style=f"bold {colour(app, role)}")
         head.append(f" {run.id}", style="bold")
         head.append(f" · {run.repo} · {run.agent} · turn {run.turns_completed}")
         head.append(f" · {human_duration(view.elapsed)}")
@@ -356,6 +373,39 @@ class RunPane(Vertical):
         update_if_changed(
             self.query_one("#run-gates", Static), run_gate_badges(app, view, configured)
         )
+
+
+def decision_text(app, view: RunView) -> Text:
+    """What the human decided about a run, in place of its (removed) worktree's diff."""
+    run = view.run
+    event = view.review
+    glyph, word, role = run_mark(run)
+    base = (event.base if event is not None else "") or run.base or "the base"
+    sha = (run.merge_sha or "")[:12]
+    text = Text()
+    text.append(f"{glyph} {word}", style=f"bold {colour(app, role)}")
+    if run.decision == "rejected":
+        salvage = event.salvage if event is not None else None
+        text.append("\n\nThe run's work was thrown away")
+        text.append(f"; it is saved in {salvage}" if salvage else "")
+        text.append(".")
+    elif run.nothing_to_merge:
+        text.append(f"\n\n{base} already had every change (at {sha}): nothing was merged.")
+    else:
+        how = "squashed" if event is not None and event.squash else "merged"
+        text.append(f"\n\n{how} into {base} as {sha}.")
+        if event is not None and event.gates_overridden:
+            text.append(
+                f"\nGates overridden: {', '.join(event.gates_overridden)}.",
+                style=colour(app, "warning"),
+            )
+    if run.decided_at is not None:
+        text.append(f"\nDecided {run.decided_at.astimezone():%Y-%m-%d %H:%M}.")
+    muted = colour(app, "foreground-muted")
+    text.append("\n\nIts worktree and branch are removed.", style=muted)
+    if run.merge_sha and not run.nothing_to_merge:
+        text.append(f"\ngit show {sha} shows what landed.", style=muted)
+    return text
 
 
 def run_extras(view: RunView) -> str:

@@ -5,10 +5,14 @@ from __future__ import annotations
 import secrets
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from engine.domain.state import RunState
+
+if TYPE_CHECKING:
+    from engine.domain.events import ReviewDecided
 
 
 def utcnow() -> datetime:
@@ -58,16 +62,54 @@ class Run(BaseModel):
     owner: str | None = None
     lease_expires_at: datetime | None = None
     cancel_requested: bool = False
+    #: The human's review decision, from the run's ``review_decided`` event (read with
+    #: the row, never stored twice): ``merged`` (approved) or ``rejected``.
+    decision: str | None = None
+    #: Approved: the commit the base got (the base's own commit when it already had
+    #: every change and nothing was merged, ``nothing_to_merge``).
+    merge_sha: str | None = None
+    decided_at: datetime | None = None
+    nothing_to_merge: bool = False
 
     @property
     def worktree_path(self) -> Path | None:
         """The worktree as a Path, when one has been created."""
         return Path(self.worktree) if self.worktree else None
 
+    @property
+    def decided(self) -> bool:
+        """Whether the human approved or rejected the run (its worktree and branch are
+        gone then)."""
+        return self.decision is not None
+
+    @property
+    def outcome(self) -> str:
+        """The word a list shows: the decision (``merged``, ``nothing to merge``,
+        ``rejected``) once made, else the state."""
+        if self.decision == "merged" and self.nothing_to_merge:
+            return "nothing to merge"
+        return self.decision or self.state.value
+
     def public_dict(self) -> dict:
-        """The JSON shape scripts rely on (`--json`): id, repo, state, branch, worktree, …."""
-        data = self.model_dump(mode="json", exclude={"owner", "lease_expires_at"})
+        """The JSON shape scripts rely on (`--json`): id, repo, state, branch, worktree,
+        decision, merge_sha, decided_at, …; ``branch`` and ``worktree`` are null once
+        removed (a decided run, or one that ended before its worktree was made)."""
+        data = self.model_dump(
+            mode="json", exclude={"owner", "lease_expires_at", "nothing_to_merge"}
+        )
+        ended_without_worktree = self.worktree is None and self.finished_at is not None
+        if self.decided or ended_without_worktree:
+            data["branch"] = None
+            data["worktree"] = None
         return data
+
+
+def apply_decision(run: Run, event: ReviewDecided) -> None:
+    """Set ``run``'s decision fields from its ``review_decided`` event."""
+    run.decision = "merged" if event.decision == "approved" else "rejected"
+    run.merge_sha = event.sha if event.decision == "approved" else None
+    run.decided_at = event.at
+    run.nothing_to_merge = event.decision == "approved" and not event.merged
 
 
 class SteeringMessage(BaseModel):

@@ -30,7 +30,9 @@ class RunStore(Protocol):
         """Persist a new run (state queued) and its first ``events``, atomically."""
 
     async def get_run(self, run_id: str) -> Run | None:
-        """One run by exact id."""
+        """One run by exact id. Every run read (here, ``find_runs``, ``list_runs``)
+        carries its review decision (``decision``, ``merge_sha``, ``decided_at``), taken
+        from its ``review_decided`` event."""
 
     async def find_runs(self, prefix: str) -> list[Run]:
         """Runs whose id starts with ``prefix`` (to resolve what a user typed)."""

@@ -334,7 +334,13 @@ async def review_patch(
     if run.base_sha is None:
         raise BadInput(f"run {run.id} has not started: there is nothing to review")
     repo = engine.workspace.repo_path(run.repo)
-    if span.turns is None:
+    if span.turns is None and run.decided:
+        # Decided: its branch is gone; the whole run is its last turn's snapshot.
+        if run.turns_completed < 1:
+            raise BadInput(f"run {run.id} was {run.decision}; it left no snapshot to show")
+        new = turn_ref(run.id, run.turns_completed)
+        old = run.base_sha
+    elif span.turns is None:
         new = f"refs/heads/{run.branch}"
         old = run.base_sha
     else:
@@ -346,8 +352,27 @@ async def review_patch(
     try:
         return run, await engine.merges.patch_between(repo, old, new)
     except GitError:
+        if known is not None and not known.decided:
+            fresh = await engine.resolve_run(run.id)
+            if fresh.decided:  # decided since the caller read it: its branch is gone
+                return await review_patch(engine, ref, span, known=fresh)
         await engine.worktrees.resolve(repo, new)  # one clear line if it is gone
         raise
+
+
+async def already_merged(engine: Engine, run: Run) -> bool:
+    """Whether the base already has every change of an undecided run's branch (approving
+    it would merge nothing). Read-only: the merge is worked out in memory."""
+    if run.decided or not run.branch:
+        return False
+    repo = engine.workspace.repo_path(run.repo)
+    base = engine.workspace.repo(run.repo).base
+    try:
+        base_sha = await engine.worktrees.resolve(repo, f"refs/heads/{base}")
+        preview = await engine.merges.preview(repo, base_sha, run.branch)
+    except GitError:
+        return False
+    return preview.tree is not None and preview.unchanged
 
 
 async def revert_parts(

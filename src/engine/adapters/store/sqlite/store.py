@@ -32,9 +32,9 @@ import aiosqlite
 
 from engine.disk import disk_full, free_space, nearly_full
 from engine.domain.errors import BadInput, CockpitError, StoreError, UnknownRun
-from engine.domain.events import Event, event_from_json, event_to_json
+from engine.domain.events import Event, ReviewDecided, event_from_json, event_to_json
 from engine.domain.guard import OVERRIDE, GuardRecord
-from engine.domain.models import Run, SteeringMessage, utcnow
+from engine.domain.models import Run, SteeringMessage, apply_decision, utcnow
 from engine.domain.redact import KEY_VARIABLES, Redactor
 from engine.domain.state import ACTIVE, RunState
 
@@ -71,8 +71,17 @@ RUN_COLUMNS: tuple[str, ...] = (
     "cancel_requested",
 )
 
+#: Fields of :class:`Run` read from its ``review_decided`` event, not from a column.
+DECISION_FIELDS: tuple[str, ...] = ("decision", "merge_sha", "decided_at", "nothing_to_merge")
+
 _COLS = ", ".join(RUN_COLUMNS)
-_SELECT_RUNS = f"SELECT {_COLS} FROM runs"
+# Each run with its review decision: the data of its `review_decided` event (the
+# partial index of migration 0004 finds it), NULL while undecided.
+_DECISION = (
+    "(SELECT d.data FROM events AS d WHERE d.run_id = runs.id"
+    " AND d.type = 'review_decided' ORDER BY d.seq LIMIT 1)"
+)
+_SELECT_RUNS = f"SELECT {_COLS}, {_DECISION} FROM runs"
 # Enum values are fixed identifiers, so inlining them as literals is safe.
 _ACTIVE_SQL = "(" + ", ".join(f"'{s.value}'" for s in sorted(ACTIVE)) + ")"
 
@@ -152,14 +161,20 @@ def _run_to_row(run: Run) -> dict[str, Any]:
 
 
 def _row_to_run(row: Sequence[Any]) -> Run:
-    """A Run from a row selected as ``RUN_COLUMNS``."""
-    data = dict(zip(RUN_COLUMNS, row, strict=True))
+    """A Run from a row selected as ``RUN_COLUMNS``, optionally followed by its
+    ``review_decided`` event's data (as ``_SELECT_RUNS`` selects it)."""
+    decision = row[len(RUN_COLUMNS)] if len(row) > len(RUN_COLUMNS) else None
+    data = dict(zip(RUN_COLUMNS, row[: len(RUN_COLUMNS)], strict=True))
     data["state"] = RunState(data["state"])
     data["skills"] = json.loads(data["skills"])
     for key in ("created_at", "updated_at", "started_at", "finished_at", "lease_expires_at"):
         data[key] = _dt(data[key])
     data["cancel_requested"] = bool(data["cancel_requested"])
-    return Run(**data)
+    run = Run(**data)
+    event = event_from_json(decision) if decision is not None else None
+    if isinstance(event, ReviewDecided):
+        apply_decision(run, event)
+    return run
 
 
 def _split_statements(script: str) -> list[str]:
