@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
@@ -21,13 +22,14 @@ from cockpit.doctor_cli import cmd_doctor
 from cockpit.gates_cli import cmd_gates
 from cockpit.guard_cli import add_parser as add_guard_parser
 from cockpit.guard_cli import cmd_guard
-from cockpit.render import describe_event, hidden_by_default, run_row
+from cockpit.render import describe_event, hidden_by_default, run_row, steer_hint
 from cockpit.review_cli import add_parsers as add_review_parsers
 from cockpit.review_cli import cmd_approve, cmd_reject
 from engine.adapters.control import poke_engines
 from engine.bootstrap import open_engine
 from engine.disk import NO_SPACE, disk_full
 from engine.domain.errors import BadInput, CockpitError
+from engine.domain.events import HumanAsked, RunStateChanged
 from engine.domain.models import Run
 from engine.domain.redact import KEY_VARIABLES, RedactingFilter, Redactor
 from engine.domain.state import RunState
@@ -311,10 +313,51 @@ async def _follow(engine: Engine, run: Run, as_json: bool) -> int:
             text = escape(engine.redactor.text(describe_event(event)))
             console.print(f"[dim]{stamp}[/] [bold]{run.id}[/] #{event.seq} {text}")
 
+    # On a terminal a question is answered here: each line typed while the run waits
+    # is sent as the answer (elsewhere the printed `cockpit steer` line is the way).
+    interactive = sys.stdin is not None and sys.stdin.isatty()
+    loop = asyncio.get_running_loop()
+    waiting = {"open": False, "reader": False}
+
+    sending: set[asyncio.Task] = set()
+
+    async def send(text: str) -> None:
+        try:
+            await engine.steer(run.id, text)
+        except CockpitError as exc:
+            console.print(f"answer not sent: {escape(str(exc))}")
+
+    def answer(line: str) -> None:
+        if waiting["open"] and line.strip():
+            waiting["open"] = False
+            task = loop.create_task(send(line.strip()))
+            sending.add(task)
+            task.add_done_callback(sending.discard)
+
+    def read_answers() -> None:
+        for line in sys.stdin:
+            loop.call_soon_threadsafe(answer, line)
+
+    def new_events(events: list) -> None:
+        mine = [e for e in events if e.seq > after and e.run_id == run.id]
+        show(mine)
+        for event in mine:
+            if isinstance(event, HumanAsked):
+                waiting["open"] = True
+                console.print(escape(engine.redactor.text(steer_hint(run.id, event))))
+                if interactive:
+                    console.print("type the answer here and press Enter:")
+                    if not waiting["reader"]:
+                        waiting["reader"] = True
+                        # A daemon: a read still blocked when the run ends stops nothing.
+                        threading.Thread(target=read_answers, daemon=True).start()
+            elif isinstance(event, RunStateChanged) and event.new is not RunState.WAITING_FOR_HUMAN:
+                waiting["open"] = False
+
     # Events stored before the engine started (the submit itself) come first.
     show(await engine.store.events_for(run.id))
     after = await engine.store.last_seq(run.id)
-    engine.bus.add_sink(lambda evs: show([e for e in evs if e.seq > after]))
+    engine.bus.add_sink(new_events)
     with console.status(f"run {run.id} on {run.repo}…", spinner="dots"):
         await engine.run()
     failure = engine.unrecorded.get(run.id)

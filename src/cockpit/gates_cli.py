@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import json
 
+from cockpit.render import plural
 from engine.bootstrap import open_engine
 from engine.domain.errors import BadInput, UnknownRun
 from engine.domain.gates import GateResult, GateStatus
@@ -59,7 +60,7 @@ def describe(result: GateResult) -> str:
     kind = "" if result.blocking else " (advisory)"
     head = f"{MARK[result.status]} {result.name}{kind}: {result.status.value}"
     if result.findings:
-        head += f", {len(result.findings)} finding(s)"
+        head += f", {plural(len(result.findings), 'finding')}"
     head += f" ({result.seconds:.2f}s)"
     lines = [head]
     if result.detail:

@@ -37,6 +37,8 @@ from engine.domain.state import RunState
 
 #: Transcript entries kept in memory per run (older ones stay in the store).
 MAX_ENTRIES = 400
+#: States in which a run is at work: its active time is the time spent in them.
+WORKING = frozenset({RunState.STARTING, RunState.RUNNING})
 #: Lines of a tool result shown before it is collapsed.
 COLLAPSE_AFTER = 4
 
@@ -111,6 +113,11 @@ class RunView:
     #: not on ``run.state``: the stored row is re-read on state events and may already
     #: show the new state, which would swallow the transition and its notice.
     _event_state: RunState | None = None
+    #: The run's state changes seen so far, oldest first: ``(at, old, new)``. Its active
+    #: time is summed from them (see ``active_seconds``).
+    _transitions: list[tuple[datetime, RunState | None, RunState]] = field(default_factory=list)
+    #: When the oldest event folded in happened (the start of what this view knows).
+    _first_at: datetime | None = None
 
     def __post_init__(self) -> None:
         self._event_state = self.run.state
@@ -127,9 +134,12 @@ class RunView:
         if event.seq and event.seq <= self.last_seq:
             return None
         self.last_seq = max(self.last_seq, event.seq)
+        if self._first_at is None:
+            self._first_at = event.at
         notice: str | None = None
         match event:
             case RunStateChanged(new=new, reason=reason):
+                self._transitions.append((event.at, event.old, new))
                 old, self._event_state = self._event_state, new
                 self.run.state = new
                 if new is RunState.RUNNING and self.run.started_at is None:
@@ -261,6 +271,8 @@ class RunView:
         scratch = RunView(self.run.model_copy())
         for event in older:
             scratch.apply(event)
+        self._transitions[:0] = scratch._transitions
+        self._first_at = scratch._first_at or self._first_at
         kept = list(self.entries)
         self.entries = deque([*scratch.entries, *kept], maxlen=len(scratch.entries) + len(kept))
         self.entries_total += len(scratch.entries)
@@ -273,12 +285,51 @@ class RunView:
         self._add(Entry("you", text))
 
     @property
+    def active_seconds(self) -> float | None:
+        """Seconds the run was at work: the sum of its spans in ``starting``/``running``
+        (to now while it still is), from its state changes. Idle time — finished and
+        waiting to be continued, waiting for the human, interrupted — does not count.
+        ``None`` before it ever started.
+
+        Only the newest page of events may be loaded: when the oldest state change seen
+        left an active state, the span before it counts from the oldest event seen (a
+        lower bound) until older pages are prepended.
+        """
+        if self.run.started_at is None and not any(
+            new in WORKING for _, _, new in self._transitions
+        ):
+            return None
+        now = utcnow()
+        total = 0.0
+        since: datetime | None = None
+        if not self._transitions:
+            # No state change seen (none loaded): the stored row is all there is.
+            if self.run.state in WORKING and self.run.started_at is not None:
+                since = self.run.started_at
+        elif self._transitions[0][1] in WORKING:
+            since = self._first_at or self.run.started_at
+        for at, _, new in self._transitions:
+            if new in WORKING and since is None:
+                since = at
+            elif new not in WORKING and since is not None:
+                total += (at - since).total_seconds()
+                since = None
+        if since is not None:
+            total += (now - since).total_seconds()
+        return max(0.0, total)
+
+    @property
     def elapsed(self) -> float | None:
-        """Seconds since the run started (to its end when it has ended)."""
+        """The run's active time (see ``active_seconds``), what the cockpit shows."""
+        return self.active_seconds
+
+    @property
+    def since_start(self) -> float | None:
+        """Wall-clock seconds since the run first started (idle time included): shown
+        only labelled as such ("started 9m ago")."""
         if self.run.started_at is None:
             return None
-        end = self.run.finished_at or utcnow()
-        return max(0.0, (end - self.run.started_at).total_seconds())
+        return max(0.0, (utcnow() - self.run.started_at).total_seconds())
 
 
 def _notice_for(run: Run, new: RunState) -> str | None:

@@ -9,6 +9,7 @@ from engine.domain.events import (
     ErrorOccurred,
     Event,
     FileChanged,
+    GateDecided,
     GuardDecided,
     HumanAsked,
     ProcessesEnded,
@@ -30,11 +31,57 @@ def _one_line(text: str, width: int = 100) -> str:
     return flat if len(flat) <= width else flat[: width - 1] + "…"
 
 
+def plural(count: int, noun: str, many: str | None = None) -> str:
+    """``1 file``, ``2 files``: a count with its noun in the right number."""
+    return f"{count} {noun if count == 1 else (many or noun + 's')}"
+
+
+def state_reason(state: str, reason: str | None) -> str:
+    """The reason a state line shows in brackets: nothing when it only repeats the
+    state (``cancelled (cancelled)``)."""
+    if not reason or reason.strip().lower() == state.lower():
+        return ""
+    return reason
+
+
+def finding_line(finding: dict) -> str:
+    """One gate finding: ``path:line: code message``."""
+    where = str(finding.get("path", ""))
+    if finding.get("line"):
+        where += f":{finding['line']}"
+    return f"{where}: {finding.get('code', '')} {finding.get('message', '')}".strip(" :")
+
+
+def describe_gate(event: GateDecided) -> str:
+    """``gate NAME: VERDICT, N findings (first: …)``, as the run pane words it."""
+    text = f"gate {event.name}: {event.status}"
+    if event.findings:
+        text += f", {plural(len(event.findings), 'finding')}"
+        first = finding_line(event.findings[0])
+        if first:
+            text += f" (first: {_one_line(first, 80)})"
+    elif event.detail and event.status != "passed":
+        text += f" ({_one_line(event.detail, 80)})"
+    return text
+
+
+def steer_hint(run_id: str, asked: HumanAsked) -> str:
+    """The command that answers ``asked``, ready to copy: ``cockpit steer RUN "…"``."""
+    if asked.kind == "permission" and asked.choices:
+        first, *others = asked.choices
+        alternatives = f" (or: {', '.join(others)})" if others else ""
+        return f'answer with: cockpit steer {run_id} "{first}"{alternatives}'
+    return f'answer with: cockpit steer {run_id} "YOUR ANSWER"'
+
+
 def describe_event(event: Event) -> str:
     """A short summary of an event, without its timestamp."""
     match event:
         case RunStateChanged(new=new, reason=reason):
-            return f"state → {new.value}" + (f" ({_one_line(reason, 80)})" if reason else "")
+            why = state_reason(new.value, reason)
+            return f"state → {new.value}" + (f" ({_one_line(why, 80)})" if why else "")
+        case GateDecided():
+            return describe_gate(event)
         case AgentText(text=text):
             return f"agent: {_one_line(text)}"
         case ToolCallRequested(tool=tool, arguments=args):
@@ -71,8 +118,8 @@ def describe_event(event: Event) -> str:
         case SkillsLoaded(names=names):
             return f"skills loaded: {', '.join(names)}"
         case ProcessesEnded(count=count):
-            noun = "process" if count == 1 else "processes"
-            return f"ended {count} {noun} left running by the run's earlier execution"
+            ended = plural(count, "process", "processes")
+            return f"ended {ended} left running by the run's earlier execution"
         case WorkCommitted(branch=branch, sha=sha):
             return f"work committed to {branch}" + (f" ({sha[:10]})" if sha else " (no changes)")
     return event.type

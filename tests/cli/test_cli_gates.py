@@ -58,7 +58,7 @@ def test_gates_on_a_repo_working_tree(workspace_root: Path) -> None:
     done = cockpit("gates", "app", cwd=workspace_root)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "✓ lint: passed" in done.stdout
-    assert "✗ todo (advisory): failed, 1 finding(s)" in done.stdout
+    assert "✗ todo (advisory): failed, 1 finding (" in done.stdout
 
 
 def test_gates_on_a_runs_worktree(workspace_root: Path, write_scenario) -> None:

@@ -121,3 +121,22 @@ async def test_q_and_question_mark_also_close() -> None:
             await pilot.press(key)
             await pilot.pause()
             assert not isinstance(app.screen, HelpScreen)
+
+
+class QuitOnCtrlC(App[None]):
+    """Like the cockpit: ctrl+c quits (a priority binding), so the screen's
+    ``ctrl+c,super+c`` copy is not what ctrl+c does."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+c", "quit", "Quit", show=False, priority=True, id="app.quit_ctrl_c"),
+    ]
+
+
+async def test_each_key_is_listed_once_with_what_it_does() -> None:
+    app = QuitOnCtrlC()
+    async with app.run_test(size=(120, 40)):
+        rows = [row for _, rows in collect_bindings(app) for row in rows]
+        with_ctrl_c = [row for row in rows if "^c" in row[0].split(" / ")]
+        assert with_ctrl_c == [("^c", "Quit", "app.quit_ctrl_c")]
+        copy = next(row for row in rows if row[1] == "Copy selected text")
+        assert "^c" not in copy[0].split(" / ") and copy[0]  # super+c still copies

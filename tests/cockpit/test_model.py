@@ -78,7 +78,7 @@ def test_state_change_sets_state_times_and_a_state_entry() -> None:
     notice = view.apply(state(seq, RunState.FINISHED))
     assert notice is not None and "finished" in notice and "r1" in notice
     assert view.run.finished_at == T0 + timedelta(seconds=3)
-    assert view.elapsed == 1.0
+    assert view.elapsed == 2.0  # active from starting (T0+1) to finished (T0+3)
 
 
 def test_state_change_to_the_same_state_adds_no_entry_and_no_notice() -> None:
@@ -327,6 +327,79 @@ def test_elapsed_uses_the_clock_while_running(monkeypatch: pytest.MonkeyPatch) -
     view = RunView(make_run(state=RunState.RUNNING, started_at=T0))
     assert view.elapsed == 90.0
     assert RunView(make_run()).elapsed is None
+
+
+def at_state(new: RunState, seconds: float, old: RunState | None = None) -> RunStateChanged:
+    return RunStateChanged(run_id="r1", seq=0, at=T0 + timedelta(seconds=seconds), old=old, new=new)
+
+
+def test_active_time_leaves_out_idle_time_between_finish_and_continue(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Issue 23: 9m48s for seconds of work. Only starting/running spans count; the wall
+    time since the start is there only as such."""
+    monkeypatch.setattr(model_module, "utcnow", lambda: T0 + timedelta(seconds=600))
+    view = RunView(make_run())
+    view.apply(at_state(RunState.STARTING, 0, RunState.QUEUED))
+    view.apply(at_state(RunState.RUNNING, 2, RunState.STARTING))
+    view.apply(at_state(RunState.FINISHED, 10, RunState.RUNNING))
+    assert view.active_seconds == 10.0
+    # Continued nine minutes later, for five more seconds of work.
+    view.apply(at_state(RunState.QUEUED, 550, RunState.FINISHED))
+    view.apply(at_state(RunState.STARTING, 560, RunState.QUEUED))
+    view.apply(at_state(RunState.RUNNING, 561, RunState.STARTING))
+    view.apply(at_state(RunState.FINISHED, 565, RunState.RUNNING))
+    assert view.active_seconds == view.elapsed == 15.0
+    assert view.since_start == 598.0  # started_at: the first running
+
+
+def test_active_time_leaves_out_waiting_for_the_human_and_counts_to_now(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(model_module, "utcnow", lambda: T0 + timedelta(seconds=100))
+    view = RunView(make_run())
+    view.apply(at_state(RunState.RUNNING, 0))
+    view.apply(at_state(RunState.WAITING_FOR_HUMAN, 5, RunState.RUNNING))
+    assert view.active_seconds == 5.0
+    view.apply(at_state(RunState.RUNNING, 90, RunState.WAITING_FOR_HUMAN))
+    assert view.active_seconds == 15.0  # 5 s, then 10 s since it ran again
+    view.apply(at_state(RunState.INTERRUPTED, 95, RunState.RUNNING))
+    assert view.active_seconds == 10.0
+
+
+def test_active_time_of_a_partly_loaded_run_counts_what_the_events_show(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Only the newest page loaded: the first change seen leaves running, so the span
+    before it counts from the oldest event seen; prepending older pages completes it."""
+    monkeypatch.setattr(model_module, "utcnow", lambda: T0 + timedelta(seconds=1000))
+    view = RunView(make_run(state=RunState.FINISHED, started_at=T0))
+    view.load(
+        [
+            AgentText(run_id="r1", seq=5, at=T0 + timedelta(seconds=20), text="late"),
+            RunStateChanged(
+                run_id="r1",
+                seq=6,
+                at=T0 + timedelta(seconds=30),
+                old=RunState.RUNNING,
+                new=RunState.FINISHED,
+            ),
+        ]
+    )
+    assert view.active_seconds == 10.0
+    view.prepend(
+        [
+            RunStateChanged(run_id="r1", seq=1, at=T0, old=RunState.QUEUED, new=RunState.RUNNING),
+            AgentText(run_id="r1", seq=2, at=T0 + timedelta(seconds=1), text="early"),
+        ]
+    )
+    assert view.active_seconds == 30.0
+
+
+def test_a_never_started_run_has_no_active_time() -> None:
+    view = RunView(make_run())
+    view.apply(at_state(RunState.QUEUED, 0))
+    assert view.active_seconds is None and view.since_start is None
 
 
 # --- inbox and counts --------------------------------------------------------------------

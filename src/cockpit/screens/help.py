@@ -67,14 +67,22 @@ def _binding_classes(node_cls: type, *, include_textual: bool) -> list[type]:
     ]
 
 
-def _key_display(app: App[Any], binding: Binding) -> str:
-    """Display string for ``binding``'s key(s), honouring the app's keymap."""
+def _keyed(app: App[Any], binding: Binding) -> list[Binding]:
+    """``binding`` split into one binding per key, keys as the app's keymap sets them."""
     # Textual 8 has no public getter for the keymap set with `App.set_keymap`.
     keymap: dict[str, str] = getattr(app, "_keymap", {}) or {}
     if binding.id and binding.id in keymap:
         binding = binding.with_key(keymap[binding.id], key_display=None)
+    return list(Binding.make_bindings([binding]))
+
+
+def _key_display(app: App[Any], binding: Binding, taken: frozenset[str] = frozenset()) -> str:
+    """Display string for ``binding``'s key(s), honouring the app's keymap; keys in
+    ``taken`` (another binding's, which wins) are left out."""
     displays: list[str] = []
-    for one in Binding.make_bindings([binding]):
+    for one in _keyed(app, binding):
+        if one.key in taken:
+            continue
         try:
             display = app.get_key_display(one)
         except Exception:  # a custom get_key_display must never break the help screen
@@ -84,12 +92,17 @@ def _key_display(app: App[Any], binding: Binding) -> str:
     return " / ".join(displays)
 
 
-def _rows(app: App[Any], bindings: Iterable[Binding]) -> Iterator[BindingRow]:
+def _rows(
+    app: App[Any], bindings: Iterable[Binding], taken: frozenset[str] = frozenset()
+) -> Iterator[BindingRow]:
     for binding in bindings:
         if not binding.show and not binding.description:
             continue
+        keys = _key_display(app, binding, frozenset() if binding.priority else taken)
+        if not keys:
+            continue  # every key of it does something else (a priority binding's)
         description = binding.description or binding.action
-        yield (_key_display(app, binding), description, binding.id)
+        yield (keys, description, binding.id)
 
 
 def collect_bindings(app: App[Any], *, include_textual: bool = False) -> list[BindingGroup]:
@@ -109,10 +122,18 @@ def collect_bindings(app: App[Any], *, include_textual: bool = False) -> list[Bi
     formatted with ``app.get_key_display``. Rows and classes are deduplicated.
     """
     groups: dict[str, list[BindingRow]] = {}
+    # Keys of the app's priority bindings do what those say, wherever the focus is
+    # (ctrl+c quits, so the screen's "ctrl+c copies" is not listed for ctrl+c).
+    taken = frozenset(
+        one.key
+        for item in _own_bindings(_binding_classes(type(app), include_textual=True))
+        if item.priority and (item.show or item.description)
+        for one in _keyed(app, item)
+    )
 
     def add(group: str, bindings: Iterable[Binding]) -> None:
         rows = groups.setdefault(group, [])
-        for row in _rows(app, bindings):
+        for row in _rows(app, bindings, taken):
             if row not in rows:
                 rows.append(row)
 

@@ -11,6 +11,7 @@ from textual.widgets import Static
 
 from cockpit.diff_lines import DiffLine, diff_lines, flags_by_file
 from cockpit.model import RunView
+from cockpit.render import plural
 from cockpit.widgets.glyphs import colour, update_if_changed
 from cockpit.widgets.log import Log
 
@@ -58,7 +59,7 @@ class DiffPanel(Vertical):
         )
         app = self.app
         text = Text()
-        text.append(f"{len(diff.files)} files  ", style="bold")
+        text.append(f"{plural(len(diff.files), 'file')}  ", style="bold")
         text.append(f"+{diff.added}", style=colour(app, "success"))
         text.append(f" -{diff.removed}\n", style=colour(app, "error"))
         for f in diff.files[:SUMMARY_FILES]:
@@ -71,7 +72,8 @@ class DiffPanel(Vertical):
                 text.append(f"  ✗ {flagged}", style=colour(app, "error"))
             text.append("\n")
         if len(diff.files) > SUMMARY_FILES:
-            text.append(f" … {len(diff.files) - SUMMARY_FILES} more files\n", style="italic")
+            more = plural(len(diff.files) - SUMMARY_FILES, "more file", "more files")
+            text.append(f" … {more}\n", style="italic")
         update_if_changed(summary, text)
         hunks.clear()
         self.places = {}

@@ -9,6 +9,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from cockpit.model import CockpitModel, RunView
+from cockpit.render import plural
 from cockpit.widgets.glyphs import GLYPH, colour, gate_badges, state_style, update_if_changed
 from engine.domain.diffs import RepoStatus, WorktreeDiff
 
@@ -56,7 +57,8 @@ class RepoPane(VerticalScroll):
                 text.append("  (no upstream)", style="dim")
             text.append("\n")
             if status.dirty:
-                text.append(f" {len(status.dirty)} dirty files\n", style=colour(app, "warning"))
+                dirty = plural(len(status.dirty), "dirty file")
+                text.append(f" {dirty}\n", style=colour(app, "warning"))
                 for code, file in status.dirty[:15]:
                     text.append(f"   {code:>2} {file}\n")
                 if len(status.dirty) > 15:
@@ -64,7 +66,8 @@ class RepoPane(VerticalScroll):
             else:
                 text.append(" working tree clean\n", style=colour(app, "success"))
         if diff is not None and diff.files:
-            text.append(f" working tree vs HEAD: {len(diff.files)} files ", style="bold")
+            changed = plural(len(diff.files), "file")
+            text.append(f" working tree vs HEAD: {changed} ", style="bold")
             text.append(f"+{diff.added}", style=colour(app, "success"))
             text.append(f" -{diff.removed}\n", style=colour(app, "error"))
             for f in diff.files[:15]:

@@ -348,7 +348,7 @@ class RunPane(Vertical):
         head.append(f" {glyph} {word} ", style=f"bold {colour(app, role)}")
         head.append(f" {run.id}", style="bold")
         head.append(f" · {run.repo} · {run.agent} · turn {run.turns_completed}")
-        head.append(f" · {human_duration(view.elapsed)}")
+        head.append(f" · {run_times(view)}")
         if view.input_tokens or view.output_tokens:
             head.append(f" · {view.input_tokens + view.output_tokens:,} tok")
         if view.cost_usd is not None:
@@ -373,6 +373,20 @@ class RunPane(Vertical):
         update_if_changed(
             self.query_one("#run-gates", Static), run_gate_badges(app, view, configured)
         )
+
+
+def run_times(view: RunView) -> str:
+    """``active 12s · started 9m48s ago``: the time the run was at work, and the wall
+    time since it first started only where labelled so (a run continued after a while
+    idle was not working all along)."""
+    active = view.active_seconds
+    if active is None:
+        return human_duration(None)
+    shown = f"active {human_duration(active)}"
+    since = view.since_start
+    if since is not None and since - active >= 60:
+        shown += f" · started {human_duration(since)} ago"
+    return shown
 
 
 def decision_text(app, view: RunView) -> Text:

@@ -343,7 +343,7 @@ class Engine:
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.shield(self._tasks[run.id])
         elif run.state in (RunState.QUEUED, RunState.INTERRUPTED):
-            await self._record_state(run, RunState.CANCELLED, "cancelled")
+            await self._record_state(run, RunState.CANCELLED, "cancelled on request")
         else:
             await self._poke()
         return await self.resolve_run(run.id)

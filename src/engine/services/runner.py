@@ -57,6 +57,7 @@ from engine.ports.sandbox import RUN_MARK, Jail
 from engine.ports.skills import SkillLibrary
 from engine.ports.store import RunStore
 from engine.services.bus import EventBus
+from engine.services.claims import NO_CHANGES, ChangeClaims
 from engine.services.gates import GatePlan, check_tree, fix_request, verdict_event
 
 log = logging.getLogger(__name__)
@@ -146,15 +147,22 @@ class RunExecution:
         self._last_activity = time.monotonic()
         self._waiting_for_human = False
         self._commands_running = 0
+        #: Ids of steering messages that answer a question an earlier execution left open
+        #: (sent while the run was interrupted): the agent, replaying that turn, asks again
+        #: and gets them as the answer, not as notes. Released at the end of the turn.
+        self._held_answers: set[int] = set()
         #: The agent process's last stderr lines (kept for a failure's event).
         self._stderr: deque[str] = deque(maxlen=STDERR_LINES)
         #: The base sha of a worktree this execution made and the agent has not used yet.
         self._unstarted_worktree: str | None = None
+        #: What the agent claims to have changed (flagged at the end if none of it is there).
+        self._claims = ChangeClaims()
 
     # --- RunContext -------------------------------------------------------------------
     async def emit(self, event: Event) -> None:
         """Publish an event of this run."""
         self._last_activity = time.monotonic()
+        self._claims.see(event)
         self._bus.emit(event)
 
     async def end_turn(self) -> None:
@@ -167,6 +175,7 @@ class RunExecution:
         self.run.turns_completed = turn
         await self._store.save_run(self.run)
         self._bus.emit(TurnFinished(run_id=self.run.id, turn=turn, ref=ref, sha=sha))
+        self._held_answers.clear()  # not asked again: they reach the agent as steering
         if self._gates is not None and self._gates.on_turn:
             await self._judge_turn(turn, sha)
 
@@ -220,8 +229,13 @@ class RunExecution:
         await self._store.add_steering(self.run.id, answer)
 
     async def take_steering(self) -> list[SteeringMessage]:
-        """Deliver pending steering messages and emit their receipts."""
-        messages = await self._store.pending_steering(self.run.id)
+        """Deliver pending steering messages and emit their receipts (answers held for a
+        question asked again stay pending: :meth:`ask_human` delivers them)."""
+        pending = await self._store.pending_steering(self.run.id)
+        return await self._deliver([m for m in pending if m.id not in self._held_answers])
+
+    async def _deliver(self, messages: list[SteeringMessage]) -> list[SteeringMessage]:
+        """Mark ``messages`` delivered and emit their receipts."""
         for message in messages:
             now = utcnow()
             await self._store.mark_delivered(message.id, now)
@@ -234,7 +248,14 @@ class RunExecution:
         return messages
 
     async def ask_human(self, question: str) -> str:
-        """Wait in ``waiting_for_human`` until a steering message answers the question."""
+        """Wait in ``waiting_for_human`` until a steering message answers the question.
+        An answer sent while an earlier execution's question was open answers it at once."""
+        if self._held_answers:
+            held, self._held_answers = self._held_answers, set()
+            pending = await self._store.pending_steering(self.run.id)
+            messages = await self._deliver([m for m in pending if m.id in held])
+            if messages:
+                return "\n".join(m.text for m in messages)
         answer = await self._wait_for_human(HumanAsked(run_id=self.run.id, question=question))
         assert answer is not None  # no timeout: only an answer ends the wait
         return answer
@@ -466,6 +487,7 @@ class RunExecution:
                     RunState.RUNNING, worktree=str(self.worktree), base_sha=base_sha
                 )
                 self._unstarted_worktree = None
+                await self._hold_answers()
                 outcome = await self._run_backend()
             await asyncio.shield(self._conclude(outcome))
         except TimeoutError:
@@ -474,7 +496,7 @@ class RunExecution:
             if self.stop_reason == SHUTDOWN:
                 await asyncio.shield(self._end(RunState.INTERRUPTED, "engine shut down"))
             else:
-                await asyncio.shield(self._end(RunState.CANCELLED, "cancelled"))
+                await asyncio.shield(self._end(RunState.CANCELLED, "cancelled on request"))
         except CockpitError as exc:
             await asyncio.shield(self._fail(str(exc)))
         except OSError as exc:
@@ -487,6 +509,19 @@ class RunExecution:
         except Exception as exc:  # an adapter bug must fail the run, not the engine
             log.exception("run %s crashed", run.id)
             await asyncio.shield(self._fail(f"internal error: {type(exc).__name__}: {exc}"))
+
+    async def _hold_answers(self) -> None:
+        """When an earlier execution ended while the agent's question was open, hold the
+        steering sent since then as its answer (see ``_held_answers``)."""
+        open_question = False
+        for event in await self._store.events_for(self.run.id):
+            if isinstance(event, HumanAsked):
+                open_question = event.kind == "question"
+            elif isinstance(event, SteeringDelivered):
+                open_question = False  # answered
+        if open_question:
+            pending = await self._store.pending_steering(self.run.id)
+            self._held_answers = {m.id for m in pending}
 
     async def _run_backend(self) -> AgentOutcome:
         """The backend's run, failed as hung when it is silent for the profile's
@@ -526,6 +561,7 @@ class RunExecution:
         self._bus.emit(
             WorkCommitted(run_id=self.run.id, branch=self.run.branch, sha=sha, message=message)
         )
+        await self._check_claims(sha)
         if self._gates is not None and self._gates.on_finish:
             await self._judge(self._gates.on_finish, sha, None)
         if self.run.base_sha:
@@ -537,6 +573,21 @@ class RunExecution:
             if leaks.findings:
                 self._bus.emit(verdict_event(self.run.id, leaks, sha, None))
         await self.set_state(RunState.FINISHED)
+
+    async def _check_claims(self, sha: str | None) -> None:
+        """Say so when the agent reported changes (a write/edit that succeeded, a file it
+        said it changed) and the worktree has no difference from the base at all."""
+        claimed = self._claims.paths
+        if sha is not None or not claimed or not self.run.base_sha:
+            return
+        if await self._git.changed_files(self.worktree, self.run.base_sha):
+            return
+        shown = ", ".join(claimed[:10]) + (", …" if len(claimed) > 10 else "")
+        self._bus.emit(
+            ErrorOccurred(
+                run_id=self.run.id, message=NO_CHANGES, detail=f"reported changed: {shown}"
+            )
+        )
 
     def agent_stderr(self, line: str) -> None:
         """Keep one stderr line of the agent's process (its API key masked)."""

@@ -3,8 +3,10 @@
 ``codex exec`` asks for no approvals, so the guard cannot see a Codex tool call before it
 runs: the floor is Codex's own sandbox, ``-s workspace-write`` (writes only inside the
 worktree; ``/tmp`` and ``$TMPDIR`` are excluded too), with the network off. Commands
-show in the transcript afterwards, except those the sandbox refused, which
-``codex exec --json`` does not report. The README says so.
+show in the transcript afterwards. ``codex exec --json`` may not report a command the
+sandbox refused: after each ``codex exec`` its session file (in ``CODEX_HOME``) is read,
+and a refused command, or one that failed unreported, becomes an error event. The README
+says so.
 
 Each run gets its own ``CODEX_HOME`` (in the run's state folder) with a ``config.toml``
 naming the model and, with ``base_url``, a Responses-API provider. The JSON event stream
@@ -22,9 +24,11 @@ import asyncio
 import contextlib
 import json
 import os
+import re
 import shutil
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +52,10 @@ _RESUME_PROMPT = "Continue the task where you left off."
 _CHANGE = {"add": "added", "update": "modified", "delete": "deleted"}
 #: Lines of the CLI's stderr kept for the error line when it fails.
 _STDERR_LINES = 5
+#: Codex's tools that run a command (in its session file, ``sessions/…/rollout-*.jsonl``).
+_EXEC_TOOLS = frozenset({"exec_command", "shell", "shell_command", "local_shell", "container.exec"})
+#: Output of a command its sandbox refused (a write outside the worktree, a blocked exec).
+_REFUSED = ("read-only file system", "permission denied", "operation not permitted")
 
 
 class CodexBackend:
@@ -83,6 +91,10 @@ class CodexBackend:
         env.update({"CODEX_HOME": str(home), "COCKPIT_CODEX_KEY": api_key, "TMPDIR": str(tmp)})
         saved = await ctx.load_state() or {}
         thread = saved.get("thread_id")
+        # Commands of an earlier execution were judged then: only new ones are looked at.
+        seen: set[str] = set()
+        if thread:
+            seen = {c.call_id for c in await asyncio.to_thread(exec_calls, home, thread)}
         prompt = (
             _RESUME_PROMPT
             if thread
@@ -90,6 +102,8 @@ class CodexBackend:
         )
         while True:
             outcome, thread = await self._exec(ctx, profile, env, prompt, thread)
+            if thread:
+                await _say_refused(ctx, home, thread, seen)
             if outcome is not None:
                 return outcome
             steering = await ctx.take_steering()
@@ -238,6 +252,16 @@ class _Stream:
                 await ctx.emit(AgentText(run_id=run_id, text=str(item["text"])))
             case "command_execution":
                 code = item.get("exit_code")
+                status = item.get("status")
+                if status == "declined" or (status == "failed" and code is None):
+                    what = "declined to run" if status == "declined" else "could not start"
+                    await ctx.emit(
+                        ErrorOccurred(
+                            run_id=run_id,
+                            message=f"Codex {what} a command: {item.get('command', '')}",
+                            detail=str(item.get("aggregated_output") or "") or None,
+                        )
+                    )
                 await ctx.emit(
                     ToolCallFinished(
                         run_id=run_id,
@@ -260,7 +284,12 @@ class _Stream:
                             )
                         )
             case "error":
-                await ctx.emit(ErrorOccurred(run_id=run_id, message=str(item.get("message"))))
+                # An error *item* is Codex's non-fatal warning (e.g. no metadata for the
+                # model, fallback used); the run goes on, so it is a note, not an error.
+                # Fatal ones come as the top-level `error` / `turn.failed` events above.
+                message = str(item.get("message") or "").strip()
+                if message:
+                    await ctx.emit(AgentText(run_id=run_id, text=f"codex warning: {message}"))
 
 
 def _relative(worktree: Path, path: str) -> str | None:
@@ -268,3 +297,89 @@ def _relative(worktree: Path, path: str) -> str | None:
         return (worktree / path).resolve().relative_to(worktree.resolve()).as_posix()
     except ValueError:
         return None
+
+
+@dataclass(frozen=True)
+class _ExecCall:
+    call_id: str
+    command: str
+    #: Whether Codex reported it as a command execution (``codex exec --json`` did too).
+    reported: bool
+    exit_code: int | None
+    output: str
+
+
+def exec_calls(home: Path, thread: str) -> list[_ExecCall]:
+    """The commands Codex ran (or tried to) in ``thread``, with their outputs, from the
+    session file it keeps in ``CODEX_HOME``: every call is there, also those that
+    ``codex exec --json`` did not report (a command its sandbox refused may not be)."""
+    calls: dict[str, str] = {}
+    outputs: dict[str, str] = {}
+    reported: set[str] = set()
+    for path in sorted((home / "sessions").rglob(f"rollout-*{thread}.jsonl")):
+        with contextlib.suppress(OSError):
+            for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+                try:
+                    record = json.loads(line)
+                except ValueError:
+                    continue
+                payload = record.get("payload") if isinstance(record, dict) else None
+                if isinstance(payload, dict):
+                    _note(payload, calls, outputs, reported)
+    return [
+        _ExecCall(call_id, command, call_id in reported, *_exit_and_output(outputs[call_id]))
+        for call_id, command in calls.items()
+        if call_id in outputs
+    ]
+
+
+def _note(
+    payload: dict[str, Any], calls: dict[str, str], outputs: dict[str, str], reported: set[str]
+) -> None:
+    kind = payload.get("type")
+    call_id = str(payload.get("call_id") or "")
+    if kind == "function_call" and payload.get("name") in _EXEC_TOOLS and call_id:
+        try:
+            args = json.loads(payload.get("arguments") or "{}")
+        except ValueError:
+            args = {}
+        command = (args.get("cmd") or args.get("command") or "") if isinstance(args, dict) else ""
+        calls[call_id] = " ".join(command) if isinstance(command, list) else str(command)
+    elif kind == "function_call_output" and call_id:
+        output = payload.get("output")
+        outputs[call_id] = output if isinstance(output, str) else json.dumps(output)
+    elif kind == "item_completed":
+        item = payload.get("item") or {}
+        if isinstance(item, dict) and item.get("type") == "CommandExecution":
+            reported.add(str(item.get("id")))
+    elif kind in ("exec_command_begin", "exec_command_end") and call_id:
+        reported.add(call_id)
+
+
+def _exit_and_output(text: str) -> tuple[int | None, str]:
+    match = re.search(r"(?:exited with code|exit code:?)\s*(-?\d+)", text)
+    code = int(match.group(1)) if match else None
+    _, found, rest = text.partition("Output:\n")
+    return code, (rest if found else text).strip()
+
+
+async def _say_refused(ctx: RunContext, home: Path, thread: str, seen: set[str]) -> None:
+    """An error event for each new command Codex's sandbox refused, and for each that
+    failed without ``codex exec --json`` reporting it: the run would show nothing of
+    those, and a refusal is worth more than a failed tool line."""
+    for call in await asyncio.to_thread(exec_calls, home, thread):
+        if call.call_id in seen:
+            continue
+        seen.add(call.call_id)
+        failed = call.exit_code not in (0, None)
+        if failed and any(marker in call.output.lower() for marker in _REFUSED):
+            message = f"Codex's sandbox refused a command: {call.command}"
+        elif failed and not call.reported:
+            message = (
+                f"a command Codex did not report failed (exit {call.exit_code}): {call.command}"
+            )
+        else:
+            continue
+        await ctx.emit(
+            ErrorOccurred(run_id=ctx.run.id, message=message, detail=call.output or None)
+        )
