@@ -172,6 +172,8 @@ class BubblewrapJail:
         # Order matters: a later mount hides what an earlier one put at or under its path
         # (the private /tmp must come before a worktree that lives under /tmp).
         args += ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
+        for shown in _programs_in_tmp(argv):
+            args += ["--ro-bind", str(shown), str(shown)]
         if _in_private_tmp(self._home) and self._home.is_dir():
             # Shown as it is, read-only: hiding credentials below would otherwise make
             # an empty, writable home in a private /tmp that silently takes writes.
@@ -234,6 +236,45 @@ class BubblewrapJail:
 def _in_private_tmp(path: Path) -> bool:
     """Whether ``path`` is under ``/tmp``, which every jail replaces with its own."""
     return path == Path("/tmp") or Path("/tmp") in path.parents
+
+
+@functools.cache
+def _installs_in_tmp(path_variable: str) -> tuple[Path, ...]:
+    """Cockpit's own Python and the folders of ``PATH`` that live under ``/tmp`` (a
+    checkout there, as CI may make one): shown read-only in every jail, or the agents'
+    programs and the tools their commands call would not be found."""
+    found: list[Path] = []
+    for prefix in {sys.prefix, sys.base_prefix, sys.exec_prefix}:
+        found.append(Path(os.path.realpath(prefix)))
+    for entry in path_variable.split(os.pathsep):
+        if not entry:
+            continue
+        folder = Path(os.path.realpath(entry))
+        # A bin folder's links point into its parent (a venv, node_modules).
+        found.append(folder.parent if folder.name in ("bin", ".bin") else folder)
+    return tuple(f for f in found if _in_private_tmp(f) and f.is_dir())
+
+
+def _programs_in_tmp(argv: Sequence[str]) -> list[Path]:
+    """What a command line needs shown that the private ``/tmp`` would hide: the
+    installs above, and the program and files it names under ``/tmp`` (an npm package's
+    whole ``node_modules``, a script's folder)."""
+    shown = list(_installs_in_tmp(os.environ.get("PATH", "")))
+    for word in argv:
+        if not word.startswith("/tmp/") or not os.path.exists(word):
+            continue
+        real = Path(os.path.realpath(word))
+        parts = real.parts
+        if "node_modules" in parts:
+            shown.append(Path(*parts[: parts.index("node_modules") + 1]))
+        else:
+            shown.append(real if real.is_dir() else real.parent)
+    # Outermost first, each once: a folder inside one already shown needs no mount.
+    kept: list[Path] = []
+    for path in sorted(set(shown), key=lambda p: len(p.parts)):
+        if not any(path == k or k in path.parents for k in kept):
+            kept.append(path)
+    return kept
 
 
 def _git_places(worktree: Path) -> tuple[Path, Path] | None:
