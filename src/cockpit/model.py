@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from cockpit.render import hidden_by_default
+from cockpit.render import hidden_by_default, plural
 from engine.domain.diffs import RepoStatus, WorktreeDiff
 from engine.domain.events import (
     AgentText,
@@ -205,7 +205,7 @@ class RunView:
                 self.gates[name] = event
                 if status == "running":  # a badge only; its verdict follows
                     return notice
-                count = f", {len(findings)} finding(s)" if findings else ""
+                count = f", {plural(len(findings), 'finding')}" if findings else ""
                 lines = [_finding_line(f) for f in findings] or ([detail] if detail else [])
                 failed = status != "passed"
                 self._add(

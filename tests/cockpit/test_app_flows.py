@@ -550,7 +550,7 @@ async def test_gate_badges_and_red_gates_in_the_inbox(workspace_root: Path, scen
         await until(pilot, lambda: app._selected_run_id() == run_id)
         badges = app.query_one("#run-gates", Static)
         await until(pilot, lambda: "✗ lint 1" in str(badges.content))
-        assert "gate lint: failed, 1 finding(s)" in transcript_text(app)
+        assert "gate lint: failed, 1 finding" in transcript_text(app)
         await pilot.press("i")
         await until(pilot, lambda: isinstance(app.screen, InboxScreen))
         screen = app.screen

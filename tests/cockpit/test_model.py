@@ -643,7 +643,7 @@ def test_gate_verdicts_are_kept_per_gate_and_go_stale_on_a_newer_turn() -> None:
     entry = view.entries[-2]
     assert (entry.kind, entry.text, entry.is_error) == (
         "result",
-        "gate lint: failed, 1 finding(s)",
+        "gate lint: failed, 1 finding",
         True,
     )
     assert entry.detail == "a.py:3: F401 unused"

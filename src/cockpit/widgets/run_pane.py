@@ -15,6 +15,7 @@ from textual.strip import Strip
 from textual.widgets import Static
 
 from cockpit.model import COLLAPSE_AFTER, Entry, RunView
+from cockpit.render import state_reason
 from cockpit.widgets.diff_panel import DiffPanel
 from cockpit.widgets.glyphs import (
     colour,
@@ -284,7 +285,10 @@ class Transcript(Log):
             case "file":
                 return Text(f"  ± {entry.text}", style=colour(app, "secondary"))
             case "state":
-                reason = f" ({entry.detail})" if entry.detail else ""
+                # A run stored before reasons stopped repeating the state still says
+                # "cancelled (cancelled)": shown once.
+                said = state_reason(entry.text, entry.detail)
+                reason = f" ({said})" if said else ""
                 return Text(f"— {entry.text}{reason} —", style=muted)
         return Text(f"── {entry.text} ──", style=muted)
 
