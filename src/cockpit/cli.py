@@ -62,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--workspace", metavar="DIR", help="workspace root (default: nearest cockpit.toml)"
     )
-    sub = p.add_subparsers(dest="command", parser_class=_Parser)
+    sub = p.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
 
     demo = sub.add_parser("demo", help="build a demo workspace and run a scripted agent on it")
     demo.add_argument("--dir", metavar="D", help="where to build it (default: a fresh folder)")
@@ -122,7 +122,8 @@ def build_parser() -> argparse.ArgumentParser:
     review.add_argument("run")
     add_review_parsers(sub)
 
-    eng = sub.add_parser("engine", help=argparse.SUPPRESS)
+    # Internal (the background engine `run` starts): no help given, so not listed.
+    eng = sub.add_parser("engine")
     eng.add_argument("--exit-when-idle", action="store_true")
     return p
 

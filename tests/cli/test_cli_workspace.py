@@ -94,3 +94,12 @@ def test_repo_list_and_runs_warn_of_a_repo_that_is_no_git_repo(tmp_path: Path, m
     assert done.stderr.splitlines() == warnings
     done = cockpit("runs", "--json", cwd=ws)
     assert done.stderr.splitlines() == warnings and json.loads(done.stdout) == []
+
+
+def test_help_lists_the_commands_a_user_has_and_nothing_internal(tmp_path: Path):
+    done = cockpit("--help", cwd=tmp_path)
+    assert done.returncode == 0
+    assert "SUPPRESS" not in done.stdout
+    assert "engine" not in done.stdout  # the background engine's own command
+    for command in ("run", "runs", "approve", "doctor", "guard"):
+        assert f"\n    {command} " in done.stdout, command
