@@ -7,6 +7,8 @@ keeps streaming edits. No API key, no network.
 from __future__ import annotations
 
 import asyncio
+import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -52,5 +54,16 @@ def run_demo(directory: str | None) -> int:
 
     ws, select = prepare_demo(directory)
     CockpitApp(ws, select=select, welcome=WELCOME).run()
-    print(f"demo workspace: {ws.root} (open it again with: cockpit --workspace {ws.root})")
+    print(f"demo workspace: {ws.root} (open it again with: {_command()} --workspace {ws.root})")
     return 0
+
+
+def _command() -> str:
+    """How to start this very cockpit from a shell: ``cockpit`` when that is the one on
+    the PATH, else the full path of the one running (``make demo`` does not put its
+    venv on the PATH)."""
+    here = Path(sys.executable).parent / "cockpit"
+    on_path = shutil.which("cockpit")
+    if on_path is not None and (not here.exists() or Path(on_path).resolve() == here.resolve()):
+        return "cockpit"
+    return str(here) if here.exists() else f"{sys.executable} -m cockpit"
