@@ -179,16 +179,26 @@ async def run_shell(
     the CancelledError propagates. ``on_start`` gets the process group's id.
     """
     argv = ["/bin/sh", "-c", command] if isinstance(command, str) else list(command)
-    proc = await asyncio.create_subprocess_exec(
-        *argv,
-        cwd=str(cwd),
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-        start_new_session=True,
-        env=dict(env) if env is not None else None,
-        preexec_fn=die_with_parent,
+    spawn = asyncio.ensure_future(
+        asyncio.create_subprocess_exec(
+            *argv,
+            cwd=str(cwd),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            start_new_session=True,
+            env=dict(env) if env is not None else None,
+            preexec_fn=die_with_parent,
+        )
     )
+    try:
+        proc = await asyncio.shield(spawn)
+    except asyncio.CancelledError:
+        # Cancelled while the process was being started: it runs already (it may have
+        # done work), so it is waited for and its group ended before the cancel goes on.
+        proc = await spawn
+        await kill_group(proc.pid)
+        raise
     if on_start is not None:
         on_start(proc.pid)
     try:
