@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from engine.workspace import Workspace, open_workspace
+
 
 @pytest.fixture
 def scenario(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[str], str]:
@@ -25,3 +27,15 @@ def scenario(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[str],
         return name
 
     return write
+
+
+@pytest.fixture
+def ws(workspace_root: Path) -> Workspace:
+    """The test workspace (repos ``app`` and ``lib``, a scripted profile), opened."""
+    return open_workspace(workspace_root)
+
+
+@pytest.fixture
+def repo(workspace_root: Path) -> Path:
+    """The ``app`` repo of the test workspace."""
+    return workspace_root.parent / "repos" / "app"

@@ -73,11 +73,6 @@ wait = 30
 """
 
 
-@pytest.fixture
-def ws(workspace_root: Path) -> Workspace:
-    return open_workspace(workspace_root)
-
-
 # --- flows -----------------------------------------------------------------------------
 
 

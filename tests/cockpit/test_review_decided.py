@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from pilotkit import SIZE, make_app, start_run, state_of, type_text, until, view_of
 from textual.pilot import Pilot
 from textual.widgets import Static
@@ -16,23 +15,13 @@ from cockpit.app import CockpitApp
 from cockpit.screens.confirm import ConfirmScreen
 from cockpit.screens.review import DECIDING, ReviewScreen
 from engine.domain.state import RunState
-from engine.workspace import Workspace, open_workspace
+from engine.workspace import Workspace
 from enginekit import git
 
 TWO_FILES = (
     '[[step]]\nwrite = { path = "a.txt", content = "one\\ntwo\\n" }\n'
     '[[step]]\nedit = { path = "README.md", old = "# app", new = "# app, improved" }\n'
 )
-
-
-@pytest.fixture
-def ws(workspace_root: Path) -> Workspace:
-    return open_workspace(workspace_root)
-
-
-@pytest.fixture
-def repo(workspace_root: Path) -> Path:
-    return workspace_root.parent / "repos" / "app"
 
 
 async def finished(pilot: Pilot, scenario) -> str:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-import pytest
 from pilotkit import SIZE, make_app, start_run, state_of, until, view_of
 from textual.widgets import Input
 
@@ -26,16 +25,6 @@ THREE_FILES = (
     '[[step]]\nwrite = { path = "b.txt", content = "bee\\n" }\n'
     '[[step]]\nedit = { path = "README.md", old = "# app", new = "# app, improved" }\n'
 )
-
-
-@pytest.fixture
-def ws(workspace_root: Path) -> Workspace:
-    return open_workspace(workspace_root)
-
-
-@pytest.fixture
-def repo(workspace_root: Path) -> Path:
-    return workspace_root.parent / "repos" / "app"
 
 
 def noted(text: str) -> bool:
