@@ -460,9 +460,12 @@ class GitWorktrees:
                 # Seeding from the real index keeps its stat cache, so `add -A` only rehashes
                 # files that changed instead of the whole tree; `read-tree -m HEAD` then
                 # drops anything merely staged. Fall back to a plain read when it refuses
-                # (e.g. unresolved conflicts).
+                # (e.g. unresolved conflicts). The copy keeps the index's mtime: git trusts
+                # an entry's stat data only when the file is older than the index, and a copy
+                # stamped "now" would pass off a same-size edit made in the second the index
+                # was written as unchanged (racy git) and leave it out of the snapshot.
                 with contextlib.suppress(OSError, GitError):
-                    await asyncio.to_thread(shutil.copyfile, real_index, index)
+                    await asyncio.to_thread(shutil.copy2, real_index, index)
                     await _git("read-tree", "-m", "HEAD", cwd=worktree, env=env)
                     seeded = True
             if not seeded:

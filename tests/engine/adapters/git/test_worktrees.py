@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -175,9 +176,35 @@ async def test_commit_work(gw: GitWorktrees, wt: tuple[Path, str]) -> None:
     assert sh(path, "rev-parse", "HEAD^").strip() == base
     assert sh(path, "log", "-1", "--format=%s").strip() == "agent work"
     assert tree_files(path, sha) == {".gitignore", "src/app.py", "new.txt", "deep/er/bin.dat"}
+    assert sh(path, "show", f"{sha}:src/app.py") == "print('v2')\n"
     assert sh(path, "status", "--porcelain") == ""
     assert (path / "debug.log").exists()  # files untouched, ignored ones included
     assert await gw.commit_work(path, "again") is None
+
+
+async def test_a_same_size_edit_in_the_second_of_checkout_is_snapshotted(
+    gw: GitWorktrees, repo: Path, tmp_path: Path
+) -> None:
+    """Racy git: an edit that keeps size and timestamps (to the second) of the checkout
+    must still reach the snapshot, however late the snapshot is taken."""
+    for attempt in range(5):
+        path = tmp_path / f"racy{attempt}"
+        await gw.create(repo, path, f"cockpit/racy{attempt}", "main")
+        app = path / "src" / "app.py"
+        before = app.stat()
+        app.write_text("print('v2')\n")  # same size as v1
+        after = app.stat()
+        if (int(before.st_mtime), int(before.st_ctime)) == (
+            int(after.st_mtime),
+            int(after.st_ctime),
+        ):
+            break
+    else:
+        pytest.skip("the machine never wrote the edit in the second of the checkout")
+    time.sleep(1.05 - time.time() % 1)  # the snapshot's index copy is made a second later
+    sha = await gw.commit_work(path, "racy")
+    assert sha is not None
+    assert sh(path, "show", f"{sha}:src/app.py") == "print('v2')\n"
 
 
 async def test_changed_files(gw: GitWorktrees, wt: tuple[Path, str]) -> None:
