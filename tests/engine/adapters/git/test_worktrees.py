@@ -200,7 +200,9 @@ async def test_a_same_size_edit_in_the_second_of_checkout_is_snapshotted(
         ):
             break
     else:
-        pytest.skip("the machine never wrote the edit in the second of the checkout")
+        raise pytest.skip.Exception(
+            "the machine never wrote the edit in the second of the checkout"
+        )
     time.sleep(1.05 - time.time() % 1)  # the snapshot's index copy is made a second later
     sha = await gw.commit_work(path, "racy")
     assert sha is not None
