@@ -251,6 +251,8 @@ class AgentProfile(_Model):
     args: list[str] = Field(default_factory=list)
     #: Scenario file for the scripted backend, relative to the workspace root.
     scenario: str | None = None
+    #: Scripted backend only: with no scenario, make up a plausible run from the task.
+    improvise: bool = False
     env: dict[str, str] = Field(default_factory=dict)
     idle_timeout: Duration | None = None
     #: The built-in harness's limits: model replies per run, tokens per reply.

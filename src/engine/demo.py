@@ -70,6 +70,7 @@ run = "cat api/app.py"
 say = "Adding a small fixed-window rate limiter."
 write = { path = "api/limiter.py", content = """\\"\\"\\"A fixed-window rate limiter.\\"\\"\\"
 
+import os
 import time
 
 
@@ -90,6 +91,12 @@ class Limiter:
         hits.append(now)
         return True
 """ }
+
+# The api repo's lint gate (ruff) fails this turn on the unused import: the run gets
+# the findings back (a fix round) and the next turn removes it.
+[[step]]
+say = "The lint gate flagged an unused import (F401) in api/limiter.py: removing it."
+edit = { path = "api/limiter.py", old = "import os\\nimport time\\n", new = "import time\\n" }
 
 [[step]]
 say = "Wiring the limiter into /login."
@@ -164,8 +171,11 @@ max_running = 4
 max_running_per_repo = 2
 run_timeout = "30m"
 
+# The demo's scripted agent. Given no scenario (a task typed in the cockpit, e.g.
+# /run api "add a /health endpoint"), it improvises a plausible run from the task.
 [agents.scripted]
 backend = "scripted"
+improvise = true
 
 # Cockpit's own harness on the anthropic SDK. The demo gives its run a model script, so
 # it talks to a scripted model server in the process: no key, no network. Remove the
@@ -174,6 +184,37 @@ backend = "scripted"
 backend = "anthropic"
 model = "claude-scripted"
 """
+
+
+#: Each demo repo's own ``[repos.NAME]`` settings (after ``path`` and ``base``).
+REPO_CONFIG: dict[str, str] = {
+    "api": """fix_rounds = 2                # a red blocking gate sends its findings back to the agent
+
+[[repos.api.gates]]
+name = "lint"
+kind = "ruff"                 # blocking: a run stays red until its lint passes
+""",
+    "cli": "# no gates written: the defaults its pyproject.toml calls for (ruff lint and format)\n",
+    "shared": """skills = ["multi-repo-changes"]   # its helpers are used by api and cli
+
+[[repos.shared.gates]]
+name = "lint"
+kind = "ruff"
+blocking = false              # advisory: shown, never holds a run back
+""",
+}
+
+
+def _project_files(name: str) -> dict[str, str]:
+    """What every demo repo has besides its code: a pyproject.toml configuring ruff
+    (the gates' tool) and a .gitignore."""
+    return {
+        "pyproject.toml": (
+            f'[project]\nname = "{name}"\nversion = "0.1.0"\nrequires-python = ">=3.11"\n\n'
+            '[tool.ruff]\nline-length = 100\n\n[tool.ruff.lint]\nselect = ["E", "F", "I"]\n'
+        ),
+        ".gitignore": "__pycache__/\n.ruff_cache/\n",
+    }
 
 
 def _git(cwd: Path, *args: str) -> None:
@@ -193,16 +234,14 @@ def build_demo_workspace(root: Path) -> Path:
     config = CONFIG
     for name, files in REPOS.items():
         repo = root / "repos" / name
-        for rel, text in files.items():
+        for rel, text in {**_project_files(name), **files}.items():
             target = repo / rel
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(text, encoding="utf-8")
         _git(repo, "init", "-q", "-b", "main")
         _git(repo, "add", "-A")
         _git(repo, "commit", "-q", "-m", f"Initial {name}")
-        config += f'\n[repos.{name}]\npath = "repos/{name}"\nbase = "main"\n'
-        if name == "shared":  # its helpers are used by api and cli: keep them in step
-            config += 'skills = ["multi-repo-changes"]\n'
+        config += f'\n[repos.{name}]\npath = "repos/{name}"\nbase = "main"\n{REPO_CONFIG[name]}'
     scenarios = root / "scenarios"
     scenarios.mkdir(exist_ok=True)
     for name, text in SCENARIOS.items():

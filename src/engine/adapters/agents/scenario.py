@@ -2,6 +2,8 @@
 
 A step holds one or more actions, performed in the order they are written:
 ``say``, ``write``, ``edit``, ``delete``, ``run``, ``wait``, ``ask``, ``fail``.
+
+A profile with ``improvise = true`` needs no file: :mod:`.improvise` makes one up.
 """
 
 from __future__ import annotations

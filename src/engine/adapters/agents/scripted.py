@@ -1,5 +1,9 @@
 """The scripted backend: performs a scenario file for real in the worktree.
 
+A profile with ``improvise = true`` needs no scenario file: the backend makes one up
+from the task and the worktree (see :mod:`.improvise`) and keeps it with the
+run's state, so a resumed run carries on with the same steps.
+
 It emits the same events a real agent would (text, tool calls and results, file
 changes, questions), one turn per ``[[step]]``, so the demo and the tests exercise the
 whole engine without a model. Steering messages are delivered (and recorded) at the
@@ -32,11 +36,13 @@ class ScriptedAgentBackend:
     name = "scripted"
 
     def preflight(self, profile: dict[str, Any], scenario: str | None) -> None:
-        """A scripted run needs a readable, valid scenario."""
+        """A scripted run needs a readable, valid scenario, or a profile that improvises."""
         if not scenario:
+            if profile.get("improvise"):
+                return
             raise BadInput(
-                "the scripted agent needs a scenario: pass --scenario FILE "
-                "or set `scenario` in its [agents.NAME] profile"
+                "the scripted agent needs a scenario: pass --scenario FILE, or set "
+                "`scenario` (or `improvise = true`) in its [agents.NAME] profile"
             )
         # Imported on use: its models cost start-up time to processes that run no scenario.
         from engine.adapters.agents.scenario import load_scenario
@@ -45,14 +51,12 @@ class ScriptedAgentBackend:
 
     async def run(self, ctx: RunContext) -> AgentOutcome:
         """Perform each step not yet completed as one turn."""
-        if not ctx.run.scenario:
-            return AgentOutcome(ok=False, error="no scenario")
         try:
-            from engine.adapters.agents.scenario import load_scenario
-
-            scenario: Scenario = await asyncio.to_thread(load_scenario, Path(ctx.run.scenario))
+            scenario = await _scenario(ctx)
         except ScenarioError as exc:
             return AgentOutcome(ok=False, error=str(exc))
+        if scenario is None:
+            return AgentOutcome(ok=False, error="no scenario")
         for step in scenario.step[ctx.turns_completed :]:
             for message in await ctx.take_steering():
                 await ctx.emit(AgentText(run_id=ctx.run.id, text=f"Noted: {message.text}"))
@@ -68,6 +72,25 @@ class ScriptedAgentBackend:
         if late:
             await ctx.end_turn()
         return AgentOutcome(ok=True)
+
+
+async def _scenario(ctx: RunContext) -> Scenario | None:
+    """The run's scenario file; else, when the profile improvises, the scenario made up
+    for it on its first attempt (kept in the run's state: the worktree a resumed run
+    finds has changed, and the same steps must carry on)."""
+    from engine.adapters.agents.improvise import improvise
+    from engine.adapters.agents.scenario import Scenario, load_scenario
+
+    if ctx.run.scenario:
+        return await asyncio.to_thread(load_scenario, Path(ctx.run.scenario))
+    if not ctx.profile.get("improvise"):
+        return None
+    saved = await ctx.load_state()
+    if saved and "improvised" in saved:
+        return Scenario.model_validate(saved["improvised"])
+    scenario = await asyncio.to_thread(improvise, ctx.run.task, ctx.worktree)
+    await ctx.save_state({"improvised": scenario.model_dump(exclude_none=True)})
+    return scenario
 
 
 async def _perform(ctx: RunContext, step: Step) -> AgentOutcome | None:
