@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -42,6 +42,13 @@ class RunStore(Protocol):
 
     async def save_run(self, run: Run) -> None:
         """Write every field of ``run`` (the caller already checked the transition)."""
+
+    async def save_run_with_events(
+        self, run: Run, events_after: Callable[[int], Sequence[Event]]
+    ) -> Sequence[Event]:
+        """Write ``run`` (as :meth:`save_run`) and the events ``events_after(last seq)``
+        makes, in one transaction: no engine can claim the run in between and number an
+        event of its own with the same seq. Returns the events stored."""
 
     async def claim_next(
         self,

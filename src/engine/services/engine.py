@@ -564,10 +564,13 @@ class Engine:
         run.state = transition(old, new)
         if new.is_terminal:
             run.finished_at = utcnow()
-        await self.store.save_run(run)
-        seq = await self.store.last_seq(run.id) + 1
-        await self.store.append_events(
-            [RunStateChanged(run_id=run.id, seq=seq, old=old, new=new, reason=reason)]
+        # One transaction: an engine that claims the run as soon as it is queued numbers
+        # its first event after this one, never the same.
+        await self.store.save_run_with_events(
+            run,
+            lambda last: [
+                RunStateChanged(run_id=run.id, seq=last + 1, old=old, new=new, reason=reason)
+            ],
         )
 
     async def _poke(self) -> None:

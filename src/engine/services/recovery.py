@@ -62,11 +62,13 @@ async def reap_orphans(store: RunStore) -> list[Run]:
         fresh.owner = None
         fresh.lease_expires_at = None
         fresh.finished_at = now
-        await store.save_run(fresh)
-        seq = await store.last_seq(fresh.id) + 1
         reason = "its engine stopped (process gone or lease expired)"
-        await store.append_events(
-            [RunStateChanged(run_id=fresh.id, seq=seq, old=old, new=fresh.state, reason=reason)]
+        new = fresh.state
+        await store.save_run_with_events(  # one transaction: see RunStore
+            fresh,
+            lambda last, run_id=fresh.id, old=old, new=new, reason=reason: [
+                RunStateChanged(run_id=run_id, seq=last + 1, old=old, new=new, reason=reason)
+            ],
         )
         reaped.append(fresh)
     return reaped

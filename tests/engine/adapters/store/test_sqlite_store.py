@@ -344,3 +344,24 @@ async def test_a_file_that_is_not_a_store_is_one_clear_error_and_is_left_alone(
     assert str(path) in str(info.value) and "move it aside" in str(info.value)
     assert info.value.exit_code == 2
     assert path.read_bytes() == junk  # nothing written into it
+
+
+async def test_save_run_with_events_numbers_them_after_the_last_in_one_transaction(
+    store: SqliteRunStore,
+) -> None:
+    """A state change and its event are written together, the event numbered from the
+    seq stored at that moment: an engine claiming the run cannot slip an event of its
+    own with the same seq in between (seen as a UNIQUE failure on resume)."""
+    run = make_run("r1")
+    await store.insert_run(run)
+    await store.append_events([AgentText(run_id="r1", seq=1, text="a")])
+    run.state = RunState.QUEUED
+    stored = await store.save_run_with_events(
+        run, lambda last: [AgentText(run_id="r1", seq=last + 1, text="queued again")]
+    )
+    assert [e.seq for e in stored] == [2]
+    again = await store.get_run("r1")
+    assert again is not None and again.state is RunState.QUEUED
+    assert [e.seq for e in await store.events_for("r1")] == [1, 2]
+    with pytest.raises(UnknownRun):
+        await store.save_run_with_events(make_run("nope"), lambda last: [])

@@ -503,6 +503,35 @@ class SqliteRunStore:
         run.lease_expires_at = _dt(lease)
         run.cancel_requested = bool(cancel)
 
+    async def save_run_with_events(
+        self, run: Run, events_after: Callable[[int], Sequence[Event]]
+    ) -> Sequence[Event]:
+        """Write ``run`` and the events ``events_after(last seq)`` makes, numbered inside
+        the same transaction (see the port)."""
+        run.updated_at = utcnow()
+        row = self._masked(run)
+
+        def work(conn: sqlite3.Connection) -> tuple[list[Any], Sequence[Event]]:
+            saved = conn.execute(_SAVE_RUN, row).fetchall()
+            if not saved:
+                return saved, ()
+            last = conn.execute(
+                "SELECT COALESCE(MAX(seq), 0) FROM events WHERE run_id = ?", (run.id,)
+            ).fetchone()[0]
+            events = events_after(int(last))
+            conn.executemany(
+                _INSERT_EVENT, [(e.run_id, e.seq, e.type, event_to_json(e)) for e in events]
+            )
+            return saved, events
+
+        saved, events = await self._write_tx(work)
+        if not saved:
+            raise UnknownRun(f"no run {run.id}")
+        lease, cancel = saved[0]
+        run.lease_expires_at = _dt(lease)
+        run.cancel_requested = bool(cancel)
+        return events
+
     async def claim_next(
         self,
         owner: str,
