@@ -1,4 +1,11 @@
-"""Shared fixtures: real git repos and real workspaces in temporary folders."""
+"""Shared fixtures: real git repos and real workspaces in temporary folders.
+
+The suite runs on pytest-xdist workers (``-n`` in pyproject's addopts). Every test's state
+lives in its own ``tmp_path`` (the workers' base folders are apart), settings under its
+own XDG_CONFIG_HOME, its cwd and environment changed only through ``monkeypatch``; the
+snapshot workspaces, which must sit at fixed paths, are taken one test at a time (see
+cockpit/snapshots/conftest.py). ``-n 0`` or ``-p no:xdist`` runs it in one process.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +25,29 @@ os.environ.update(
     GIT_COMMITTER_EMAIL="test@cockpit.invalid",
 )
 os.environ.pop("COCKPIT_WORKSPACE", None)
+
+
+def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
+    """Without xdist (``-p no:xdist``) the ``-n``/``--dist`` of pyproject's addopts would
+    be unknown options: accept them, and run in this one process."""
+    if pluginmanager.has_plugin("xdist"):
+        return
+    group = parser.getgroup("xdist", "distributed testing (pytest-xdist is not loaded)")
+    group._addoption("-n", "--numprocesses", dest="numprocesses", default=None, help="ignored")
+    group.addoption("--dist", dest="dist", default="no", help="ignored")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> None:
+    """``--snapshot-update`` runs in one process: syrupy merges no reports across xdist
+    workers, so it would not say what it wrote nor delete snapshots no test uses."""
+    if getattr(config.option, "update_snapshots", False):
+        config.option.numprocesses = 0
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not config.pluginmanager.has_plugin("xdist"):
+        config.addinivalue_line("markers", "xdist_group(name): tests to run on one worker")
 
 
 @pytest.fixture

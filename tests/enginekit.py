@@ -54,7 +54,7 @@ async def running_engine(ws: Workspace, **options) -> AsyncGenerator[Engine]:
 
 
 async def wait_for_state(
-    engine: Engine, run_id: str, *states: RunState, timeout: float = 20.0
+    engine: Engine, run_id: str, *states: RunState, timeout: float = 30.0
 ) -> Run:
     """Poll the store (test-only) until the run reaches one of ``states``."""
     deadline = asyncio.get_running_loop().time() + timeout

@@ -36,6 +36,9 @@ from clikit import COCKPIT, cockpit
 
 from enginekit import git
 
+#: On one xdist worker: the module-scoped template (a repo of 20,000 files) is built once.
+pytestmark = pytest.mark.xdist_group("approve-crash")
+
 FOLDERS, PER_FOLDER = 200, 100  # 20,000 files
 ADDED = 5_000
 

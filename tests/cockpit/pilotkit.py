@@ -4,9 +4,11 @@ and waiting on conditions by polling (never by sleeping blindly)."""
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections.abc import Callable
 
 from textual.pilot import Pilot
+from textual.widgets import Static
 
 from cockpit.app import CockpitApp
 from cockpit.model import RunView
@@ -24,15 +26,38 @@ def make_app(ws: Workspace, **kwargs) -> CockpitApp:
     return CockpitApp(ws, engine_options=EngineOptions(poll_interval=0.1), **kwargs)
 
 
-async def until(pilot: Pilot, predicate: Callable[[], object], timeout: float = 15) -> None:
-    """Let the app run until ``predicate()`` is true (fails after ``timeout`` seconds)."""
+async def until(
+    pilot: Pilot,
+    predicate: Callable[[], object],
+    timeout: float = 30,
+    what: str | None = None,
+) -> None:
+    """Let the app run until ``predicate()`` is true; fail after ``timeout`` seconds,
+    naming what was awaited (``what``, else the predicate's source line).
+
+    Wait on what the screen shows (a widget's content, the drawn lines, the focus, the
+    active screen), not on the model alone: the app draws changes on its own schedule
+    (throttled renders, layouts after a refresh), so the line after an action or a model
+    change may still see the previous frame. Never sleep instead.
+    """
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while not predicate():
         if loop.time() > deadline:
             notes = [n.message for n in pilot.app._notifications]
-            raise AssertionError(f"condition not met within {timeout}s; notifications: {notes}")
+            raise AssertionError(
+                f"not met within {timeout}s: {what or awaited(predicate)}; notifications: {notes}"
+            )
         await pilot.pause(0.05)
+
+
+def awaited(predicate: Callable[[], object]) -> str:
+    """The source of ``predicate`` (its line), to say what a wait was for."""
+    try:
+        lines, _ = inspect.getsourcelines(predicate)
+    except (OSError, TypeError):
+        return getattr(predicate, "__qualname__", repr(predicate))
+    return " ".join(" ".join(lines).split())
 
 
 async def ready(pilot: Pilot) -> CockpitApp:
@@ -73,6 +98,11 @@ def view_of(app: CockpitApp, run_id: str) -> RunView:
 
 def state_of(app: CockpitApp, run_id: str) -> RunState:
     return app.model.runs[run_id].run.state
+
+
+def header_text(app: CockpitApp) -> str:
+    """The selected run's header as it is drawn now."""
+    return str(app.query_one("#run-header", Static).render())
 
 
 def transcript_text(app: CockpitApp) -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from pilotkit import SIZE, make_app, ready, start_run, state_of, until, view_of
+from pilotkit import SIZE, header_text, make_app, ready, start_run, state_of, until, view_of
 from textual.widgets import Input, OptionList, Static
 
 from cockpit.screens.guard import GuardScreen
@@ -23,6 +23,7 @@ async def open_first_inbox_item(pilot) -> None:
     await pilot.press("i")
     await until(pilot, lambda: isinstance(pilot.app.screen, InboxScreen))
     await pilot.press("1")
+    await until(pilot, lambda: pilot.app.screen.query_one("#inbox-choices", OptionList).display)
 
 
 async def ledger_of(ws: Workspace, run_id: str):
@@ -42,10 +43,11 @@ async def test_a_permission_is_answered_in_the_inbox_with_one_key(
         run_id = await start_run(pilot, scenario(TWO_TOUCHES), "touch files")
         await until(pilot, lambda: state_of(app, run_id) is RunState.WAITING_FOR_HUMAN)
         await until(pilot, lambda: view_of(app, run_id).question_kind == "permission")
-        header = str(app.query_one("#run-header", Static).render())
-        assert "y allow once · a always for this run · n deny" in header
+        # The model changed first; the header is drawn at the next render.
+        await until(
+            pilot, lambda: "y allow once · a always for this run · n deny" in header_text(app)
+        )
         await open_first_inbox_item(pilot)
-        assert app.screen.query_one("#inbox-choices", OptionList).display
         await pilot.press(key)
         await until(pilot, lambda: not isinstance(app.screen, InboxScreen))
         # "a": the second touch goes through unasked; "y": it is asked again, and the
@@ -98,15 +100,16 @@ async def test_the_guard_ledger_counts_per_rule_and_o_overrides(
         run_id = await start_run(pilot, scenario(ESCAPE_THEN_RETRY), "escape")
         await until(pilot, lambda: state_of(app, run_id) is RunState.WAITING_FOR_HUMAN)
         await until(pilot, lambda: view_of(app, run_id).guard_refusals() == 1)
-        header = str(app.query_one("#run-header", Static).render())
-        assert "guard: 1 refused (l: ledger)" in header
+        await until(pilot, lambda: "guard: 1 refused (l: ledger)" in header_text(app))
         await pilot.press("l")
         await until(pilot, lambda: isinstance(app.screen, GuardScreen))
         screen = app.screen
         assert isinstance(screen, GuardScreen)
         await until(pilot, lambda: len(screen.rows) == 1)
-        counts = str(screen.query_one("#guard-counts", Static).render())
-        assert "this run: write-outside-worktree 1 refused" in counts
+        counts = screen.query_one("#guard-counts", Static)
+        await until(
+            pilot, lambda: "this run: write-outside-worktree 1 refused" in str(counts.render())
+        )
         await pilot.press("o")
         await until(pilot, lambda: len(screen.rows) == 2)
         assert [r.outcome for r in screen.rows] == ["refused", "overridden"]
@@ -142,10 +145,7 @@ async def test_a_runs_skills_show_in_its_header_and_in_slash_skills(
         await until(pilot, lambda: state_of(app, run_id) is RunState.FINISHED)
         loaded = view_of(app, run_id).skills
         assert loaded[0] == "AGENTS.md" and "house-style" in loaded
-        await until(
-            pilot,
-            lambda: "skills: AGENTS.md" in str(app.query_one("#run-header", Static).render()),
-        )
+        await until(pilot, lambda: "skills: AGENTS.md" in header_text(app))
         await pilot.press("slash", "end", *"skills", "enter")
         await until(pilot, lambda: isinstance(app.screen, SkillsScreen))
         screen = app.screen

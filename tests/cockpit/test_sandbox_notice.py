@@ -35,6 +35,7 @@ async def test_a_confined_cockpit_says_nothing_of_it(workspace_root: Path) -> No
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
         await until(pilot, lambda: "running" in app.sub_title)
-        await pilot.pause(0.3)
+        # The engine read the sandbox's status, said what it had to, then started ingesting.
+        await until(pilot, lambda: any(w.name == "ingest" for w in app.workers))
         assert "sandbox" not in app.sub_title
         assert not [n for n in app._notifications if n.title == "No sandbox"]

@@ -10,6 +10,7 @@ from pilotkit import SIZE, make_app, ready, start_run, state_of, until
 from textual.widgets import OptionList, Static
 
 from cockpit.demo import WELCOME
+from cockpit.screens.confirm import ConfirmScreen
 from cockpit.screens.findings import FindingsScreen
 from cockpit.screens.inbox import InboxScreen
 from cockpit.widgets.run_list import RunList
@@ -66,7 +67,9 @@ async def test_findings_of_a_run_without_gates_say_none_is_configured(
         await until(pilot, lambda: app._selected_run_id() == run_id)
         await pilot.press("f")
         await until(pilot, lambda: isinstance(app.screen, FindingsScreen))
-        assert drawn(app.screen, "#findings-list") == ["no gates configured for app"]
+        await until(
+            pilot, lambda: drawn(app.screen, "#findings-list") == ["no gates configured for app"]
+        )
 
 
 async def test_findings_say_every_gate_passed_only_when_one_did(
@@ -83,7 +86,9 @@ async def test_findings_say_every_gate_passed_only_when_one_did(
         await until(pilot, lambda: app._selected_run_id() == run_id)
         await pilot.press("f")
         await until(pilot, lambda: isinstance(app.screen, FindingsScreen))
-        assert drawn(app.screen, "#findings-list") == ["no findings: every gate passed"]
+        await until(
+            pilot, lambda: drawn(app.screen, "#findings-list") == ["no findings: every gate passed"]
+        )
 
 
 async def test_a_broken_repo_says_what_is_wrong(workspace_root: Path) -> None:
@@ -130,7 +135,7 @@ async def test_the_open_inbox_follows_the_runs_and_its_ages_tick(
             pilot, lambda: [(i.run_id, i.kind) for i in screen.items] == [(run_id, "question")]
         )
         await until(pilot, lambda: "1 waiting on you" in str(title.content))
-        assert "1 waiting on you" in app.sub_title
+        await until(pilot, lambda: "1 waiting on you" in app.sub_title)
         first = drawn(screen, "#inbox-list")[0]
         assert "tests too?" in first
         await until(pilot, lambda: drawn(screen, "#inbox-list")[0] != first, timeout=5)
@@ -149,6 +154,7 @@ async def test_an_interrupted_run_waits_in_the_inbox_and_one_key_resumes_it(
         assert engine is not None
         await until(pilot, lambda: run_id in engine.running_ids)
         await pilot.press("q")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         await pilot.press("y")
         await until(pilot, lambda: app._exit)
 
@@ -156,16 +162,18 @@ async def test_an_interrupted_run_waits_in_the_inbox_and_one_key_resumes_it(
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
         await until(pilot, lambda: state_of(app, run_id) is RunState.INTERRUPTED)
-        assert "1 waiting on you" in app.sub_title
+        await until(pilot, lambda: "1 waiting on you" in app.sub_title)
         await pilot.press("i")
         await until(pilot, lambda: isinstance(app.screen, InboxScreen))
+        await until(pilot, lambda: len(drawn(app.screen, "#inbox-list")) == 1)
         rows = drawn(app.screen, "#inbox-list")
-        assert len(rows) == 1 and "interrupted — resume?" in rows[0] and run_id in rows[0]
+        assert "interrupted — resume?" in rows[0] and run_id in rows[0]
         await pilot.press("1")
         await until(pilot, lambda: not isinstance(app.screen, InboxScreen))
         await until(pilot, lambda: any(f"run {run_id} resumed" in n for n in notes(app)))
         await until(pilot, lambda: state_of(app, run_id) is not RunState.INTERRUPTED)
         await pilot.press("c")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         await pilot.press("y")
         await until(pilot, lambda: state_of(app, run_id) is RunState.CANCELLED)
 

@@ -147,11 +147,10 @@ async def test_cancel_stops_the_agent_and_its_processes(workspace, scenario, tmp
     async with running_engine(workspace) as eng:
         run = await eng.submit("app", "long", "scripted", path)
         await wait_for_state(eng, run.id, RunState.RUNNING)
-        for _ in range(100):
-            if _processes_with(marker):
-                break
+        deadline = asyncio.get_running_loop().time() + 30
+        while not _processes_with(marker):
+            assert asyncio.get_running_loop().time() < deadline, "the command never started"
             await asyncio.sleep(0.05)
-        assert _processes_with(marker)
         cancelled = await eng.cancel(run.id)
     assert cancelled.state is RunState.CANCELLED
     assert _processes_with(marker) == []
@@ -227,10 +226,9 @@ async def test_resume_continues_after_the_last_completed_turn(workspace, scenari
     )
     async with running_engine(workspace) as eng:
         run = await eng.submit("app", "resumable", "scripted", path)
-        for _ in range(200):
-            current = await eng.store.get_run(run.id)
-            if current and current.turns_completed >= 1:
-                break
+        deadline = asyncio.get_running_loop().time() + 30
+        while not ((current := await eng.store.get_run(run.id)) and current.turns_completed):
+            assert asyncio.get_running_loop().time() < deadline, "turn 1 never completed"
             await asyncio.sleep(0.05)
     # Leaving the context shut the engine down: the run is interrupted, not lost.
     async with open_engine(workspace, listen=False) as eng:

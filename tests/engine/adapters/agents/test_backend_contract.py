@@ -78,9 +78,11 @@ async def test_cancel_stops_the_agent_and_leaves_no_process(
         run = await engine.submit("app", "hang until cancelled", backend, str(script))
         await wait_for_state(engine, run.id, RunState.RUNNING, timeout=60)
         worktree = (ws.worktrees_dir / "app" / run.id).resolve()
-        await asyncio.sleep(2.0)  # the agent is up and waiting on its model
-        if backend != "anthropic":  # the others run in a process of their own
-            assert processes_in(worktree), f"no {backend} process in {worktree}"
+        if backend != "anthropic":  # the others run in a process of their own: it is up
+            deadline = asyncio.get_running_loop().time() + 30
+            while not processes_in(worktree):
+                assert asyncio.get_running_loop().time() < deadline, f"no {backend} process"
+                await asyncio.sleep(0.1)
         cancelled = await engine.cancel(run.id)
         assert cancelled.state is RunState.CANCELLED
     deadline = asyncio.get_running_loop().time() + 10
