@@ -11,18 +11,22 @@ import asyncio
 import contextlib
 import functools
 import inspect
+import os
+import shlex
+import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from textual import events, work
-from textual.app import App, ComposeResult, SystemCommand
+from textual.app import App, ComposeResult, SuspendNotSupported, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.css.query import NoMatches
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import ContentSwitcher, Footer, Header
 
 from cockpit.bridge import EngineEvents
@@ -39,7 +43,7 @@ from cockpit.widgets.repo_pane import RepoPane
 from cockpit.widgets.run_list import RunList
 from cockpit.widgets.run_pane import RunPane, Transcript
 from engine.bootstrap import open_engine
-from engine.domain.errors import BadInput, CockpitError
+from engine.domain.errors import BadInput, CockpitError, GatesRed
 from engine.domain.events import Event
 from engine.domain.gates import GateResult, GateStatus
 from engine.domain.models import utcnow
@@ -73,6 +77,13 @@ SNAPSHOT_WAIT = 1.0
 ENGINE_CLOSE_WAIT = 5.0
 
 
+def _focus_now(widget: Widget) -> None:
+    """Focus ``widget`` before the next key is read. ``Widget.focus`` only queues the
+    change, behind keys already typed: "/review" typed fast would open the inbox (`i`)
+    from the list instead of landing in the prompt bar."""
+    widget.screen.set_focus(widget)
+
+
 def _while_mounted(method: F) -> F:
     """For background callbacks (timers, workers): stop quietly once the app tears its
     screen down, instead of failing on a widget that is already gone."""
@@ -101,6 +112,32 @@ def render_interval(since_input: float) -> float:
     return RENDER_INTERVAL_TYPING if since_input < TYPING else RENDER_INTERVAL
 
 
+async def _run_in_terminal(argv: list[str], cwd: Path) -> int:
+    """Run a program on the terminal until it exits; its exit status.
+
+    Ctrl+C (and Ctrl+\\) typed to it reach the whole foreground process group, the
+    cockpit too: while it runs they are caught and dropped here. A handler, not SIG_IGN,
+    so the program starts with the default ones (an ignored signal would be inherited).
+    """
+    saved: dict[int, Any] = {}
+    for sig in (signal.SIGINT, signal.SIGQUIT):
+        previous = signal.getsignal(sig)
+        if previous is not None:
+            with contextlib.suppress(ValueError):  # not the main thread: left as is
+                signal.signal(sig, _dropped)
+                saved[sig] = previous
+    try:
+        process = await asyncio.create_subprocess_exec(*argv, cwd=cwd)
+        return await process.wait()
+    finally:
+        for sig, previous in saved.items():
+            signal.signal(sig, previous)
+
+
+def _dropped(_signum: int, _frame: object) -> None:
+    """A signal meant for the program the terminal was handed to."""
+
+
 def verdict_note(repo: str, results: list[GateResult]) -> tuple[str, SeverityLevel]:
     """What ``v`` says of a repo's verdicts: passed only when every gate passed."""
     if not results:
@@ -119,22 +156,134 @@ class CockpitApp(App[None]):
 
     TITLE = "Cockpit"
     CSS_PATH = "app.tcss"
+    #: Screen classes by terminal width (app.tcss keys the layout on them): below 90
+    #: columns the run list stacks above the pane, below 120 it narrows.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (90, "-medium"), (120, "-wide")]
     HELP_GROUP = "Global"
+    #: The main screen's keys. The command palette offers each action (its title is the
+    #: description, its help the tooltip and the key): a key cannot be missing there.
     BINDINGS = [
-        Binding("question_mark", "help", "Help", id="cockpit.help"),
-        Binding("i", "inbox", "Inbox", id="cockpit.inbox"),
-        Binding("slash", "prompt('/')", "Command", id="cockpit.command"),
-        Binding("s", "prompt('')", "Steer", id="cockpit.steer"),
-        Binding("z", "zoom", "Zoom", id="cockpit.zoom"),
-        Binding("right_square_bracket", "cycle(1)", "Next run", id="cockpit.next_run"),
-        Binding("left_square_bracket", "cycle(-1)", "Prev run", show=False, id="cockpit.prev_run"),
-        Binding("c", "cancel_run", "Cancel run", id="cockpit.cancel"),
-        Binding("r", "resume_run", "Resume", show=False, id="cockpit.resume"),
-        Binding("v", "run_gates", "Verify", show=False, id="cockpit.gates"),
-        Binding("f", "findings", "Findings", show=False, id="cockpit.findings"),
-        Binding("l", "guard", "Guard ledger", show=False, id="cockpit.guard"),
-        Binding("a", "all_runs", "Older runs", show=False, id="cockpit.all_runs"),
-        Binding("q", "quit_cockpit", "Quit", id="cockpit.quit"),
+        Binding("question_mark", "help", "Help", id="cockpit.help", tooltip="every key, by screen"),
+        Binding("i", "inbox", "Inbox", id="cockpit.inbox", tooltip="everything waiting on you"),
+        # Priority: the bar takes the focus before the next key is read, so "/review x"
+        # typed fast lands in it instead of acting on the list (`i` would open the inbox).
+        Binding(
+            "slash",
+            "prompt('/')",
+            "Command",
+            id="cockpit.command",
+            tooltip="a / command (/help)",
+            priority=True,
+        ),
+        Binding(
+            "s",
+            "prompt('')",
+            "Steer",
+            id="cockpit.steer",
+            tooltip="message the selected run",
+            priority=True,
+        ),
+        Binding("z", "zoom", "Zoom", id="cockpit.zoom", tooltip="the pane full screen, or back"),
+        Binding(
+            "right_square_bracket",
+            "cycle(1)",
+            "Next run",
+            id="cockpit.next_run",
+            tooltip="select the next run",
+        ),
+        Binding(
+            "left_square_bracket",
+            "cycle(-1)",
+            "Prev run",
+            show=False,
+            id="cockpit.prev_run",
+            tooltip="select the previous run",
+        ),
+        Binding(
+            "c", "cancel_run", "Cancel run", id="cockpit.cancel", tooltip="stop the selected run"
+        ),
+        Binding(
+            "r",
+            "resume_run",
+            "Resume",
+            show=False,
+            id="cockpit.resume",
+            tooltip="continue the selected interrupted or failed run",
+        ),
+        Binding(
+            "v",
+            "run_gates",
+            "Verify",
+            show=False,
+            id="cockpit.gates",
+            tooltip="run the selected repo's gates on its working tree",
+        ),
+        Binding(
+            "f",
+            "findings",
+            "Findings",
+            show=False,
+            id="cockpit.findings",
+            tooltip="the selected run's gate findings by file",
+        ),
+        Binding(
+            "l",
+            "guard",
+            "Guard ledger",
+            show=False,
+            id="cockpit.guard",
+            tooltip="what the guard allowed and refused in the selected run",
+        ),
+        Binding(
+            "a",
+            "all_runs",
+            "Older runs",
+            show=False,
+            id="cockpit.all_runs",
+            tooltip="show or hide the runs decided over a day ago",
+        ),
+        # The pane's keys, here so they work from the list too (on the selected run's pane).
+        Binding(
+            "e",
+            "pane('expand')",
+            "Expand tools",
+            show=False,
+            id="run.expand",
+            tooltip="expand or collapse the transcript's tool output",
+        ),
+        Binding(
+            "o",
+            "pane('older')",
+            "Older lines",
+            show=False,
+            id="run.older",
+            tooltip="load the transcript's older lines",
+        ),
+        Binding(
+            "d",
+            "hunks",
+            "Diff hunks",
+            show=False,
+            id="run.hunks",
+            tooltip="show or hide the selected run's diff hunks",
+        ),
+        Binding(
+            "exclamation_mark",
+            "shell",
+            "Shell in worktree",
+            show=False,
+            id="cockpit.shell",
+            tooltip="a shell in the selected run's worktree (exit to come back)",
+        ),
+        Binding(
+            "E",
+            "editor",
+            "Edit changed files",
+            show=False,
+            id="cockpit.editor",
+            tooltip="$EDITOR on the selected run's changed files",
+        ),
+        Binding("q", "quit_cockpit", "Quit", id="cockpit.quit", tooltip="leave the cockpit"),
         Binding(
             "ctrl+c", "quit_cockpit", "Quit", show=False, priority=True, id="cockpit.quit_ctrl_c"
         ),
@@ -181,12 +330,33 @@ class CockpitApp(App[None]):
         self._bell = workspace.config.ui.bell
         #: Runs full garbage collections while no key is pressed (see cockpit.memory).
         self.collector = Collector()
+        #: Where the focus was when the prompt bar took it: it goes back there after
+        #: enter or escape.
+        self._before_prompt: Widget | None = None
+        #: A finished (or failed) run the text kept in the prompt bar would continue: enter
+        #: again sends it back to its agent with that text.
+        self._continue_offer: str | None = None
+        #: A shell or an editor has the terminal (the app is suspended): no bell.
+        self._outside = False
         self.title = f"Cockpit — {workspace.root.name}"
         # Themes are chosen before the first frame: switching later restyles every widget.
         self._theme_errors = register_themes(self, workspace.root)
         # The last /theme choice wins; else the workspace's [ui] theme; else the default.
         wanted = self.settings.theme if settings_path().exists() else workspace.config.ui.theme
         self.theme = wanted if wanted in self.available_themes else DEFAULT_THEME
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The main screen's keys (the actions of BINDINGS) do nothing, and are not shown,
+        while a screen is pushed over it (the review, the inbox, help…): there ``q`` and
+        ``escape`` close that screen. ``?`` (the keys of where you are) and the priority
+        keys (ctrl+c, ctrl+q, the palette) work everywhere."""
+        if action == "prompt":  # `/` and `s` are typed, not acted on, in the bar itself
+            return len(self.screen_stack) <= 1 and not isinstance(self.focused, PromptBar)
+        if len(self.screen_stack) <= 1 or action == "help":
+            return True
+        bound = [b for b in self.BINDINGS if isinstance(b, Binding)]
+        everywhere = {b.action.partition("(")[0] for b in bound if b.priority} - {"prompt"}
+        return action in everywhere or all(b.action.partition("(")[0] != action for b in bound)
 
     # --- layout -------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -196,7 +366,7 @@ class CockpitApp(App[None]):
             with ContentSwitcher(id="detail", initial="run-pane"):
                 yield RunPane(id="run-pane")
                 yield RepoPane(id="repo-pane")
-        yield PromptBar(self._candidates, id="prompt")
+        yield PromptBar(self._candidates, self._prompt_sent, id="prompt")
         yield Footer()
 
     async def on_load(self) -> None:
@@ -221,6 +391,7 @@ class CockpitApp(App[None]):
         run_list = self.query_one(RunList)
         run_list.focus()
         self.watch(run_list, "highlighted", self._highlight_moved, init=False)
+        self.watch(self.screen, "focused", self._focus_moved, init=False)
         if self._snapshot_read.is_set():
             self._show_snapshot()
         self._update_counts()
@@ -349,7 +520,7 @@ class CockpitApp(App[None]):
         changed, notices = self.model.apply(events)
         for notice in notices:
             self.notify(notice, severity="error" if "failed" in notice else "information")
-            if self._bell:
+            if self._bell and not self._outside:
                 self.bell()
         refetch = {
             e.run_id
@@ -560,6 +731,101 @@ class CockpitApp(App[None]):
 
         self.push_screen(FindingsScreen(view, gated=view.run.repo in self.gated_repos), opened)
 
+    # --- outside the cockpit: a shell, an editor ------------------------------------
+    def _selected_worktree(self, key: str) -> tuple[RunView, Path] | None:
+        """The selected run and its worktree, when it has one (else one line saying why)."""
+        run_id = self._selected_run_id()
+        view = self.model.runs.get(run_id) if run_id else None
+        if view is None:
+            self.notify(f"{key} works in a run's worktree: highlight a run")
+            return None
+        run = view.run
+        worktree = run.worktree_path
+        if run.decided:
+            self.notify(f"run {run.id} is {run.outcome}: its worktree is removed")
+        elif worktree is None:
+            self.notify(f"run {run.id} has no worktree yet ({run.state.value})")
+        elif not worktree.is_dir():
+            self.notify(f"run {run.id}'s worktree is gone ({worktree})", severity="warning")
+        else:
+            return view, worktree
+        return None
+
+    def action_shell(self) -> None:
+        """`!`: a shell ($SHELL) in the selected run's worktree; exit it to come back."""
+        found = self._selected_worktree("!")
+        if found is not None and not self._outside:
+            self._outside = True
+            self._go_outside(*found, "shell")
+
+    def action_editor(self) -> None:
+        """`E`: $EDITOR (else $VISUAL, else vi) on the selected run's changed files."""
+        found = self._selected_worktree("E")
+        if found is not None and not self._outside:
+            self._outside = True
+            self._go_outside(*found, "editor")
+
+    @work(group="outside")
+    async def _go_outside(self, view: RunView, worktree: Path, what: str) -> None:
+        try:
+            if what == "shell":
+                argv = [os.environ.get("SHELL") or "/bin/sh"]
+            else:
+                files = await self._changed_files(view, worktree)
+                if not files:
+                    self.notify(f"run {view.run.id} changed no files yet (! opens a shell there)")
+                    return
+                editor = os.environ.get("EDITOR") or os.environ.get("VISUAL") or "vi"
+                try:
+                    words = shlex.split(editor) or ["vi"]
+                except ValueError as exc:
+                    self.notify(f"the editor {editor!r} cannot be read: {exc}", severity="error")
+                    return
+                argv = [*words, *files]
+            await self._hand_over(view.run.id, argv, worktree, what)
+        finally:
+            self._outside = False
+
+    async def _changed_files(self, view: RunView, worktree: Path) -> list[str]:
+        """The files of the run's diff (read again: the pane's may be a moment old) that
+        are there to edit (not deleted)."""
+        diff = view.diff
+        if self.engine is not None and view.run.base_sha:
+            with contextlib.suppress(CockpitError):
+                diff = await self.engine.worktrees.diff(worktree, view.run.base_sha)
+        return [f.path for f in diff.files if (worktree / f.path).is_file()] if diff else []
+
+    async def _hand_over(self, run_id: str, argv: list[str], cwd: Path, what: str) -> None:
+        """Run ``argv`` in ``cwd`` with the terminal handed over (the app suspended), then
+        come back as it was: the same selection and focus, the screen redrawn. The engine
+        (on this loop) keeps running its runs meanwhile."""
+        main = self.screen_stack[0]
+        focused, selected = main.focused, self._selected()
+        code: int | OSError = 0
+        try:
+            # Nothing is drawn while the terminal is the program's (see App._display).
+            with self.batch_update(), self.suspend():
+                # Nothing may escape this block: App.suspend would not resume the app.
+                try:
+                    code = await _run_in_terminal(argv, cwd)
+                except OSError as exc:
+                    code = exc
+        except SuspendNotSupported:
+            self.notify(f"this terminal cannot be handed over to a {what}", severity="error")
+            return
+        if isinstance(code, OSError):
+            self.notify(f"{what} {argv[0]!r} could not start: {code}", severity="error")
+            return
+        if selected and self._selected() != selected:
+            self.query_one(RunList).select_id(selected)
+        if focused is not None and focused in main.focus_chain:
+            focused.focus()
+        self._fetch_diff(run_id)  # its files may have changed
+        self._show_selected()
+        self.refresh(layout=True)
+        if code:
+            self.notify(f"{what} exited with status {code}", severity="warning")
+
     def open_review(self, run_id: str) -> None:
         """The review screen on a run; its outcome is notified when it closes."""
         view = self.model.runs.get(run_id)
@@ -674,12 +940,103 @@ class CockpitApp(App[None]):
 
     def action_prompt(self, prefix: str) -> None:
         prompt = self.query_one(PromptBar)
-        prompt.value = prefix
-        prompt.cursor_position = len(prefix)
-        prompt.focus()
+        # `s` on a message kept in the bar (a draft left with escape) goes back to it.
+        if prefix or prompt.value.startswith("/"):
+            prompt.value = prefix
+        prompt.cursor_position = len(prompt.value)
+        _focus_now(prompt)
 
     def action_focus_panes(self) -> None:
-        self.query_one(RunList).focus()
+        """Leave the prompt bar (escape): back to where the focus was before it."""
+        self._return_focus()
+
+    # --- focus: the panels of the main screen --------------------------------------
+    def _focus_moved(self, old: Widget | None, new: Widget | None) -> None:
+        if isinstance(new, PromptBar) and old is not None and not isinstance(old, PromptBar):
+            self._before_prompt = old
+
+    def _panels(self) -> list[Widget]:
+        """What tab cycles through on the main screen, in order: the list (unless zoomed),
+        then the pane: a run's transcript and its diff hunks (when shown), or the repo's
+        pane. The prompt bar is not one (`s` and `/` open it, escape leaves it)."""
+        main = self.screen_stack[0]
+        return [w for w in main.focus_chain if not isinstance(w, PromptBar)]
+
+    def _return_focus(self) -> None:
+        """Focus the panel the prompt bar was opened from (or the first one left)."""
+        panels = self._panels()
+        target = self._before_prompt
+        if target not in panels:
+            target = panels[0] if panels else None
+        if target is not None:
+            _focus_now(target)
+
+    def _cycle_panels(self, step: int) -> bool:
+        """Tab / shift+tab on the main screen (False elsewhere: the screen's own order)."""
+        if self.screen is not self.screen_stack[0]:
+            return False
+        focused = self.screen.focused
+        if isinstance(focused, PromptBar):
+            self._return_focus()
+            return True
+        panels = self._panels()
+        if panels:
+            index = panels.index(focused) if focused in panels else -step
+            panels[(index + step) % len(panels)].focus()
+        return True
+
+    def action_focus_next(self) -> None:
+        if not self._cycle_panels(1):
+            super().action_focus_next()
+
+    def action_focus_previous(self) -> None:
+        if not self._cycle_panels(-1):
+            super().action_focus_previous()
+
+    def _run_pane_view(self, key: str, what: str) -> RunView | None:
+        """The selected run's view when the run pane shows it (else say why not)."""
+        pane = self.query_one(RunPane)
+        if self.query_one(ContentSwitcher).current != "run-pane" or pane.view is None:
+            self.notify(f"{key} {what}: highlight a run")
+            return None
+        return pane.view
+
+    def action_pane(self, what: str) -> None:
+        """`e` expands tool output, `o` loads older transcript lines: in the selected run's
+        pane, wherever the focus is."""
+        key, said = {
+            "expand": ("e", "expands a run's tool output"),
+            "older": ("o", "loads a run's older transcript lines"),
+        }[what]
+        view = self._run_pane_view(key, said)
+        if view is None:
+            return
+        transcript = self.query_one(Transcript)
+        if what == "expand":
+            transcript.action_toggle_expand()
+            shown = "expanded" if transcript.expanded else "collapsed"
+            self.notify(f"tool output {shown}", timeout=2)
+        elif transcript.has_older:
+            transcript.action_older()
+        else:
+            self.notify(f"the whole transcript of {view.run.id} is shown", timeout=2)
+
+    def action_hunks(self) -> None:
+        """`d`: show the selected run's diff hunks beside its transcript (tab reaches them
+        then), or hide them again (the focus, if it was in them, goes back to the list)."""
+        view = self._run_pane_view("d", "shows a run's diff hunks")
+        if view is None:
+            return
+        if view.run.decided:
+            self.notify(f"run {view.run.id} is {view.run.outcome}: its worktree's diff is gone")
+            return
+        panel = self.query_one(DiffPanel)
+        hunks = panel.query_one("#diff-hunks")
+        was_focused = hunks.has_focus
+        panel.action_toggle_hunks()
+        if was_focused and not panel.hunks:
+            self._before_prompt = None
+            self._return_focus()
 
     def action_zoom(self) -> None:
         run_list = self.query_one(RunList)
@@ -714,6 +1071,92 @@ class CockpitApp(App[None]):
                 self._command(SlashCommand("cancel", [run_id]))
 
         self.push_screen(ConfirmScreen(f"Cancel run {run_id}?"), confirmed)
+
+    def _to_decide(self, verb: str) -> RunView | None:
+        """The selected run, if it is one that can be approved or rejected."""
+        run_id = self._selected_run_id()
+        view = self.model.runs.get(run_id) if run_id else None
+        if view is None:
+            self.notify(f"highlight a run to {verb}")
+            return None
+        run = view.run
+        if run.decided:
+            self.notify(f"run {run.id} is already {run.outcome}")
+        elif run.state is not RunState.FINISHED:
+            self.notify(f"run {run.id} is {run.state.value}: only a finished run can be {verb}d")
+        else:
+            return view
+        return None
+
+    def action_approve_run(self) -> None:
+        """Approve the selected run (merged as its repo's ``merge`` says), once confirmed;
+        red blocking gates ask again (the review's M and y)."""
+        view = self._to_decide("approve")
+        if view is None:
+            return
+        config = self.workspace.repo(view.run.repo)
+        how = "squash it into" if config.merge == "squash" else "merge it into"
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self._approve(view.run.id)
+
+        self.push_screen(ConfirmScreen(f"Approve {view.run.id}: {how} {config.base}?"), confirmed)
+
+    @work(group="commands")
+    async def _approve(self, run_id: str, override_gates: bool = False) -> None:
+        from engine.services.review import approve
+
+        await self._engine_ready.wait()
+        assert self.engine is not None
+        try:
+            done = await approve(self.engine, run_id, override_gates=override_gates)
+        except GatesRed as red:
+
+            def anyway(yes: bool | None) -> None:
+                if yes:
+                    self._approve(run_id, override_gates=True)
+
+            question = (
+                f"Blocking gates are red: {', '.join(red.gates)}. Approve anyway?"
+                " (the override is recorded with the merge)"
+            )
+            self.push_screen(ConfirmScreen(question), anyway)
+            return
+        except CockpitError as exc:
+            self.notify(str(exc), severity="error", timeout=10)
+            return
+        if not done.merged:
+            self.notify(f"{run_id}: {done.base} already has its changes; nothing merged")
+        else:
+            how = "squashed" if done.squash else "merged"
+            self.notify(f"{run_id} {how} into {done.base} as {done.sha[:12]}", timeout=8)
+
+    def action_reject_run(self) -> None:
+        """Reject the selected run (its work saved aside), once confirmed."""
+        view = self._to_decide("reject")
+        if view is None:
+            return
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self._reject(view.run.id)
+
+        question = f"Reject {view.run.id}: save its work aside and remove its branch?"
+        self.push_screen(ConfirmScreen(question), confirmed)
+
+    @work(group="commands")
+    async def _reject(self, run_id: str) -> None:
+        from engine.services.review import reject
+
+        await self._engine_ready.wait()
+        assert self.engine is not None
+        try:
+            path = await reject(self.engine, run_id)
+        except CockpitError as exc:
+            self.notify(str(exc), severity="error", timeout=10)
+            return
+        self.notify(f"{run_id} rejected; its work is saved in {path}", timeout=8)
 
     def action_resume_run(self) -> None:
         run_id = self._selected_run_id()
@@ -751,21 +1194,96 @@ class CockpitApp(App[None]):
         self.exit()
 
     # --- prompt bar and commands --------------------------------------------------
-    def on_prompt_bar_sent(self, message: PromptBar.Sent) -> None:
-        text = message.text
+    def _prompt_sent(self, text: str) -> None:
+        """Enter in the prompt bar: the command or the message goes, and the focus goes
+        back where it was (before the next key is read). What cannot go (a typo, a run
+        that cannot be steered) stays in the bar, focused, with one line saying why."""
         if text.startswith("/"):
             try:
                 command = parse(text)
             except CockpitError as exc:
+                self._keep_in_prompt(text)
                 self.notify(str(exc), severity="error")
                 return
+            if command.name == "steer" and not self._may_steer(
+                command.args[0], text, command.args[1]
+            ):
+                return
+            self._return_focus()
             self._command(command)
             return
         run_id = self._selected_run_id()
         if run_id is None:
+            self._keep_in_prompt(text)
             self.notify("select a run to steer (or use /steer RUN MESSAGE)", severity="warning")
             return
+        if not self._may_steer(run_id, text, text):
+            return
+        self._return_focus()
         self._command(SlashCommand("steer", [run_id, text]))
+
+    def _keep_in_prompt(self, text: str) -> None:
+        """Put ``text`` back in the (focused) prompt bar, the cursor at its end."""
+        prompt = self.query_one(PromptBar)
+        prompt.value = text
+        prompt.cursor_position = len(text)
+        _focus_now(prompt)
+
+    def _view_of(self, ref: str) -> RunView | None:
+        """The run ``ref`` names (its id or a unique prefix), if the model has it."""
+        if ref in self.model.runs:
+            return self.model.runs[ref]
+        found = [view for run_id, view in self.model.runs.items() if run_id.startswith(ref)]
+        return found[0] if len(found) == 1 else None
+
+    def _may_steer(self, ref: str, text: str, message: str) -> bool:
+        """Whether a message to run ``ref`` can go as steering. A finished (or failed) run
+        cannot be steered: the text stays in the bar and enter again sends it back to the
+        agent with it (as the review's send-back does); a cancelled or decided run cannot
+        continue at all (the text stays too)."""
+        view = self._view_of(ref)
+        if view is None:  # not known here: the engine says
+            self._continue_offer = None
+            return True
+        run = view.run
+        if run.state in (RunState.FINISHED, RunState.FAILED) and not run.decided:
+            if self._continue_offer == run.id:
+                self._continue_offer = None
+                self._return_focus()
+                self._send_back(run.id, message)
+                return False
+            self._continue_offer = run.id
+            self._keep_in_prompt(text)
+            self.notify(
+                f"run {run.id} is {run.state.value}: enter again continues it with this"
+                " message (escape keeps it here)",
+                severity="warning",
+                timeout=15,
+            )
+            return False
+        self._continue_offer = None
+        if run.state is RunState.CANCELLED or run.decided:
+            self._keep_in_prompt(text)
+            self.notify(
+                f"run {run.id} is {run.outcome}: it cannot continue (/run starts a new one)",
+                severity="warning",
+            )
+            return False
+        return True
+
+    @work(group="commands")
+    async def _send_back(self, run_id: str, message: str) -> None:
+        """Continue a finished (or failed) run with ``message``: queued again, the message
+        waiting for its agent (the review's send-back)."""
+        await self._engine_ready.wait()
+        engine = self.engine
+        assert engine is not None
+        try:
+            run = await engine.send_back(run_id, message)
+        except CockpitError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        self.notify(f"run {run.id} continues with your message", timeout=4)
 
     def on_inbox_screen_answered(self, message: InboxScreen.Answered) -> None:
         self._command(SlashCommand("steer", [message.run_id, message.text]))
@@ -798,9 +1316,7 @@ class CockpitApp(App[None]):
         name, args = command.name, command.args
         run_id = args[0] if args else self._selected_run_id()
         if name == "run":
-            scenario = (
-                str(Path(command.scenario).expanduser().resolve()) if command.scenario else None
-            )
+            scenario = self._scenario_path(command.scenario) if command.scenario else None
             run = await engine.submit(
                 args[0], args[1], command.agent or "scripted", scenario, command.skills
             )
@@ -822,7 +1338,14 @@ class CockpitApp(App[None]):
             return
         if name == "steer":
             run = await engine.resolve_run(args[0])
-            message_id = await engine.steer(run.id, args[1])
+            try:
+                message_id = await engine.steer(run.id, args[1])
+            except CockpitError:
+                # The run ended meanwhile: the message is not thrown away.
+                prompt = self.query_one(PromptBar)
+                if not prompt.value:
+                    prompt.value = f"/steer {run.id} {args[1]}"
+                raise
             view = self.model.runs.get(run.id)
             if view is not None:
                 view.note_sent(message_id, args[1])
@@ -849,11 +1372,34 @@ class CockpitApp(App[None]):
         self._show_selected(refresh_only=True)
         self.query_one(RunList).rebuild(self.model)
 
+    def _scenario_path(self, given: str) -> str:
+        """``--scenario`` as typed in the prompt bar: a relative path is the workspace's
+        (the folder the cockpit was started in is no place the human sees; it is tried
+        second). BadInput, naming the path tried, when there is no such file."""
+        path = Path(given).expanduser()
+        tried = [path] if path.is_absolute() else [self.workspace.root / path, Path.cwd() / path]
+        for candidate in tried:
+            if candidate.is_file():
+                return str(candidate.resolve())
+        raise BadInput(f"scenario not found: {tried[0]}")
+
     def _candidates(self, kind: str) -> list[str]:
+        """Names of a kind for completion, the selection's first: the highlighted run
+        (``run``), its repo or the highlighted repo (``repo``), either (``target``)."""
+        selected = self._selected() or ""
+        run_id = selected[4:] if selected.startswith("run:") else None
+        view = self.model.runs.get(run_id) if run_id else None
+        repo = view.run.repo if view else selected[5:] if selected.startswith("repo:") else None
+        runs = ([run_id] if run_id else []) + [r for r in reversed(self.model.runs) if r != run_id]
+        repos = ([repo] if repo else []) + [r for r in self.workspace.config.repos if r != repo]
         if kind == "repo":
-            return list(self.workspace.config.repos)
+            return repos
         if kind == "run":
-            return list(reversed(self.model.runs))
+            return runs
+        if kind == "target":
+            first = selected.partition(":")[2] if selected.startswith(("run:", "repo:")) else None
+            rest = [name for name in runs + list(self.workspace.config.repos) if name != first]
+            return ([first] if first else []) + rest
         if kind == "theme":
             return sorted(self.available_themes)
         if kind == "agent":
@@ -861,30 +1407,56 @@ class CockpitApp(App[None]):
         return []
 
     # --- command palette ----------------------------------------------------------
+    def _bound_commands(self) -> Iterator[SystemCommand]:
+        """An entry per action bound on the main screen, read from BINDINGS (the keys as
+        the keymap sets them, and the binding ids, in its help)."""
+        keymap: dict[str, str] = getattr(self, "_keymap", {}) or {}
+        by_action: dict[str, list[Binding]] = {}
+        for item in self.BINDINGS:
+            binding = item if isinstance(item, Binding) else Binding(*item)
+            by_action.setdefault(binding.action, []).append(binding)
+        for action, bindings in by_action.items():
+            keys = [k for b in bindings for k in keymap.get(b.id or "", b.key).split(",")]
+            shown = ", ".join(self.get_key_display(Binding(key.strip(), "")) for key in keys)
+            ids = ", ".join(b.id for b in bindings if b.id)
+            tip = next((b.tooltip for b in bindings if b.tooltip), "")
+            yield SystemCommand(
+                bindings[0].description,
+                f"{tip} · key {shown} ({ids})" if tip else f"key {shown} ({ids})",
+                functools.partial(self.run_action, action),
+            )
+
     def get_system_commands(self, screen: Screen):
-        yield from super().get_system_commands(screen)
-        yield SystemCommand("Inbox", "Everything waiting on you", self.action_inbox)
-        yield SystemCommand("Help: key bindings", "Every binding, by screen", self.action_help)
-        yield SystemCommand("Zoom pane", "Toggle the run list", self.action_zoom)
-        yield SystemCommand("Cancel selected run", "Stop the selected run", self.action_cancel_run)
-        yield SystemCommand(
-            "Resume selected run", "Continue an interrupted run", self.action_resume_run
-        )
-        yield SystemCommand("Start a run…", COMMANDS["run"][0], lambda: self.action_prompt("/run "))
-        yield SystemCommand("Guard ledger of selected run", COMMANDS["guard"][1], self.action_guard)
-        yield SystemCommand(
-            "Skills of selected run or repo",
-            COMMANDS["skills"][1],
-            lambda: self._command(SlashCommand("skills")),
-        )
-        yield SystemCommand(
-            "Steer selected run…", "Type a message to the agent", lambda: self.action_prompt("")
-        )
-        yield SystemCommand(
-            "Review selected run",
-            COMMANDS["review"][1],
-            lambda: self._command(SlashCommand("review")),
-        )
+        main = screen is self.screen_stack[0]
+        bound = list(self._bound_commands()) if main else []
+        titles = {command.title for command in bound}
+        # Textual's own (theme, keys, screenshot…); its Quit would not ask about runs.
+        yield from (c for c in super().get_system_commands(screen) if c.title not in titles)
+        yield from bound
+        if main:
+            yield SystemCommand(
+                "Start a run…", COMMANDS["run"][0], lambda: self.action_prompt("/run ")
+            )
+            yield SystemCommand(
+                "Skills of selected run or repo",
+                COMMANDS["skills"][1],
+                lambda: self._command(SlashCommand("skills")),
+            )
+            yield SystemCommand(
+                "Review selected run",
+                COMMANDS["review"][1],
+                lambda: self._command(SlashCommand("review")),
+            )
+            yield SystemCommand(
+                "Approve selected run…",
+                "merge its branch into its base, as the review's M (asks first)",
+                self.action_approve_run,
+            )
+            yield SystemCommand(
+                "Reject selected run…",
+                "save its work aside and remove its branch, as the review's D (asks first)",
+                self.action_reject_run,
+            )
         for theme in sorted(t for t in self.available_themes if t.startswith("cockpit")):
             yield SystemCommand(
                 f"Theme: {theme}", "Switch and remember", lambda t=theme: self._set_theme(t)

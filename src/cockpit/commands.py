@@ -110,8 +110,10 @@ def _parse_run(command: SlashCommand, words: list[str]) -> None:
 def complete(text: str, candidates: Callable[[str], Iterable[str]]) -> str | None:
     """The completed prompt for ``text``, or None.
 
-    ``candidates(kind)`` lists names of a kind: ``repo``, ``run``, ``theme``, ``agent``.
-    Completes the command name, then its first argument.
+    ``candidates(kind)`` lists names of a kind: ``repo``, ``run``, ``target`` (a run or
+    a repo), ``theme``, ``agent``, the first one offered first (the app puts the selection
+    first: ``/skills`` + tab completes the highlighted run). Completes the command name,
+    then its first argument.
     """
     if not text.startswith("/"):
         return None
@@ -128,7 +130,7 @@ def complete(text: str, candidates: Callable[[str], Iterable[str]]) -> str | Non
         "resume": "run",
         "review": "run",
         "guard": "run",
-        "skills": "run",
+        "skills": "target",
         "theme": "theme",
     }.get(head)
     if kind is None or " " in tail:

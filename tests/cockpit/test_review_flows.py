@@ -101,9 +101,13 @@ async def test_reject_a_hunk_comment_send_back_then_approve_exactly_the_rest(
         await pilot.press("c")
         await until(pilot, lambda: isinstance(app.focused, Input))
         await pilot.press(*"spell it out", "enter")
-        assert [(c.path, c.line, c.text) for c in screen.decisions.comments] == [
-            ("a.txt", 2, "spell it out")
-        ]
+        await until(
+            pilot,
+            lambda: (
+                [(c.path, c.line, c.text) for c in screen.decisions.comments]
+                == [("a.txt", 2, "spell it out")]
+            ),
+        )
         await pilot.press("C")  # the rejection is reverted, the comment sent: the run goes on
         await until(pilot, lambda: not isinstance(app.screen, ReviewScreen))
         await until(pilot, lambda: state_of(app, run_id) is RunState.FINISHED, timeout=20)
@@ -206,8 +210,8 @@ async def test_awkward_files_are_shown_and_decided_without_breaking_the_screen(
         for _ in range(len(screen.files)):
             for split in (False, True):
                 diff.side_by_side = split
-                await pilot.pause()
-                assert diff.rows, screen.files[screen.index].path  # something is shown
+                shown = screen.files[screen.index].path
+                await until(pilot, lambda: diff.rows, what=f"rows of {shown}")  # something shows
             await pilot.press("right_square_bracket")
         # Reject the binary file and the rename, whole (X), then approve the rest.
         for path in ("logo.png", "new_name.txt"):
@@ -240,8 +244,8 @@ async def test_turns_one_at_a_time_or_compared(ws: Workspace, scenario) -> None:
         await pilot.press("w", *"2-3", "enter")  # turns 2 to 3: b.txt and the README
         await until(pilot, lambda: screen.span.turns == (2, 3))
         assert sorted(f.path for f in screen.files) == ["README.md", "b.txt"]
-        title = str(screen.query_one("#review-title").render())
-        assert "turns 2–3" in title
+        title = screen.query_one("#review-title")
+        await until(pilot, lambda: "turns 2–3" in str(title.render()))
         await pilot.press("x")  # deciding needs the whole run: told so, nothing decided
         assert screen.decisions.counts() == (0, 0)
         await pilot.press("T")

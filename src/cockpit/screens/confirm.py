@@ -9,11 +9,14 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from cockpit.screens.palette import ScreenCommands, help_key
+
 
 class ConfirmScreen(ModalScreen[bool]):
-    """Dismisses with True on ``y``, False on ``n`` or escape."""
+    """Dismisses with True on ``y``, False on ``n``, ``q`` or escape."""
 
     HELP_GROUP = "Confirm"
+    COMMANDS = {ScreenCommands}
     DEFAULT_CSS = """
     ConfirmScreen { align: center middle; }
     ConfirmScreen > Vertical {
@@ -25,7 +28,8 @@ class ConfirmScreen(ModalScreen[bool]):
     BINDINGS = [
         Binding("y", "answer(True)", "Yes", id="confirm.yes"),
         Binding("n", "answer(False)", "No", id="confirm.no"),
-        Binding("escape", "answer(False)", "No", show=False, id="confirm.escape"),
+        Binding("q,escape", "answer(False)", "No", show=False, id="confirm.escape"),
+        help_key("confirm"),
     ]
 
     def __init__(self, question: str) -> None:
@@ -35,7 +39,7 @@ class ConfirmScreen(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static(Text(self.question, style="bold"))
-            yield Static(Text("y: yes · n: no", style="dim"))
+            yield Static(Text("y: yes · n, q or escape: no", style="dim"))
 
     def action_answer(self, yes: bool) -> None:
         self.dismiss(yes)

@@ -11,6 +11,7 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from cockpit.model import RunView
+from cockpit.screens.palette import ScreenCommands, help_key
 
 #: Where a picked finding is: (repo-relative path, line or None).
 Place = tuple[str, int | None]
@@ -34,7 +35,8 @@ class FindingsScreen(ModalScreen[Place | None]):
 
     HELP_GROUP = "Findings"
     CSS_PATH = "findings.tcss"
-    BINDINGS = [Binding("escape", "close", "Close", id="findings.close")]
+    COMMANDS = {ScreenCommands}
+    BINDINGS = [Binding("q,escape", "close", "Close", id="findings.close"), help_key("findings")]
 
     def __init__(self, view: RunView, gated: bool = True) -> None:
         super().__init__()
@@ -66,7 +68,8 @@ class FindingsScreen(ModalScreen[Place | None]):
             yield Static(Text(title, style="bold"), id="findings-title")
             yield OptionList(*options, id="findings-list")
             yield Static(
-                Text("enter: open in the diff · escape: close", style="dim"), id="findings-help"
+                Text("enter: open in the diff · q/escape: close · ?: keys", style="dim"),
+                id="findings-help",
             )
 
     def _unfound(self) -> list[Option | None]:

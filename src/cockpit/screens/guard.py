@@ -14,6 +14,7 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from cockpit.screens.palette import ScreenCommands, help_key
 from engine.domain.errors import CockpitError
 from engine.domain.guard import OVERRIDDEN, GuardRecord
 
@@ -50,9 +51,11 @@ class GuardScreen(ModalScreen[None]):
 
     HELP_GROUP = "Guard ledger"
     CSS_PATH = "guard.tcss"
+    COMMANDS = {ScreenCommands}
     BINDINGS = [
         Binding("o", "override", "Override", id="guard.override"),
-        Binding("escape", "close", "Close", id="guard.close"),
+        Binding("q,escape", "close", "Close", id="guard.close"),
+        help_key("guard"),
     ]
 
     def __init__(self, run_id: str, load: LedgerLoader, override: Overrider) -> None:
@@ -70,7 +73,7 @@ class GuardScreen(ModalScreen[None]):
             yield Static(
                 Text(
                     "o: override the highlighted refusal (its rule is lifted for the rest of "
-                    "the run, and the agent told) · escape: close",
+                    "the run, and the agent told) · q/escape: close · ?: keys",
                     style="dim",
                 ),
                 id="guard-help",

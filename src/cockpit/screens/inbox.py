@@ -20,6 +20,7 @@ from textual.widgets.option_list import Option
 
 from cockpit.model import CockpitModel, InboxItem
 from cockpit.render import age
+from cockpit.screens.palette import ScreenCommands, help_key
 from engine.domain.guard import ALLOW_FOR_RUN, ALLOW_ONCE, DENY
 from engine.domain.state import RunState
 
@@ -59,8 +60,10 @@ class InboxScreen(ModalScreen[str | None]):
 
     HELP_GROUP = "Inbox"
     CSS_PATH = "inbox.tcss"
+    COMMANDS = {ScreenCommands}
     BINDINGS = [
-        Binding("escape", "close", "Close", id="inbox.close"),
+        Binding("q,escape", "close", "Close", id="inbox.close"),
+        help_key("inbox"),
         *(
             Binding(str(n), f"pick({n})", f"Item {n}", show=False, id=f"inbox.pick_{n}")
             for n in range(1, 10)
@@ -106,7 +109,9 @@ class InboxScreen(ModalScreen[str | None]):
             yield Input(
                 placeholder="your answer — enter sends, escape goes back", id="inbox-answer"
             )
-            yield Static(Text("1-9 or enter: open · escape: close", style="dim"), id="inbox-help")
+            yield Static(
+                Text("1-9 or enter: open · q/escape: close · ?: keys", style="dim"), id="inbox-help"
+            )
 
     def on_mount(self) -> None:
         self.query_one("#inbox-answer").display = False

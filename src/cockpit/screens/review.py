@@ -28,6 +28,7 @@ from cockpit.diff_lines import flags_by_file
 from cockpit.model import RunView
 from cockpit.review_rows import Row, fuzzy_pick
 from cockpit.screens.confirm import ConfirmScreen
+from cockpit.screens.palette import ScreenCommands
 from cockpit.widgets.diff_view import DiffView
 from cockpit.widgets.file_list import FileList
 from cockpit.widgets.glyphs import colour, update_if_changed
@@ -62,11 +63,11 @@ DECIDING = {
 KEYS = (
     "]/[ file · n/N hunk · f finding · / jump · s side by side · t turn · T whole run"
     "\nv select · a/x accept/reject (A/X file) · c comment · C send comments ·"
-    " M approve (S squashed) · D reject run · escape close"
+    " M approve (S squashed) · D reject run · q close · ? keys"
 )
 READ_ONLY_KEYS = (
     "]/[ file · n/N hunk · f finding · / jump · s side by side · t turn · T whole run"
-    "\nread-only: the run is decided · escape close"
+    "\nread-only: the run is decided · q close · ? keys"
 )
 
 
@@ -75,8 +76,10 @@ class ReviewScreen(Screen[str | None]):
 
     HELP_GROUP = "Review"
     CSS_PATH = "review.tcss"
+    #: The palette offers every bound action (cockpit.screens.palette).
+    COMMANDS = {ScreenCommands}
     BINDINGS = [
-        Binding("escape", "close", "Close", id="review.close"),
+        Binding("q,escape", "close", "Close", id="review.close"),
         Binding("right_square_bracket", "file(1)", "Next file", id="review.next_file"),
         Binding("left_square_bracket", "file(-1)", "Prev file", id="review.prev_file"),
         Binding("n", "hunk(1)", "Next hunk", id="review.next_hunk"),

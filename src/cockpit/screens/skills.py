@@ -12,6 +12,7 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from cockpit.screens.palette import ScreenCommands, help_key
 from engine.domain.skills import Skill
 
 
@@ -20,7 +21,8 @@ class SkillsScreen(ModalScreen[None]):
 
     HELP_GROUP = "Skills"
     CSS_PATH = "skills.tcss"
-    BINDINGS = [Binding("escape", "close", "Close", id="skills.close")]
+    COMMANDS = {ScreenCommands}
+    BINDINGS = [Binding("q,escape", "close", "Close", id="skills.close"), help_key("skills")]
 
     def __init__(self, title: str, available: list[Skill], loaded: list[str] | None = None) -> None:
         super().__init__()
@@ -51,7 +53,7 @@ class SkillsScreen(ModalScreen[None]):
             yield Static(
                 Text(
                     "a run loads its repo's AGENTS.md/CLAUDE.md, the repo's `skills`, those whose"
-                    " applies_to matches, and --skill NAME · escape: close",
+                    " applies_to matches, and --skill NAME · q/escape: close · ?: keys",
                     style="dim",
                 ),
                 id="skills-help",

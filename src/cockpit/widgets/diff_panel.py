@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import Static
 
@@ -23,7 +22,7 @@ class DiffPanel(Vertical):
     """Files changed in the run's worktree against its base, expandable to the hunks."""
 
     HELP_GROUP = "Run pane"
-    BINDINGS = [Binding("d", "toggle_hunks", "Hunks", id="run.hunks")]
+    # `d` (toggle the hunks) is the app's key: it works from the list and the transcript.
 
     def compose(self) -> ComposeResult:
         yield Static(id="diff-summary")

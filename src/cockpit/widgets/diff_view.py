@@ -27,12 +27,25 @@ VerdictOf = Callable[[Row], str | None]
 
 KIND_COLOUR = {"added": "success", "removed": "error", "hunk": "accent", "info": "warning"}
 MARK = {"added": "+", "removed": "-", "context": " ", "note": "\\"}
+#: Fewest columns each side of a side-by-side diff gets (gutter and line number
+#: included): narrower, the diff is drawn unified and its title says why.
+SIDE_MIN = 40
+#: The end of a line cut at the edge of its side (or of the pane), in the muted colour.
+CUT = "…"
 
 
 class DiffView(RowView, can_focus=True):
     """One file's diff, unified or side by side."""
 
     HELP_GROUP = "Review"
+    DEFAULT_CSS = """
+    DiffView {
+        /* Rows are cut at the edge (with a marker), never scrolled sideways. */
+        overflow-x: hidden;
+        scrollbar-size-vertical: 1;
+        border-title-color: $warning;
+    }
+    """
     BINDINGS = [
         Binding("down,j", "cursor(1)", "Down", show=False, id="review.down"),
         Binding("up,k", "cursor(-1)", "Up", show=False, id="review.up"),
@@ -44,6 +57,7 @@ class DiffView(RowView, can_focus=True):
         Binding("end,G", "bottom", "Bottom", show=False, id="review.bottom"),
     ]
 
+    #: Side by side asked for (``s``); drawn so only while each side fits (``split``).
     side_by_side: reactive[bool] = reactive(False)
 
     def __init__(self, **kwargs) -> None:
@@ -58,6 +72,8 @@ class DiffView(RowView, can_focus=True):
         self.verdict_of: VerdictOf = lambda row: None
         self._syntax: Syntax | None = None
         self._highlighted: dict[int, Text] = {}
+        #: Whether the rows drawn are side by side (see split).
+        self._drawn_split = False
 
     # --- content ----------------------------------------------------------------------
     def show(self, fp: FilePatch | None, flags: dict[int, list[Flag]] | None = None) -> None:
@@ -76,8 +92,24 @@ class DiffView(RowView, can_focus=True):
         self.refresh()
 
     @property
+    def split_width(self) -> int:
+        """Columns the diff needs for side by side: two sides and the rule between."""
+        return 2 * SIDE_MIN + 1
+
+    @property
+    def fits_split(self) -> bool:
+        """Whether both sides get SIDE_MIN columns (assumed while the width is unknown)."""
+        width = self.scrollable_content_region.width
+        return width == 0 or width >= self.split_width
+
+    @property
+    def split(self) -> bool:
+        """Whether the rows are drawn side by side: asked for, and wide enough."""
+        return self.side_by_side and self.fits_split
+
+    @property
     def rows(self) -> list[Row] | list[SplitRow]:
-        if self.side_by_side and self.file is not None:
+        if self.split and self.file is not None:
             if self._split is None:
                 self._split = split_rows(self.file)
             return self._split
@@ -101,15 +133,55 @@ class DiffView(RowView, can_focus=True):
         return found
 
     def watch_side_by_side(self) -> None:
+        self._switch_layout()
+
+    def _switch_layout(self) -> None:
+        """Draw the rows unified or side by side, as ``split`` now says."""
+        self._title_note()
+        if self.split == self._drawn_split:
+            return
         # The cursor stays on the same patch line across the switch.
-        here = self.row_at(self.cursor)
+        here = self._row_of(self._drawn_split, self.cursor)
+        self._drawn_split = self.split
         self.mark = None
         self._highlighted.clear()
         self._resize()
         if here is not None:
             self.cursor = self._index_of(here)
+        self.cursor = max(0, min(self.cursor, len(self.rows) - 1))
         self.scroll_cursor_visible()
         self.refresh()
+
+    def _row_of(self, split: bool, index: int) -> Row | None:
+        """The patch row at ``index`` of the rows drawn unified or (``split``) not."""
+        if not split:
+            return self._unified[index] if 0 <= index < len(self._unified) else None
+        rows = self._split or []
+        if not 0 <= index < len(rows):
+            return None
+        return rows[index].right or rows[index].left
+
+    def _title_note(self) -> None:
+        """Say so in the title when side by side was asked for but does not fit."""
+        if not self.side_by_side or self.fits_split:
+            if self.border_title is not None:
+                self.border_title = None
+            return
+        note = f"side by side needs ≥ {self._columns_for_split()} columns: unified"
+        if self.border_title != note:
+            self.border_title = note
+
+    def _columns_for_split(self) -> int:
+        """The terminal width side by side would fit in, the rest of the screen keeping
+        its share of the width (the file list beside the diff takes a fraction of it,
+        or none when it is above the diff)."""
+        width = max(self.screen.size.width, 1)
+        others = width - self.outer_size.width  # what is beside the diff
+        frame = self.outer_size.width - self.scrollable_content_region.width
+        for wider in range(width, 4 * width + self.split_width):
+            if wider - wider * others // width - frame >= self.split_width:
+                return wider
+        return width + self.split_width  # not reached: the diff grows with the screen
 
     def _index_of(self, target: Row) -> int:
         for i, row in enumerate(self.rows):
@@ -123,6 +195,7 @@ class DiffView(RowView, can_focus=True):
 
     def on_resize(self) -> None:
         self._resize()
+        self._switch_layout()
 
     # --- cursor -----------------------------------------------------------------------
     def move_to(self, index: int, *, select: bool = False) -> None:
@@ -201,7 +274,7 @@ class DiffView(RowView, can_focus=True):
     def _code(self, row: Row, index: int) -> Text:
         if row.kind not in ("added", "removed", "context"):
             return Text(row.text)
-        key = index if not self.side_by_side else index * 2 + (row.kind == "added")
+        key = index if not self.split else index * 2 + (row.kind == "added")
         cached = self._highlighted.get(key)
         if cached is None:
             cached = (
@@ -219,8 +292,7 @@ class DiffView(RowView, can_focus=True):
             line = Text.assemble(
                 self._gutter(row), (f" {row.text}", f"bold {colour(app, KIND_COLOUR[row.kind])}")
             )
-            line.truncate(width)
-            return line
+            return self._cut(line, width, row)
         numbers = f"{row.old_no or '':>5} {row.new_no or '':>5} "
         line = Text.assemble(self._gutter(row), (numbers, muted))
         line.append(
@@ -228,7 +300,19 @@ class DiffView(RowView, can_focus=True):
             style=f"bold {colour(app, KIND_COLOUR.get(row.kind, 'foreground'))}",
         )
         line.append_text(self._styled(row, index))
-        line.truncate(width)
+        return self._cut(line, width, row)
+
+    def _cut(self, line: Text, width: int, row: Row | None, *, pad: bool = False) -> Text:
+        """``line`` in ``width`` cells; a longer one ends in the muted cut marker (on the
+        row's tint, if it has one)."""
+        if line.cell_len > width > 1:
+            line.truncate(width - 1)
+            marker = Style(color=colour(self.app, "foreground-muted"))
+            if row is not None and row.kind in ("added", "removed"):
+                marker += Style(bgcolor=self._tint_of(row))
+            line.append(CUT, style=marker)
+        else:
+            line.truncate(width, pad=pad)
         return line
 
     def _tint(self, hex_colour: str) -> str:
@@ -237,13 +321,16 @@ class DiffView(RowView, can_focus=True):
         base = Color.parse(colour(self.app, "background"))
         return base.blend(Color.parse(hex_colour), 0.18).hex6
 
+    def _tint_of(self, row: Row) -> str:
+        """An added or removed line's background."""
+        return self._tint(colour(self.app, "success" if row.kind == "added" else "error"))
+
     def _styled(self, row: Row, index: int) -> Text:
         code = self._code(row, index)
         if row.kind in ("added", "removed") and self.verdict_of(row) == "rejected":
             code.stylize("strike")
         if row.kind in ("added", "removed"):
-            tint = colour(self.app, "success" if row.kind == "added" else "error")
-            code.stylize(Style(bgcolor=self._tint(tint)))
+            code.stylize(Style(bgcolor=self._tint_of(row)))
         return code
 
     def _split_text(self, row: SplitRow, index: int, width: int) -> Text:
@@ -259,8 +346,7 @@ class DiffView(RowView, can_focus=True):
                 part.append_text(self._gutter(side))
                 part.append(f"{getattr(side, no_of) or '':>5} ", style=muted)
                 part.append_text(self._styled(side, index))
-            part.truncate(half, pad=True)
-            line.append_text(part)
+            line.append_text(self._cut(part, half, side, pad=True))
             if no_of == "old_no":
                 line.append("│", style=muted)
         return line

@@ -19,6 +19,13 @@ class FileList(RowView, can_focus=True):
     """Rows of text, one highlighted; up/down (or a click) move the highlight."""
 
     HELP_GROUP = "Review"
+    DEFAULT_CSS = """
+    FileList {
+        /* Rows are cut at the edge, never scrolled sideways. */
+        overflow-x: hidden;
+        scrollbar-size-vertical: 1;
+    }
+    """
     BINDINGS = [
         Binding("down,j", "move(1)", "Next file", show=False, id="review.files_down"),
         Binding("up,k", "move(-1)", "Prev file", show=False, id="review.files_up"),
@@ -53,6 +60,12 @@ class FileList(RowView, can_focus=True):
         self.refresh()
         if notify:
             self.post_message(self.Highlighted(self.highlighted))
+
+    def on_resize(self) -> None:
+        # A short box (the files above the diff, in a narrow terminal) keeps the
+        # highlighted file in sight.
+        if self.items:
+            self.scroll_row_visible(self.highlighted)
 
     def action_move(self, step: int) -> None:
         self.select(self.highlighted + step)

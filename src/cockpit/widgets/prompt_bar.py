@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
+from textual import events
 from textual.binding import Binding
-from textual.message import Message
 from textual.suggester import Suggester
 from textual.widgets import Input
 
@@ -31,17 +31,18 @@ class PromptBar(Input):
         Binding("up", "history(-1)", "Previous", show=False, id="prompt.history_back"),
         Binding("down", "history(1)", "Next", show=False, id="prompt.history_forward"),
         Binding("tab", "complete", "Complete", show=False, id="prompt.complete"),
+        Binding("enter", "send", "Send", show=False, id="prompt.send"),
         Binding("escape", "leave", "Back to panes", id="prompt.leave"),
     ]
+    #: Actions taken in turn with the letters typed (see ``_on_key``).
+    IN_ORDER = ("send", "leave")
 
-    class Sent(Message):
-        """The human pressed enter on a non-empty prompt."""
-
-        def __init__(self, text: str) -> None:
-            super().__init__()
-            self.text = text
-
-    def __init__(self, candidates: Callable[[str], Iterable[str]], **kwargs) -> None:
+    def __init__(
+        self,
+        candidates: Callable[[str], Iterable[str]],
+        sent: Callable[[str], None],
+        **kwargs,
+    ) -> None:
         super().__init__(
             placeholder="steer the selected run — or / for commands (/help)",
             suggester=CommandSuggester(candidates),
@@ -52,17 +53,37 @@ class PromptBar(Input):
         self.history: list[str] = []
         self._cursor = 0
         self._candidates = candidates
+        self._sent = sent
+        self._sent = sent
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        text = event.value.strip()
+    async def _on_key(self, event: events.Key) -> None:
+        """Keys reach the bar in the order typed. Enter and escape act here, in that
+        order, not once they have bubbled up to the app, when the letters typed after
+        them would already be in the bar. A key that arrives after the focus moved on
+        (it was sent here before) is handed back to the app, for the new focus."""
+        if self.screen.focused is not self:
+            event.stop()
+            event.prevent_default()
+            self.app.post_message(events.Key(event.key, event.character))
+            return
+        for binding in self._bindings.key_to_bindings.get(event.key, ()):
+            if binding.action in self.IN_ORDER:
+                event.stop()
+                event.prevent_default()
+                await self.run_action(binding.action)
+                return
+        await super()._on_key(event)
+
+    def action_send(self) -> None:
+        """Enter: hand a non-empty prompt to ``sent`` (it is kept in the history)."""
+        text = self.value.strip()
         if not text:
             return
         if not self.history or self.history[-1] != text:
             self.history.append(text)
         self._cursor = len(self.history)
         self.value = ""
-        self.post_message(self.Sent(text))
+        self._sent(text)
 
     def action_history(self, step: int) -> None:
         if not self.history:

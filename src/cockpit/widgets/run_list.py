@@ -6,6 +6,7 @@ import contextlib
 
 from rich.text import Text
 from textual.binding import Binding
+from textual.events import Resize
 from textual.reactive import reactive
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option, OptionDoesNotExist
@@ -13,6 +14,10 @@ from textual.widgets.option_list import Option, OptionDoesNotExist
 from cockpit.model import CockpitModel
 from cockpit.widgets.glyphs import colour, run_mark, state_style
 from engine.domain.state import RunState
+
+#: Narrower than this (its content, in columns), the list's run rows drop the repo
+#: column: glyph, id and as much of the task as fits.
+COMPACT_BELOW = 40
 
 
 class RunList(OptionList):
@@ -30,8 +35,24 @@ class RunList(OptionList):
     #: (OptionList's own reactive repaints the whole list, on every key press).
     highlighted: reactive[int | None] = reactive(None, repaint=False)
 
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        #: Run rows without their repo column (the list is narrow): see on_resize.
+        self.compact = False
+        self._model: CockpitModel | None = None
+
     def on_mount(self) -> None:
         self.watch(self, "highlighted", self._repaint_rows, init=False)
+
+    def on_resize(self, event: Resize) -> None:
+        # Rows are built for the list's width: crossing COMPACT_BELOW builds them again.
+        # The highlighted row stays in sight (the list may have become a short box).
+        compact = 0 < self.scrollable_content_region.width < COMPACT_BELOW
+        if compact != self.compact:
+            self.compact = compact
+            if self._model is not None:
+                self.rebuild(self._model)
+        self.call_after_refresh(self.scroll_to_highlight)
 
     def _repaint_rows(self, old: int | None, new: int | None) -> None:
         self._update_lines()
@@ -42,6 +63,7 @@ class RunList(OptionList):
 
     def rebuild(self, model: CockpitModel) -> None:
         """Re-render every row, keeping the highlighted item."""
+        self._model = model
         current = self.highlighted_option.id if self.highlighted_option else None
         options: list[Option | None] = [Option(self._heading("REPOS"), id="h:repos", disabled=True)]
         for name, status in model.repos.items():
@@ -118,7 +140,8 @@ class RunList(OptionList):
         glyph, _, role = run_mark(run, bool(view.red_gates()))
         row.append(f"{glyph} ", style=f"bold {colour(self.app, role)}")
         row.append(f"{run.id} ", style="bold")
-        row.append(f"{run.repo:<8.8} ", style=colour(self.app, "secondary"))
+        if not self.compact:
+            row.append(f"{run.repo:<8.8} ", style=colour(self.app, "secondary"))
         # A run that needs the human stands out in the state's colour.
         needs_you = run.state is RunState.WAITING_FOR_HUMAN
         row.append(run.task, style=state_style(self.app, run.state) if needs_you else "")

@@ -6,7 +6,6 @@ from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.events import MouseDown, MouseMove, MouseUp, Resize
 from textual.geometry import Region
@@ -26,6 +25,7 @@ from cockpit.widgets.glyphs import (
     update_if_changed,
 )
 from cockpit.widgets.log import Log
+from engine.domain.models import Run
 
 #: Entries written when a run is switched to while the pane's height is unknown; the
 #: rest wait for the reader to scroll up.
@@ -50,10 +50,7 @@ class Transcript(Log):
     """
 
     HELP_GROUP = "Run pane"
-    BINDINGS = [
-        Binding("e", "toggle_expand", "Expand tools", id="run.expand"),
-        Binding("o", "older", "Older lines", id="run.older"),
-    ]
+    # `e` (expand) and `o` (older lines) are the app's keys: they work from the list too.
 
     class WantsOlder(Message):
         """The reader reached the top: load the previous page from the store."""
@@ -209,6 +206,11 @@ class Transcript(Log):
             self.action_older()
         if new_value >= self.max_scroll_y:
             self.auto_scroll = True
+
+    @property
+    def has_older(self) -> bool:
+        """Whether entries before the first one shown exist (in memory or the store)."""
+        return bool(self._held) or (self._view is not None and self._view.first_seq > 1)
 
     def action_older(self) -> None:
         """Entries held back in memory first, then the previous page from the store."""
@@ -367,6 +369,9 @@ class RunPane(Vertical):
                 else "  — type your answer below and press enter"
             )
             head.append(hint, style="italic")
+        where = worktree_note(run)
+        if where:
+            head.append(f"\n {where}", style=colour(app, "foreground-muted"))
         extras = run_extras(view)
         if extras:
             head.append(f"\n {extras}", style=colour(app, "foreground-muted"))
@@ -424,6 +429,14 @@ def decision_text(app, view: RunView) -> Text:
     if run.merge_sha and not run.nothing_to_merge:
         text.append(f"\ngit show {sha} shows what landed.", style=muted)
     return text
+
+
+def worktree_note(run: Run) -> str:
+    """Where the run works: its worktree's path, "worktree removed" once decided, "" before
+    it has one."""
+    if not run.worktree:
+        return ""
+    return "worktree removed" if run.decided else f"worktree: {run.worktree}"
 
 
 def run_extras(view: RunView) -> str:
