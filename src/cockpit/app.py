@@ -1373,15 +1373,15 @@ class CockpitApp(App[None]):
         self.query_one(RunList).rebuild(self.model)
 
     def _scenario_path(self, given: str) -> str:
-        """``--scenario`` as typed in the prompt bar: a relative path is the workspace's
-        (the folder the cockpit was started in is no place the human sees; it is tried
-        second). BadInput, naming the path tried, when there is no such file."""
+        """``--scenario`` as typed in the prompt bar: a relative path is the workspace
+        root's (the folder the cockpit was started in is no place the human sees).
+        BadInput, naming the path tried, when there is no such file."""
         path = Path(given).expanduser()
-        tried = [path] if path.is_absolute() else [self.workspace.root / path, Path.cwd() / path]
-        for candidate in tried:
-            if candidate.is_file():
-                return str(candidate.resolve())
-        raise BadInput(f"scenario not found: {tried[0]}")
+        if not path.is_absolute():
+            path = self.workspace.root / path
+        if not path.is_file():
+            raise BadInput(f"scenario not found: {path}")
+        return str(path.resolve())
 
     def _candidates(self, kind: str) -> list[str]:
         """Names of a kind for completion, the selection's first: the highlighted run

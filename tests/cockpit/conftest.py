@@ -11,12 +11,13 @@ from engine.workspace import Workspace, open_workspace
 
 
 @pytest.fixture
-def scenario(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[str], str]:
-    """Factory: write a scenario, return a short path relative to the (changed) cwd, as
-    a user would type it in the prompt bar."""
-    folder = tmp_path / "sc"
-    folder.mkdir()
-    monkeypatch.chdir(folder)
+def scenario(workspace_root: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[str], str]:
+    """Factory: write a scenario in the workspace and return its path relative to the
+    workspace root, as a user types it in the prompt bar (the bar reads it there). The
+    cwd is the workspace too, for tests that hand the path to the engine directly."""
+    folder = workspace_root / "scenarios"
+    folder.mkdir(exist_ok=True)
+    monkeypatch.chdir(workspace_root)
     count = 0
 
     def write(text: str) -> str:
@@ -24,7 +25,7 @@ def scenario(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[str],
         count += 1
         name = f"s{count}.toml"
         (folder / name).write_text(text)
-        return name
+        return f"scenarios/{name}"
 
     return write
 

@@ -401,16 +401,18 @@ async def test_skills_completion_starts_from_the_highlighted_run(ws: Workspace, 
 
 
 async def test_a_relative_scenario_is_the_workspaces(
-    workspace_root: Path, ws: Workspace, scenario
+    workspace_root: Path, ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    scenario(WRITES)  # moves the cwd away from the workspace
+    elsewhere = tmp_path / "elsewhere"  # where the cockpit was started: not looked in
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
     (workspace_root / "in-ws.toml").write_text(WRITES)
-    assert not (Path.cwd() / "in-ws.toml").exists()
+    (elsewhere / "only-here.toml").write_text(WRITES)
     app = make_app(ws)
     async with app.run_test(size=SIZE) as pilot:
         run_id = await finished_run(pilot, "in-ws.toml")
-        await pilot.press("slash", "end", *'run app "again" --scenario missing.toml', "enter")
-        missing = workspace_root / "missing.toml"
+        await pilot.press("slash", "end", *'run app "again" --scenario only-here.toml', "enter")
+        missing = workspace_root / "only-here.toml"
         await until(pilot, noted(app, f"scenario not found: {missing}"))
     stored = (await stored_runs(ws))[run_id]
     assert stored.scenario == str((workspace_root / "in-ws.toml").resolve())
