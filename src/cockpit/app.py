@@ -1429,8 +1429,9 @@ class CockpitApp(App[None]):
     def get_system_commands(self, screen: Screen):
         main = screen is self.screen_stack[0]
         bound = list(self._bound_commands()) if main else []
-        titles = {command.title for command in bound}
-        # Textual's own (theme, keys, screenshot…); its Quit would not ask about runs.
+        # Textual's own (theme, keys, screenshot…), never its Quit: that one would not ask
+        # about runs in flight (the main screen's palette has ours; elsewhere q closes).
+        titles = {command.title for command in bound} | {"Quit"}
         yield from (c for c in super().get_system_commands(screen) if c.title not in titles)
         yield from bound
         if main:
