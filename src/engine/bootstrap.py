@@ -16,20 +16,12 @@ from engine.adapters.process import end_run_processes, run_shell
 from engine.adapters.sandbox import BubblewrapSandbox
 from engine.adapters.skills import FolderSkillLibrary
 from engine.adapters.store.sqlite import SqliteRunStore
+from engine.backends import BACKENDS
 from engine.domain.models import EngineId
 from engine.ports.agent import AgentBackend
 from engine.services.engine import Engine, EngineOptions
 from engine.services.recovery import HOST
 from engine.workspace import Workspace
-
-#: Backends by the name profiles use in ``backend = "..."``: module and class.
-BACKENDS = {
-    "scripted": ("engine.adapters.agents.scripted", "ScriptedAgentBackend"),
-    "anthropic": ("engine.adapters.agents.anthropic_backend", "AnthropicBackend"),
-    "claude-code": ("engine.adapters.agents.claude_code", "ClaudeCodeBackend"),
-    "acp": ("engine.adapters.agents.acp_backend", "AcpBackend"),
-    "codex": ("engine.adapters.agents.codex", "CodexBackend"),
-}
 
 
 class LazyBackends(Mapping[str, AgentBackend]):
@@ -41,8 +33,8 @@ class LazyBackends(Mapping[str, AgentBackend]):
 
     def __getitem__(self, name: str) -> AgentBackend:
         if name not in self._built:
-            module, cls = BACKENDS[name]
-            self._built[name] = getattr(importlib.import_module(module), cls)()
+            entry = BACKENDS[name]
+            self._built[name] = getattr(importlib.import_module(entry.module), entry.cls)()
         return self._built[name]
 
     def __iter__(self) -> Iterator[str]:

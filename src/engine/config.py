@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -23,6 +23,7 @@ from pydantic import (
     model_validator,
 )
 
+from engine.backends import BACKENDS
 from engine.domain.errors import ConfigError
 
 #: Repo names and agent profile names: typeable on a command line, usable in paths.
@@ -208,7 +209,11 @@ class RepoConfig(_Model):
         return self
 
 
-Backend = Literal["scripted", "anthropic", "claude-code", "acp", "codex"]
+if TYPE_CHECKING:
+    Backend = str
+else:
+    #: A backend's name: one of ``engine.backends.BACKENDS`` (the error lists them).
+    Backend = Literal[tuple(BACKENDS)]
 
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 

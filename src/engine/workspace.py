@@ -1,6 +1,7 @@
 """Finding, creating and editing a workspace: a folder holding ``cockpit.toml``.
 
-These are synchronous helpers for the CLI; they shell out to git with ``subprocess.run``.
+These are synchronous helpers for the CLI; they run git through
+``engine.adapters.git.runner.git_sync``.
 """
 
 from __future__ import annotations
@@ -8,12 +9,12 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import subprocess
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine.adapters.git.runner import git_sync
 from engine.config import (
     NAME_PATTERN,
     AgentProfile,
@@ -73,7 +74,7 @@ class Workspace:
 
     @property
     def state_dir(self) -> Path:
-        """``ROOT/.cockpit``: the database, logs, worktrees and socket."""
+        """``ROOT/.cockpit``: the database, logs, worktrees and salvage."""
         return self.root / STATE_DIR
 
     @property
@@ -98,11 +99,6 @@ class Workspace:
     def salvage_dir(self) -> Path:
         """Where work rescued from discarded or broken worktrees is kept."""
         return self.state_dir / "salvage"
-
-    @property
-    def socket_path(self) -> Path:
-        """The engine's control socket."""
-        return self.state_dir / "engine.sock"
 
     def repo(self, name: str) -> RepoConfig:
         """The configured repo ``name``; :class:`UnknownRepo` if there is none."""
@@ -146,32 +142,8 @@ def open_workspace(root: Path) -> Workspace:
     return workspace
 
 
-def _git(args: list[str], cwd: Path) -> str | None:
-    """Stdout of ``git ARGS`` run in ``cwd`` (stripped), or None when it fails."""
-    # A GIT_DIR inherited from e.g. a hook would point every command at the wrong repo.
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_COMMON_DIR")
-    }
-    try:
-        result = subprocess.run(
-            ["git", *args],
-            cwd=cwd,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-    except OSError:
-        return None
-    if result.returncode != 0:
-        return None
-    return result.stdout.strip()
-
-
 def _git_toplevel(directory: Path) -> Path | None:
-    out = _git(["rev-parse", "--show-toplevel"], directory)
+    out = git_sync(["rev-parse", "--show-toplevel"], directory)
     return Path(out).resolve() if out else None
 
 
@@ -206,7 +178,7 @@ def ensure_git_excluded(path: Path) -> None:
     if not relative.parts:
         return  # Excluding the whole work tree would hide everything.
     pattern = "/" + _gitignore_escape(relative.as_posix()) + "/"
-    exclude = _git(["rev-parse", "--git-path", "info/exclude"], top)
+    exclude = git_sync(["rev-parse", "--git-path", "info/exclude"], top)
     if not exclude:
         return
     exclude_path = top / exclude  # relative to cwd unless git printed an absolute path
@@ -370,7 +342,7 @@ def add_repo(root: Path, path: str, name: str | None = None) -> tuple[str, Path,
         if workspace.repo_path(other) == target:
             raise BadInput(f"{path} is already configured as repo {other!r} in {config_path}")
 
-    base = _git(["symbolic-ref", "--short", "-q", "HEAD"], target) or "main"
+    base = git_sync(["symbolic-ref", "--short", "-q", "HEAD"], target) or "main"
     try:
         written = Path(os.path.relpath(target, root)).as_posix()
     except ValueError:  # another drive on Windows: no relative path exists

@@ -167,7 +167,6 @@ def test_open_workspace_paths(ws_root: Path) -> None:
     assert ws.db_path == ws.state_dir / "cockpit.db"
     assert ws.worktrees_dir == ws.state_dir / "worktrees"
     assert ws.salvage_dir == ws.state_dir / "salvage"
-    assert ws.socket_path == ws.state_dir / "engine.sock"
 
 
 def test_worktrees_dir_configured(ws_root: Path) -> None:

@@ -13,14 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from engine.adapters.sandbox import probe
+from engine.backends import BACKENDS
 from engine.config import AgentProfile, CockpitConfig
-
-#: Python packages each backend is built on (its client).
-CLIENTS = {
-    "anthropic": "anthropic",
-    "claude-code": "claude-agent-sdk",
-    "acp": "agent-client-protocol",
-}
 
 
 @dataclass
@@ -114,7 +108,8 @@ def _profile(name: str, profile: AgentProfile, root: Path | None) -> Check:
             check.detail = check.path or command
             check.version = None
     else:
-        package = CLIENTS[profile.backend]
+        package = BACKENDS[profile.backend].client
+        assert package is not None, f"backend {profile.backend} names no client package"
         version = _package(package)
         check = Check(
             label,

@@ -1,7 +1,7 @@
 """The event bus: assigns sequence numbers, persists in batches, then fans events out.
 
-Events reach subscribers only after they are in the store, so anything a subscriber has
-seen survives a crash. Writes are batched (one executemany per flush), flushed at most
+Events reach sinks only after they are in the store, so anything a sink has seen
+survives a crash. Writes are batched (one executemany per flush), flushed at most
 ``flush_interval`` after the first buffered event, and on demand before a state change
 is acknowledged.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 
 from engine.domain.errors import CockpitError
 from engine.domain.events import Event
@@ -21,33 +21,6 @@ from engine.ports.store import RunStore
 log = logging.getLogger(__name__)
 
 Sink = Callable[[list[Event]], object]
-
-
-class Subscription:
-    """An async iterator over persisted events; ``close()`` stops it."""
-
-    def __init__(self, bus: EventBus, run_id: str | None) -> None:
-        self._bus = bus
-        self.run_id = run_id
-        self._queue: asyncio.Queue[list[Event] | None] = asyncio.Queue()
-
-    def _put(self, events: list[Event]) -> None:
-        mine = events if self.run_id is None else [e for e in events if e.run_id == self.run_id]
-        if mine:
-            self._queue.put_nowait(mine)
-
-    def close(self) -> None:
-        """End the iteration (the consumer sees StopAsyncIteration)."""
-        self._bus._sinks.discard(self._put)
-        self._queue.put_nowait(None)
-
-    async def __aiter__(self) -> AsyncIterator[Event]:
-        while True:
-            batch = await self._queue.get()
-            if batch is None:
-                return
-            for event in batch:
-                yield event
 
 
 class EventBus:
@@ -108,16 +81,6 @@ class EventBus:
     def add_sink(self, sink: Sink) -> None:
         """Call ``sink`` with every persisted batch (must not block)."""
         self._sinks.add(sink)
-
-    def remove_sink(self, sink: Sink) -> None:
-        """Stop calling ``sink``."""
-        self._sinks.discard(sink)
-
-    def subscribe(self, run_id: str | None = None) -> Subscription:
-        """Follow persisted events (of one run, or all)."""
-        sub = Subscription(self, run_id)
-        self._sinks.add(sub._put)
-        return sub
 
     async def flush(self) -> None:
         """Persist everything buffered, then deliver it to sinks, in order."""

@@ -16,8 +16,8 @@ from pathlib import Path
 
 from engine.adapters.git.leftovers import end_marked, remove_stale_locks
 from engine.adapters.git.lifeline import tied
+from engine.adapters.git.runner import commit_tree, git, git_exit, split_z
 from engine.adapters.git.settle import settle
-from engine.adapters.git.worktrees import _git, _split_z, commit_tree, git_exit
 from engine.domain.errors import GitError
 from engine.ports.git import MergePreview
 
@@ -31,7 +31,7 @@ class GitMerges:
         )
         lines = [line for line in out.splitlines() if line]
         if code == 0 and lines:
-            base_tree = (await _git("rev-parse", f"{base}^{{tree}}", cwd=repo)).strip()
+            base_tree = (await git("rev-parse", f"{base}^{{tree}}", cwd=repo)).strip()
             return MergePreview(tree=lines[0], conflicts=[], unchanged=lines[0] == base_tree)
         if code == 1 and lines:  # the tree (with conflict markers), then the files
             return MergePreview(tree=None, conflicts=sorted(set(lines[1:])))
@@ -42,7 +42,7 @@ class GitMerges:
         return await commit_tree(repo, tree, parents, message)
 
     async def checkout_of(self, repo: Path, branch: str) -> Path | None:
-        out = await _git("worktree", "list", "--porcelain", cwd=repo)
+        out = await git("worktree", "list", "--porcelain", cwd=repo)
         path: Path | None = None
         for line in out.splitlines():
             if line.startswith("worktree "):
@@ -55,7 +55,7 @@ class GitMerges:
         return tied(tag)
 
     async def update_checkout(self, checkout: Path, old: str, new: str) -> None:
-        head = (await _git("rev-parse", "HEAD", cwd=checkout)).strip()
+        head = (await git("rev-parse", "HEAD", cwd=checkout)).strip()
         if head != old:
             raise GitError(f"HEAD moved in {checkout} while the merge was made; approve again")
         # A two-tree read-tree changes the index and the files from old to new and
@@ -65,12 +65,12 @@ class GitMerges:
         # finishes or undoes that.
         # read-tree trusts the index's stat data (unlike merge, it does not refresh it
         # first): files merely touched, or copied, would count as edited.
-        await _git("update-index", "-q", "--refresh", cwd=checkout, check=False)
-        await _git("read-tree", "-m", "-u", old, new, cwd=checkout)
+        await git("update-index", "-q", "--refresh", cwd=checkout, check=False)
+        await git("read-tree", "-m", "-u", old, new, cwd=checkout)
 
     async def move_branch(self, repo: Path, branch: str, new: str, old: str, why: str) -> None:
         # update-ref with the old value: refuses if someone moved the branch meanwhile.
-        await _git("update-ref", "-m", why, f"refs/heads/{branch}", new, old, cwd=repo)
+        await git("update-ref", "-m", why, f"refs/heads/{branch}", new, old, cwd=repo)
 
     async def contains(self, repo: Path, rev: str, commit: str) -> bool:
         code, _, err = await git_exit("merge-base", "--is-ancestor", commit, rev, cwd=repo)
@@ -95,9 +95,7 @@ class GitMerges:
         if not await asyncio.to_thread(end_marked, tag, spare):
             return False
         common = Path(
-            (
-                await _git("rev-parse", "--path-format=absolute", "--git-common-dir", cwd=repo)
-            ).strip()
+            (await git("rev-parse", "--path-format=absolute", "--git-common-dir", cwd=repo)).strip()
         )
         places = [common, *await self._worktree_paths(repo)]
         locks = [common / "packed-refs.lock", common / "index.lock", common / "HEAD.lock"]
@@ -117,11 +115,11 @@ class GitMerges:
         """The git dir of the working tree ``tree``, if it still is one."""
         if tree is None or not (tree / ".git").exists():
             return None
-        out = await _git("rev-parse", "--absolute-git-dir", cwd=tree, check=False)
+        out = await git("rev-parse", "--absolute-git-dir", cwd=tree, check=False)
         return Path(out.strip()) if out.strip() else None
 
     async def _worktree_paths(self, repo: Path) -> list[Path]:
-        out = await _git("worktree", "list", "--porcelain", cwd=repo)
+        out = await git("worktree", "list", "--porcelain", cwd=repo)
         return [
             Path(line[len("worktree ") :])
             for line in out.splitlines()
@@ -137,9 +135,9 @@ class GitMerges:
                 # A removal cut short (its .git file already deleted, say) leaves a folder
                 # git no longer accepts as a worktree: what is left of it goes the same way.
                 await asyncio.to_thread(shutil.rmtree, worktree)
-        await _git("worktree", "prune", cwd=repo)
-        await _git("branch", "-D", "--", branch, cwd=repo, check=False)
-        left = await _git(
+        await git("worktree", "prune", cwd=repo)
+        await git("branch", "-D", "--", branch, cwd=repo, check=False)
+        left = await git(
             "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}", cwd=repo, check=False
         )
         if left.strip():
@@ -153,7 +151,7 @@ class GitMerges:
         async with _patch_file() as output:
             # Fixed prefixes: a user's diff.noprefix or diff.mnemonicPrefix must not
             # change the text the parser and `git apply` read.
-            await _git(
+            await git(
                 "diff", "--no-color", "--no-ext-diff", "-M", "--src-prefix=a/",
                 "--dst-prefix=b/", f"--output={output}", old, new, "--", cwd=repo,
             )  # fmt: skip
@@ -165,14 +163,14 @@ class GitMerges:
         # them), and `git apply` checks every hunk before it changes any file.
         async with _patch_file() as path:
             await asyncio.to_thread(path.write_bytes, patch.encode(errors="surrogateescape"))
-            await _git("apply", "-R", "--whitespace=nowarn", str(path), cwd=worktree)
+            await git("apply", "-R", "--whitespace=nowarn", str(path), cwd=worktree)
 
     async def restore(self, worktree: Path, rev: str, paths: list[str]) -> None:
-        present = _split_z(
-            await _git("ls-tree", "-z", "--name-only", rev, "--", *paths, cwd=worktree)
+        present = split_z(
+            await git("ls-tree", "-z", "--name-only", rev, "--", *paths, cwd=worktree)
         )
         if present:
-            await _git("checkout", rev, "--", *present, cwd=worktree)
+            await git("checkout", rev, "--", *present, cwd=worktree)
         for gone in set(paths) - set(present):
             await asyncio.to_thread((worktree / gone).unlink, missing_ok=True)
 

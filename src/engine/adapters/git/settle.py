@@ -15,7 +15,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.adapters.git.worktrees import _git, _split_z
+from engine.adapters.git.runner import git, split_z
 
 #: Paths per git command line (the kernel caps the size of one).
 _CHUNK = 500
@@ -38,7 +38,7 @@ async def settle(checkout: Path, old: str, new: str, onto: str | None = None) ->
     """Make the paths that differ between ``old`` and ``new`` in ``checkout`` — index
     and files — what ``onto`` (default: the checkout's ``HEAD``; ``old`` or ``new``)
     holds. Returns the paths left alone because they hold someone's own edits."""
-    head = onto or (await _git("rev-parse", "--verify", "HEAD", cwd=checkout)).strip()
+    head = onto or (await git("rev-parse", "--verify", "HEAD", cwd=checkout)).strip()
     if head not in (old, new):
         raise ValueError(f"{head[:12]} is neither {old[:12]} nor {new[:12]}")
     touched = await _touched(checkout, old, new)
@@ -59,15 +59,15 @@ async def settle(checkout: Path, old: str, new: str, onto: str | None = None) ->
         else:
             kept.append(t.path)
     for chunk in _chunks(write):
-        await _git("checkout-index", "-f", "-u", "--", *chunk, cwd=checkout)
+        await git("checkout-index", "-f", "-u", "--", *chunk, cwd=checkout)
     await asyncio.to_thread(_remove, checkout, remove)
-    await _git("update-index", "-q", "--refresh", cwd=checkout, check=False)
+    await git("update-index", "-q", "--refresh", cwd=checkout, check=False)
     return kept
 
 
 async def _touched(checkout: Path, old: str, new: str) -> list[_Touched]:
     """The paths (submodules aside) whose blob or mode differs between the commits."""
-    out = await _git("diff-tree", "-r", "--no-renames", "-z", old, new, cwd=checkout)
+    out = await git("diff-tree", "-r", "--no-renames", "-z", old, new, cwd=checkout)
     tokens = out.split("\0")
     touched: list[_Touched] = []
     for meta, path in zip(tokens[::2], tokens[1::2], strict=False):
@@ -90,8 +90,8 @@ async def _touched(checkout: Path, old: str, new: str) -> list[_Touched]:
 
 async def _reset_index(checkout: Path, commit: str, paths: set[str]) -> None:
     """Index entries of ``paths`` back to ``commit``'s (the files are not touched)."""
-    staged = _split_z(
-        await _git(
+    staged = split_z(
+        await git(
             "diff-index", "--cached", "-z", "--name-only", "--no-renames", commit, cwd=checkout
         )
     )
@@ -102,7 +102,7 @@ async def _reset_index(checkout: Path, commit: str, paths: set[str]) -> None:
     listing = b"".join(path.encode(errors="surrogateescape") + b"\0" for path in mine)
     name = await asyncio.to_thread(_write_temp, listing)
     try:
-        await _git(
+        await git(
             "reset", "-q", commit, f"--pathspec-from-file={name}", "--pathspec-file-nul",
             cwd=checkout, env=_LITERAL,
         )  # fmt: skip
@@ -134,7 +134,7 @@ async def _hash_files(checkout: Path, touched: list[_Touched]) -> dict[str, str]
         elif full.exists():
             found[t.path] = "other"
     for chunk in _chunks(regular):
-        out = await _git("hash-object", "--", *chunk, cwd=checkout)
+        out = await git("hash-object", "--", *chunk, cwd=checkout)
         found.update(zip(chunk, out.split(), strict=True))
     return found
 
@@ -157,7 +157,7 @@ async def _partial(checkout: Path, t: _Touched) -> bool:
 
 async def _blob(checkout: Path, sha: str) -> bytes:
     """A blob's bytes (git's text output turned back into them)."""
-    out = await _git("cat-file", "blob", sha, cwd=checkout)
+    out = await git("cat-file", "blob", sha, cwd=checkout)
     return out.encode(errors="surrogateescape")
 
 

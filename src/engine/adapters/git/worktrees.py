@@ -1,8 +1,8 @@
 """Git worktrees through the git CLI: one worktree and branch per run, snapshots, salvage.
 
-Every git call is an ``asyncio`` subprocess so the event loop never blocks. Snapshots and
-commits build their tree in a throw-away index file, so the agent's own index, branch and
-files are never disturbed while it works.
+Every git call is an ``asyncio`` subprocess (see ``runner``) so the event loop never
+blocks. Snapshots and commits build their tree in a throw-away index file, so the agent's
+own index, branch and files are never disturbed while it works.
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ import fcntl
 import os
 import shutil
 import uuid
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.adapters.git.lifeline import spawn_options
+from engine.adapters.git.runner import commit_tree, git, masked, split_z
 from engine.disk import NEARLY_FULL, disk_full, free_space
 from engine.domain.diffs import (
     MAX_FILES,
@@ -29,31 +29,8 @@ from engine.domain.diffs import (
     WorktreeDiff,
 )
 from engine.domain.errors import GitError
-from engine.domain.redact import KEY_VARIABLES, Redactor
 from engine.ports.git import Salvage
 
-#: Identity used for Cockpit's own commits when the repo has none configured.
-_IDENTITY = {
-    "GIT_AUTHOR_NAME": "Cockpit",
-    "GIT_AUTHOR_EMAIL": "cockpit@localhost",
-    "GIT_COMMITTER_NAME": "Cockpit",
-    "GIT_COMMITTER_EMAIL": "cockpit@localhost",
-}
-
-#: Inherited variables that would point git at another repo or index (e.g. when Cockpit is
-#: started from a git hook); every command locates its repo from ``cwd`` instead.
-_LOCATING_VARS = (
-    "GIT_DIR",
-    "GIT_WORK_TREE",
-    "GIT_INDEX_FILE",
-    "GIT_COMMON_DIR",
-    "GIT_OBJECT_DIRECTORY",
-    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
-    "GIT_PREFIX",
-)
-
-#: What git prints when a write found no room (it does not always say: see ``_room_for``).
-_NO_SPACE = ("No space left on device", "Out of diskspace", "Disk quota exceeded")
 #: A checkout is measured against the free space first only below this much free space
 #: (measuring reads the size of every file of the commit).
 _MEASURE_BELOW = 2 * 1024**3
@@ -75,90 +52,6 @@ branch.bundle   the branch's own commits beyond the base. Fetch them back with:
 """
 
 
-async def _git(
-    *args: str,
-    cwd: Path,
-    env: Mapping[str, str] | None = None,
-    check: bool = True,
-) -> str:
-    """Run ``git args`` in ``cwd`` and return its stdout; raise GitError when it fails."""
-    code, out, err = await git_exit(*args, cwd=cwd, env=env)
-    if check and code != 0 and any(words in err for words in _NO_SPACE):
-        raise disk_full(cwd)
-    if check and code != 0:
-        lines = [ln.strip() for ln in err.splitlines() if ln.strip()]
-        # git prints progress ("Preparing worktree …") before the line that matters.
-        fatal = [ln for ln in lines if ln.startswith(("fatal:", "error:"))]
-        reason = (fatal or lines or [f"exit code {code}"])[0]
-        raise GitError(f"git {' '.join(args)} (in {cwd}) failed: {reason}")
-    return out
-
-
-async def git_exit(
-    *args: str, cwd: Path, env: Mapping[str, str] | None = None
-) -> tuple[int, str, str]:
-    """Run ``git args`` in ``cwd``: (exit code, stdout, stderr), for commands whose exit
-    code is an answer (``merge-tree`` exits 1 on a conflict). GitError when git cannot
-    be started at all."""
-    full_env = {k: v for k, v in os.environ.items() if k not in _LOCATING_VARS}
-    full_env["GIT_TERMINAL_PROMPT"] = "0"
-    if env:
-        full_env.update(env)
-    # During a review decision git dies with this process (see lifeline).
-    cmd, tie = spawn_options(("git", "-c", "core.quotepath=off", *args), full_env)
-    try:
-        proc = await asyncio.create_subprocess_exec(
-            *cmd,
-            cwd=cwd,
-            env=full_env,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            **tie,
-        )
-    except OSError as exc:  # git missing, or cwd gone
-        raise GitError(f"git {' '.join(args)} (in {cwd}): {exc}") from exc
-    try:
-        out, err = await proc.communicate()
-    except asyncio.CancelledError:
-        # A cancelled run must not leave a git process holding index.lock behind.
-        with contextlib.suppress(ProcessLookupError):
-            proc.kill()
-        await proc.wait()
-        raise
-    code = proc.returncode
-    assert code is not None
-    return code, out.decode(errors="surrogateescape"), err.decode(errors="replace")
-
-
-def masked(message: str) -> str:
-    """A commit or reflog message with keys and tokens masked: a task quoting a token
-    must not put it in the repo's history, where it is pushed and kept for good."""
-    return Redactor(os.environ.get(name) for name in KEY_VARIABLES).text(message)
-
-
-async def commit_tree(cwd: Path, tree: str, parents: list[str], message: str) -> str:
-    """Commit ``tree`` with these parents and return the commit's sha: no hooks, no
-    signing (nobody can answer a pinentry prompt), and Cockpit's identity only when the
-    repo has none. Every commit Cockpit makes goes through here, so its message is
-    masked here (:func:`masked`)."""
-    message = masked(message)
-    email = await _git("config", "user.email", cwd=cwd, check=False)
-    env = None
-    if not email.strip():
-        env = {k: os.environ.get(k) or v for k, v in _IDENTITY.items()}
-    args = ["commit-tree", "--no-gpg-sign", tree]
-    for parent in parents:
-        args += ["-p", parent]
-    out = await _git(*args, "-m", message, cwd=cwd, env=env)
-    return out.strip()
-
-
-def _split_z(out: str) -> list[str]:
-    """Split NUL-separated git output (``-z``), which is safe for any file name."""
-    return [item for item in out.split("\0") if item]
-
-
 class GitWorktrees:
     """The ``Worktrees`` port over the git command line."""
 
@@ -170,14 +63,14 @@ class GitWorktrees:
         try:
             if not path.is_dir():
                 return False
-            out = await _git("rev-parse", "--is-inside-work-tree", cwd=path, check=False)
+            out = await git("rev-parse", "--is-inside-work-tree", cwd=path, check=False)
         except Exception:
             return False
         return out.strip() == "true"
 
     async def resolve(self, repo: Path, rev: str) -> str:
         """The full sha of commit ``rev`` in ``repo``; raises GitError when unknown."""
-        out = await _git(
+        out = await git(
             "rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}",
             cwd=repo, check=False,
         )  # fmt: skip
@@ -202,22 +95,22 @@ class GitWorktrees:
         await asyncio.to_thread(worktree.parent.mkdir, parents=True, exist_ok=True)
         async with self._admin_lock(repo):
             # Forget registrations whose folders were deleted, or `worktree add` refuses the path.
-            await _git("worktree", "prune", cwd=repo)
-            exists = await _git(
+            await git("worktree", "prune", cwd=repo)
+            exists = await git(
                 "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}", cwd=repo, check=False
             )
             if exists.strip():
                 await self._room_for(repo, branch, worktree)
-                await _git("worktree", "add", "--", str(worktree), branch, cwd=repo)
+                await git("worktree", "add", "--", str(worktree), branch, cwd=repo)
                 return await self._fork_point(worktree, base_sha)
             await self._room_for(repo, base_sha, worktree)
             try:
-                await _git("worktree", "add", "-b", branch, "--", str(worktree), base_sha, cwd=repo)
+                await git("worktree", "add", "-b", branch, "--", str(worktree), base_sha, cwd=repo)
             except GitError:
                 # git removes a checkout it could not finish but keeps the branch it made
                 # for it: nothing of a failed add is left behind.
-                await _git("worktree", "prune", cwd=repo, check=False)
-                await _git("branch", "-D", branch, cwd=repo, check=False)
+                await git("worktree", "prune", cwd=repo, check=False)
+                await git("branch", "-D", branch, cwd=repo, check=False)
                 raise
         return base_sha
 
@@ -227,13 +120,13 @@ class GitWorktrees:
         space needed, so it works on a full disk."""
         async with self._admin_lock(repo):
             if worktree.exists():
-                await _git("worktree", "remove", "--force", "--", str(worktree), cwd=repo)
-            await _git("worktree", "prune", cwd=repo)
-            tip = await _git(
+                await git("worktree", "remove", "--force", "--", str(worktree), cwd=repo)
+            await git("worktree", "prune", cwd=repo)
+            tip = await git(
                 "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}", cwd=repo, check=False
             )
             if tip.strip() == base_sha:
-                await _git("branch", "-D", branch, cwd=repo)
+                await git("branch", "-D", branch, cwd=repo)
 
     async def _room_for(self, repo: Path, rev: str, worktree: Path) -> None:
         """Refuse, before anything is written, a checkout of ``rev`` that cannot fit where
@@ -243,10 +136,10 @@ class GitWorktrees:
         if space is None or space[0] > _MEASURE_BELOW:
             return
         free, block = space
-        listing = await _git("ls-tree", "-r", "-l", "-z", rev, cwd=repo)
+        listing = await git("ls-tree", "-r", "-l", "-z", rev, cwd=repo)
         # Room is kept for the run's own records (the run store is often on this disk).
         needed = NEARLY_FULL
-        for entry in _split_z(listing):
+        for entry in split_z(listing):
             size = entry.split("\t", 1)[0].split()[-1]  # "-" for a submodule
             # A file takes whole blocks, and its entry in the worktree's index ~100 bytes.
             needed += -(-int(size) // block) * block + 100 if size.isdigit() else 100
@@ -260,7 +153,7 @@ class GitWorktrees:
         the branch, the index or the files; return the commit sha."""
         tree = await self._work_tree(worktree)
         sha = await self._commit_tree(worktree, tree, message)
-        await _git("update-ref", "-m", masked(message), ref, sha, cwd=worktree)
+        await git("update-ref", "-m", masked(message), ref, sha, cwd=worktree)
         return sha
 
     async def commit_work(self, worktree: Path, message: str) -> str | None:
@@ -269,16 +162,16 @@ class GitWorktrees:
         Runs no hooks (it is built from plumbing); the real index is reset to the new
         commit afterwards, the files are left as they are.
         """
-        head = (await _git("rev-parse", "--verify", "HEAD", cwd=worktree)).strip()
+        head = (await git("rev-parse", "--verify", "HEAD", cwd=worktree)).strip()
         tree = await self._work_tree(worktree)
-        head_tree = (await _git("rev-parse", "--verify", "HEAD^{tree}", cwd=worktree)).strip()
+        head_tree = (await git("rev-parse", "--verify", "HEAD^{tree}", cwd=worktree)).strip()
         if tree == head_tree:
             return None
         sha = await self._commit_tree(worktree, tree, message)
         # HEAD is symbolic, so this moves the branch; the old value guards against a race
         # with a commit the agent made meanwhile.
-        await _git("update-ref", "-m", masked(message), "HEAD", sha, head, cwd=worktree)
-        await _git("reset", "-q", cwd=worktree)
+        await git("update-ref", "-m", masked(message), "HEAD", sha, head, cwd=worktree)
+        await git("reset", "-q", cwd=worktree)
         return sha
 
     async def changed_files(self, worktree: Path, base_sha: str) -> list[str]:
@@ -287,10 +180,10 @@ class GitWorktrees:
         A rename lists both the old and the new path.
         """
         tree = await self._work_tree(worktree)
-        out = await _git(
+        out = await git(
             "diff-tree", "-r", "--name-only", "-z", "--no-renames", base_sha, tree, cwd=worktree
         )
-        return _split_z(out)
+        return split_z(out)
 
     async def diff(self, worktree: Path, base_sha: str) -> WorktreeDiff:
         """The worktree as it is now — untracked files included, ignored ones not — against
@@ -302,7 +195,7 @@ class GitWorktrees:
         patch. Neither the agent's index nor its files are touched.
         """
         tree = await self._work_tree(worktree)
-        meta = await _git(
+        meta = await git(
             "diff-tree", "-r", "-M", "--raw", "--numstat", "-z", base_sha, tree, cwd=worktree
         )
         entries = _parse_raw_numstat(meta)
@@ -320,7 +213,7 @@ class GitWorktrees:
                 # Literal pathspecs, so names with `*` or `:` match only themselves.
                 env = {"GIT_LITERAL_PATHSPECS": "1"}
                 args += ["--", *(p for e in shown for p in (e.old_path, e.path) if p)]
-            sections = _split_patch(await _git(*args, cwd=worktree, env=env))
+            sections = _split_patch(await git(*args, cwd=worktree, env=env))
         return WorktreeDiff(
             files=_file_diffs(shown, sections),
             omitted_files=len(rest),
@@ -334,7 +227,7 @@ class GitWorktrees:
         Untracked files are listed as git's config shows them (by default an untracked
         folder is one entry ``dir/``); ignored files never are.
         """
-        out = await _git(
+        out = await git(
             "status", "--porcelain=v2", "--branch", "-z",
             # The UI polls this on the user's own checkout: never take index.lock just to
             # refresh stat data, or the user's own git commands could fail on the lock.
@@ -348,7 +241,7 @@ class GitWorktrees:
             return False
         tree = await self._work_tree(worktree)
         base_tree = (
-            await _git("rev-parse", "--verify", f"{base_sha}^{{tree}}", cwd=worktree)
+            await git("rev-parse", "--verify", f"{base_sha}^{{tree}}", cwd=worktree)
         ).strip()
         return tree != base_tree or await self._has_commits_beyond(worktree, base_sha)
 
@@ -365,21 +258,21 @@ class GitWorktrees:
         patch = dest / "changes.patch"
         # diff-tree is plumbing: user config such as diff.external, color or noprefix
         # cannot change the patch format.
-        await _git(
+        await git(
             "diff-tree", "-r", "-p", "--binary", "--full-index", f"--output={patch}",
             base_sha, tree, cwd=worktree,
         )  # fmt: skip
-        untracked = _split_z(
-            await _git("ls-files", "--others", "--exclude-standard", "-z", cwd=worktree)
+        untracked = split_z(
+            await git("ls-files", "--others", "--exclude-standard", "-z", cwd=worktree)
         )
         await asyncio.to_thread(_copy_untracked, worktree, untracked, dest / "untracked")
 
-        branch_ref = (await _git("symbolic-ref", "-q", "HEAD", cwd=worktree, check=False)).strip()
+        branch_ref = (await git("symbolic-ref", "-q", "HEAD", cwd=worktree, check=False)).strip()
         branch_ref = branch_ref or "HEAD"
         bundle_note = ""
         if await self._has_commits_beyond(worktree, base_sha):
             bundle = dest / "branch.bundle"
-            await _git(
+            await git(
                 "bundle", "create", "-q", str(bundle), f"{base_sha}..{branch_ref}", cwd=worktree
             )
             bundle_note = _BUNDLE_NOTE.format(bundle=bundle, branch_ref=branch_ref)
@@ -410,8 +303,8 @@ class GitWorktrees:
                 raise GitError(f"worktree {worktree} kept: salvage failed: {exc}") from exc
         async with self._admin_lock(repo):
             if worktree.exists():
-                await _git("worktree", "remove", "--force", "--", str(worktree), cwd=repo)
-            await _git("worktree", "prune", cwd=repo)
+                await git("worktree", "remove", "--force", "--", str(worktree), cwd=repo)
+            await git("worktree", "prune", cwd=repo)
         return saved
 
     @contextlib.asynccontextmanager
@@ -423,7 +316,7 @@ class GitWorktrees:
         still in progress. An asyncio lock orders this engine's calls; an flock on a file in
         the common git dir orders other processes'.
         """
-        common = Path((await _git("rev-parse", "--git-common-dir", cwd=repo)).strip())
+        common = Path((await git("rev-parse", "--git-common-dir", cwd=repo)).strip())
         common = common if common.is_absolute() else (repo / common).resolve()
         lock = self._locks.setdefault(str(common), asyncio.Lock())
         async with lock:
@@ -449,7 +342,7 @@ class GitWorktrees:
         Uses a private index file in the worktree's git dir so the agent's index is never
         touched.
         """
-        git_dir = Path((await _git("rev-parse", "--absolute-git-dir", cwd=worktree)).strip())
+        git_dir = Path((await git("rev-parse", "--absolute-git-dir", cwd=worktree)).strip())
         # Unique per call: two snapshots of one worktree may overlap.
         index = git_dir / f"cockpit-snapshot-{uuid.uuid4().hex}.index"
         env = {"GIT_INDEX_FILE": str(index)}
@@ -466,13 +359,13 @@ class GitWorktrees:
                 # was written as unchanged (racy git) and leave it out of the snapshot.
                 with contextlib.suppress(OSError, GitError):
                     await asyncio.to_thread(shutil.copy2, real_index, index)
-                    await _git("read-tree", "-m", "HEAD", cwd=worktree, env=env)
+                    await git("read-tree", "-m", "HEAD", cwd=worktree, env=env)
                     seeded = True
             if not seeded:
                 index.unlink(missing_ok=True)
-                await _git("read-tree", "HEAD", cwd=worktree, env=env)
-            await _git("add", "-A", cwd=worktree, env=env)
-            return (await _git("write-tree", cwd=worktree, env=env)).strip()
+                await git("read-tree", "HEAD", cwd=worktree, env=env)
+            await git("add", "-A", cwd=worktree, env=env)
+            return (await git("write-tree", cwd=worktree, env=env)).strip()
         finally:
             index.unlink(missing_ok=True)
             Path(f"{index}.lock").unlink(missing_ok=True)
@@ -483,19 +376,19 @@ class GitWorktrees:
 
     async def _has_commits_beyond(self, worktree: Path, base_sha: str) -> bool:
         """Whether the worktree's HEAD has commits not reachable from ``base_sha``."""
-        out = await _git("rev-list", "--count", f"{base_sha}..HEAD", cwd=worktree)
+        out = await git("rev-list", "--count", f"{base_sha}..HEAD", cwd=worktree)
         return int(out.strip() or "0") > 0
 
     async def _is_worktree_on(self, repo: Path, worktree: Path, branch: str) -> bool:
         """Whether ``worktree`` is the top of a worktree of ``repo`` with ``branch`` out."""
         try:
-            top = await _git("rev-parse", "--show-toplevel", cwd=worktree)
-            common = await _git("rev-parse", "--path-format=absolute", "--git-common-dir",
+            top = await git("rev-parse", "--show-toplevel", cwd=worktree)
+            common = await git("rev-parse", "--path-format=absolute", "--git-common-dir",
                                 cwd=worktree)  # fmt: skip
-            repo_common = await _git(
+            repo_common = await git(
                 "rev-parse", "--path-format=absolute", "--git-common-dir", cwd=repo
             )
-            head = await _git("symbolic-ref", "-q", "HEAD", cwd=worktree, check=False)
+            head = await git("symbolic-ref", "-q", "HEAD", cwd=worktree, check=False)
         except GitError:
             return False
         return (
@@ -510,12 +403,12 @@ class GitWorktrees:
         On resume the base branch may have moved on since the worktree was made; the merge
         base is the commit the branch actually started from.
         """
-        out = await _git("merge-base", base_sha, "HEAD", cwd=worktree, check=False)
+        out = await git("merge-base", base_sha, "HEAD", cwd=worktree, check=False)
         return out.strip() or base_sha
 
 
 def _display(text: str) -> str:
-    """``_git`` output (bytes kept as surrogates) as display text: non-UTF-8 bytes → U+FFFD.
+    """``git`` output (bytes kept as surrogates) as display text: non-UTF-8 bytes → U+FFFD.
 
     Surrogates would make the text unencodable (e.g. to JSON for the UI).
     """

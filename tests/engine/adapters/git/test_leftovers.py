@@ -23,7 +23,7 @@ TIED_GIT = """
 import asyncio, os, sys
 from pathlib import Path
 from engine.adapters.git.lifeline import tied
-from engine.adapters.git.worktrees import git_exit
+from engine.adapters.git.runner import git_exit
 
 async def main():
     with tied("decision-test:" + str(os.getpid())):
