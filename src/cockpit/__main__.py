@@ -1,5 +1,5 @@
 """``python -m cockpit`` — the same as the ``cockpit`` command."""
 
-from cockpit.cli import main
+from cockpit.main import main
 
 raise SystemExit(main())

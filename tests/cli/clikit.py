@@ -17,7 +17,7 @@ COCKPIT_WITHOUT_SANDBOX = [
     "-c",
     "import sys, engine.adapters.sandbox as s, engine.ports.sandbox as p\n"
     "s.probe = lambda program=None: p.SandboxStatus(False, 'bubblewrap (bwrap) not found')\n"
-    "from cockpit.cli import main\n"
+    "from cockpit.main import main\n"
     "sys.exit(main(sys.argv[1:]))\n",
 ]
 

@@ -1,0 +1,31 @@
+"""``cockpit engine [--exit-when-idle]``: the internal command a background engine runs
+(``cockpit run`` starts one to pick its run up); not listed in the help."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+
+from engine.bootstrap import open_engine
+from engine.domain.redact import RedactingFilter
+from engine.services.engine import EngineOptions
+from engine.workspace import Workspace
+
+
+async def cmd_engine(ws: Workspace, args: argparse.Namespace) -> int:
+    """Run the workspace's queue until stopped (or, with ``--exit-when-idle``, empty)."""
+    logging.basicConfig(
+        level=logging.INFO,
+        format=f"%(asctime)s engine[{os.getpid()}] %(levelname)s %(name)s: %(message)s",
+    )
+    async with open_engine(ws, EngineOptions(exit_when_idle=args.exit_when_idle)) as engine:
+        for handler in logging.getLogger().handlers:  # the log file never holds a key
+            handler.addFilter(RedactingFilter(engine.redactor))
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            loop.add_signal_handler(sig, engine.request_stop)  # runs in flight → interrupted
+        await engine.run()
+    return 0
