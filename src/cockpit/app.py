@@ -432,7 +432,7 @@ class CockpitApp(App[None]):
     async def _engine_session(self) -> None:
         async with open_engine(self.workspace, self._engine_options) as engine:
             self.engine = engine
-            engine.bus.add_sink(lambda batch: self.post_message(EngineEvents(batch)))
+            engine.on_events(lambda batch: self.post_message(EngineEvents(batch)))
             await self._read_snapshot(engine)
             self._snapshot_read.set()
             await self._mounted_event.wait()
@@ -459,8 +459,8 @@ class CockpitApp(App[None]):
 
         async def read_runs() -> None:
             for run in await engine.list_runs():
-                self.model.upsert(run).load(await engine.store.events_tail(run.id, PAGE))
-            self._last_event_id = await engine.store.last_event_id()
+                self.model.upsert(run).load(await engine.events_tail(run.id, PAGE))
+            self._last_event_id = await engine.last_event_id()
 
         async def read_gates() -> None:
             for name in self.workspace.config.repos:
@@ -492,7 +492,7 @@ class CockpitApp(App[None]):
             return
         # Runs this engine executes reach the app through its bus: not read twice.
         engine = self.engine
-        self._last_event_id, events = await engine.store.follow_events(
+        self._last_event_id, events = await engine.follow_events(
             self._last_event_id, 2000, skip_runs=engine.running_ids
         )
         if events:
@@ -509,13 +509,13 @@ class CockpitApp(App[None]):
     async def _ingest(self, events: list[Event]) -> None:
         if self.engine is None:
             return
-        store = self.engine.store
+        engine = self.engine
         unknown = {e.run_id for e in events if e.run_id not in self.model.runs}
         new_rows = False
         for run_id in unknown:
-            run = await store.get_run(run_id)
+            run = await engine.get_run(run_id)
             if run is not None:
-                self.model.upsert(run).load(await store.events_tail(run_id, PAGE))
+                self.model.upsert(run).load(await engine.events_tail(run_id, PAGE))
                 new_rows = True
         changed, notices = self.model.apply(events)
         for notice in notices:
@@ -538,7 +538,7 @@ class CockpitApp(App[None]):
         """Stored fields (worktree, base sha, error) change with states: re-read the run."""
         if self.engine is None:
             return
-        run = await self.engine.store.get_run(run_id)
+        run = await self.engine.get_run(run_id)
         if run is not None and run_id in self.model.runs:
             # Events are stored before they are delivered, so the row is never older.
             self.model.runs[run_id].run = run
@@ -554,7 +554,7 @@ class CockpitApp(App[None]):
         if not worktree.is_dir():
             return
         with contextlib.suppress(CockpitError):
-            view.diff = await self.engine.worktrees.diff(worktree, view.run.base_sha)
+            view.diff = await self.engine.worktree_diff(worktree, view.run.base_sha)
             self._dirty.add(run_id)
             self._schedule_render()
 
@@ -568,7 +568,7 @@ class CockpitApp(App[None]):
                     problem = await asyncio.to_thread(repo_problem, path)
                     if problem:
                         raise CockpitError(problem)
-                status = await engine.worktrees.status(path)
+                status = await engine.repo_status(path)
             except CockpitError as exc:
                 problem = await asyncio.to_thread(repo_problem, path)
                 self.repo_problems[name] = problem or str(exc)
@@ -577,7 +577,7 @@ class CockpitApp(App[None]):
             self.model.repos[name] = status
             if status.head_sha and not status.clean:
                 with contextlib.suppress(CockpitError):
-                    self._repo_diffs[name] = await engine.worktrees.diff(path, status.head_sha)
+                    self._repo_diffs[name] = await engine.worktree_diff(path, status.head_sha)
             else:
                 self._repo_diffs.pop(name, None)
 
@@ -603,7 +603,7 @@ class CockpitApp(App[None]):
     async def _load_older(self, view: RunView) -> None:
         if self.engine is None or view.first_seq <= 1:
             return
-        older = await self.engine.store.events_tail(view.run.id, PAGE, before_seq=view.first_seq)
+        older = await self.engine.events_tail(view.run.id, PAGE, before_seq=view.first_seq)
         added = view.prepend(older)
         if added:
             pane = self.query_one(RunPane)
@@ -792,7 +792,7 @@ class CockpitApp(App[None]):
         diff = view.diff
         if self.engine is not None and view.run.base_sha:
             with contextlib.suppress(CockpitError):
-                diff = await self.engine.worktrees.diff(worktree, view.run.base_sha)
+                diff = await self.engine.worktree_diff(worktree, view.run.base_sha)
         return [f.path for f in diff.files if (worktree / f.path).is_file()] if diff else []
 
     async def _hand_over(self, run_id: str, argv: list[str], cwd: Path, what: str) -> None:
@@ -857,7 +857,7 @@ class CockpitApp(App[None]):
         assert engine is not None
 
         async def load():
-            return await engine.store.guard_ledger(run_id), await engine.store.guard_counts()
+            return await engine.guard_ledger(run_id), await engine.guard_counts()
 
         async def override(rule: str) -> str:
             await engine.override_guard(run_id, rule)

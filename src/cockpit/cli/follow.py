@@ -78,9 +78,9 @@ async def follow(engine: Engine, run: Run, as_json: bool) -> int:
                 waiting["open"] = False
 
     # Events stored before the engine started (the submit itself) come first.
-    show(await engine.store.events_for(run.id))
-    after = await engine.store.last_seq(run.id)
-    engine.bus.add_sink(new_events)
+    show(await engine.events(run.id))
+    after = await engine.last_seq(run.id)
+    engine.on_events(new_events)
     with console.status(f"run {run.id} on {run.repo}…", spinner="dots"):
         await engine.run()
     failure = engine.unrecorded.get(run.id)

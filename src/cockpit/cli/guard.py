@@ -68,9 +68,9 @@ async def _ledger(ws: Workspace, args: argparse.Namespace) -> int:
                 action=engine.redactor.text(r.action),
                 reason=engine.redactor.text(r.reason) if r.reason else r.reason,
             )
-            for r in await engine.store.guard_ledger(run_id)
+            for r in await engine.guard_ledger(run_id)
         ]
-        counts = await engine.store.guard_counts()
+        counts = await engine.guard_counts()
     if args.json:
         print(
             json.dumps(

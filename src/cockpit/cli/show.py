@@ -57,7 +57,7 @@ async def cmd_show(ws: Workspace, args: argparse.Namespace) -> int:
     async with open_engine(ws, listen=False) as engine:
         await engine.list_runs()  # reports orphaned runs as interrupted first
         run = masked(engine, await engine.resolve_run(args.run))
-        events = await engine.store.events_for(run.id) if args.events else []
+        events = await engine.events(run.id) if args.events else []
         mask = engine.redactor
     if args.json:
         data = run.public_dict()

@@ -41,6 +41,7 @@ from engine.ports.store import RunStore
 from engine.services.bus import EventBus
 from engine.services.decisions import recover_decisions
 from engine.services.gates import check_tree, plan_for, repo_gates, spec_of
+from engine.services.queries import EngineQueries
 from engine.services.recovery import reap_orphans
 from engine.services.runner import CANCEL, SHUTDOWN, RunExecution
 from engine.workspace import Workspace
@@ -65,7 +66,7 @@ class EngineOptions:
     exit_when_idle: bool = False
 
 
-class Engine:
+class Engine(EngineQueries):
     """Schedules and executes runs of one workspace."""
 
     def __init__(
