@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import functools
 import os
 import signal
 import sys
@@ -40,11 +41,23 @@ def _load_prctl() -> Callable[..., int] | None:
 _PRCTL = _load_prctl()
 
 
-def die_with_parent() -> None:
-    """``preexec_fn`` of a child that must not outlive the engine: the kernel sends it
-    SIGKILL when the engine's thread that started it dies (``kill -9`` included)."""
+def die_with_parent() -> Callable[[], None]:
+    """A ``preexec_fn`` for a child that must not outlive this process: the kernel sends
+    it SIGKILL when the thread that started it dies (``kill -9`` of the engine included).
+
+    A parent killed between the fork and the child's request sends nothing (the child is
+    already an orphan when it asks), so the child also checks that its parent is still
+    the process that made this function, and ends before it execs when not. Call this
+    in the parent, at each spawn: the pid is read there.
+    """
+    return functools.partial(_die_with, os.getpid())
+
+
+def _die_with(parent: int) -> None:
     if _PRCTL is not None:
         _PRCTL(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != parent:
+            os._exit(1)
 
 
 def marked_env(run_id: str, env: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -188,7 +201,7 @@ async def run_shell(
             stderr=asyncio.subprocess.STDOUT,
             start_new_session=True,
             env=dict(env) if env is not None else None,
-            preexec_fn=die_with_parent,
+            preexec_fn=die_with_parent(),
         )
     )
     try:

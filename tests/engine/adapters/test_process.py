@@ -3,9 +3,11 @@
 import asyncio
 import contextlib
 import os
+import subprocess
 from pathlib import Path
+from unittest import mock
 
-from engine.adapters.process import clip_output, group_alive, run_shell
+from engine.adapters.process import clip_output, die_with_parent, group_alive, run_shell
 
 
 async def test_output_and_exit_code(tmp_path: Path):
@@ -54,3 +56,25 @@ def _alive(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"
+
+
+def test_a_child_whose_parent_died_before_it_armed_the_signal_ends_before_exec(
+    tmp_path: Path,
+) -> None:
+    """The parent-death signal is armed in the child after the fork: a parent killed in
+    between sends nothing, so the child checks its parent and ends instead of running on
+    as an orphan. Here the "parent" it was made for is another process."""
+    marker = tmp_path / "ran"
+    other = subprocess.Popen(["sleep", "30"])
+    try:
+        with mock.patch("os.getpid", return_value=other.pid):
+            preexec = die_with_parent()  # made for a parent that is not ours
+        done = subprocess.run(["touch", str(marker)], preexec_fn=preexec, check=False)
+    finally:
+        other.kill()
+        other.wait()
+    assert not marker.exists()
+    assert done.returncode != 0
+    # Made for this very process, the child runs.
+    subprocess.run(["touch", str(marker)], preexec_fn=die_with_parent(), check=True)
+    assert marker.exists()

@@ -129,7 +129,7 @@ class CodexBackend:
                 *argv,
                 cwd=ctx.worktree,
                 env=env,
-                preexec_fn=die_with_parent,
+                preexec_fn=die_with_parent(),
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,

@@ -21,21 +21,16 @@ status``) pay nothing.
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import os
 import shutil
-import signal
 import subprocess
 import sys
-from collections.abc import Callable, Generator
+from collections.abc import Generator
 from contextvars import ContextVar
-from typing import Any
+
+from engine.adapters.process import die_with_parent
 
 #: The environment variable marking a decision's git processes.
 MARK = "COCKPIT_DECISION"
-
-#: ``PR_SET_PDEATHSIG`` from <linux/prctl.h>.
-_PR_SET_PDEATHSIG = 1
 
 _tag: ContextVar[str | None] = ContextVar("cockpit_decision_tag", default=None)
 
@@ -66,7 +61,7 @@ def spawn_options(cmd: tuple[str, ...], env: dict[str, str]) -> tuple[tuple[str,
     wrapper = _setpriv_prefix()
     if wrapper:
         return (*wrapper, *cmd), {}
-    return cmd, {"preexec_fn": _die_with(os.getpid())}
+    return cmd, {"preexec_fn": die_with_parent()}
 
 
 def _setpriv_prefix() -> list[str]:
@@ -83,16 +78,3 @@ def _setpriv_prefix() -> list[str]:
                 if done.returncode == 0:
                     _setpriv = probe
     return _setpriv
-
-
-def _die_with(parent: int) -> Callable[[], None]:
-    """A ``preexec_fn`` asking the kernel to kill the child when ``parent`` dies."""
-    libc: Any = ctypes.CDLL(None, use_errno=True)
-    prctl = libc.prctl  # looked up before the fork: the child only calls it
-
-    def preexec() -> None:
-        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-        if os.getppid() != parent:  # the parent died before the signal was armed
-            os._exit(1)
-
-    return preexec
