@@ -35,6 +35,7 @@ from cockpit.memory import Collector
 from cockpit.model import CockpitModel, RunView
 from cockpit.screens.confirm import ConfirmScreen
 from cockpit.screens.inbox import InboxScreen, waiting
+from cockpit.screens.palette import as_binding, keys_shown
 from cockpit.settings import UiSettings, load_settings, save_settings, settings_path
 from cockpit.themes import DEFAULT_THEME, register_themes
 from cockpit.widgets.diff_panel import DiffPanel
@@ -1410,14 +1411,12 @@ class CockpitApp(App[None]):
     def _bound_commands(self) -> Iterator[SystemCommand]:
         """An entry per action bound on the main screen, read from BINDINGS (the keys as
         the keymap sets them, and the binding ids, in its help)."""
-        keymap: dict[str, str] = getattr(self, "_keymap", {}) or {}
         by_action: dict[str, list[Binding]] = {}
         for item in self.BINDINGS:
-            binding = item if isinstance(item, Binding) else Binding(*item)
+            binding = as_binding(item)
             by_action.setdefault(binding.action, []).append(binding)
         for action, bindings in by_action.items():
-            keys = [k for b in bindings for k in keymap.get(b.id or "", b.key).split(",")]
-            shown = ", ".join(self.get_key_display(Binding(key.strip(), "")) for key in keys)
+            shown = ", ".join(keys_shown(self, b) for b in bindings)
             ids = ", ".join(b.id for b in bindings if b.id)
             tip = next((b.tooltip for b in bindings if b.tooltip), "")
             yield SystemCommand(

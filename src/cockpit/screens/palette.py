@@ -91,7 +91,8 @@ def _nodes(node: DOMNode) -> list[DOMNode]:
     return nodes
 
 
-def _keys(app: App[Any], binding: Binding) -> str:
+def keys_shown(app: App[Any], binding: Binding) -> str:
+    """The keys of ``binding`` as the keymap sets them, as the footer shows them."""
     keymap: dict[str, str] = getattr(app, "_keymap", {}) or {}
     if binding.id and binding.id in keymap:
         binding = binding.with_key(keymap[binding.id], key_display=None)
@@ -123,7 +124,7 @@ def binding_commands(node: DOMNode) -> Iterator[SystemCommand]:
             async def run(target: DOMNode = one, action: str = binding.action) -> None:
                 await target.app.run_action(action, target)
 
-            said = f"key {_keys(app, binding)}" + (f" ({binding.id})" if binding.id else "")
+            said = f"key {keys_shown(app, binding)}" + (f" ({binding.id})" if binding.id else "")
             tip = f"{binding.tooltip} · " if binding.tooltip else ""
             yield SystemCommand(title, f"{tip}{said}", run)
 
