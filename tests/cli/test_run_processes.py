@@ -68,10 +68,26 @@ def _start(root: Path, backend: str, script: Path, sandbox: bool) -> subprocess.
     )
 
 
-def _wait_for(predicate, timeout: float, what: str) -> None:
+def _described(run_id: str) -> list[str]:
+    """The run's live processes, each with its parent and command line: what a failure
+    names, so an orphan can be told from a process still being set up."""
+    out = []
+    for pid in run_processes(run_id):
+        try:
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+            ppid = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1]
+        except OSError:
+            continue
+        out.append(f"{pid} (parent {ppid}): {cmd[:160]}")
+    return out
+
+
+def _wait_for(predicate, timeout: float, what) -> None:
+    """Poll ``predicate``; fail after ``timeout`` s saying ``what`` (a callable is asked
+    then, so the message shows the state at the failure)."""
     deadline = time.monotonic() + timeout
     while not predicate():
-        assert time.monotonic() < deadline, what
+        assert time.monotonic() < deadline, what() if callable(what) else what
         time.sleep(0.1)
 
 
@@ -100,7 +116,7 @@ def test_kill_9_of_the_engine_leaves_no_process_of_the_run(
     _wait_for(
         lambda: not run_processes(run_id),
         10,
-        f"processes of the run outlived kill -9 of its engine: {run_processes(run_id)}",
+        lambda: f"processes of the run outlived kill -9 of its engine: {_described(run_id)}",
     )
     worktree = Path(cockpit_json("show", run_id, cwd=profiles)["worktree"])
     time.sleep(0.5)
