@@ -13,6 +13,7 @@ from engine.adapters.gates import available_gates
 from engine.adapters.git.merges import GitMerges
 from engine.adapters.git.worktrees import GitWorktrees
 from engine.adapters.process import end_run_processes, run_shell
+from engine.adapters.reaper import Reaper
 from engine.adapters.sandbox import BubblewrapSandbox
 from engine.adapters.skills import FolderSkillLibrary
 from engine.adapters.store.sqlite import SqliteRunStore
@@ -69,6 +70,7 @@ async def open_engine(
     store = SqliteRunStore(workspace.db_path)
     await store.open()
     control: ControlServer | None = None
+    reaper = Reaper()
     try:
         engine = Engine(
             workspace,
@@ -84,6 +86,7 @@ async def open_engine(
             merges=GitMerges(),
             sandbox=BubblewrapSandbox(),
             end_processes=end_run_processes,
+            watch_processes=reaper.watching,
         )
         if listen:
             kind = "only" if options.only is not None else "general"
@@ -96,4 +99,5 @@ async def open_engine(
             if control is not None:
                 await control.close()
         finally:
+            await reaper.close()
             await store.close()

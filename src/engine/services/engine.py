@@ -15,6 +15,7 @@ import functools
 import logging
 import os
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -84,12 +85,15 @@ class Engine(EngineQueries):
         merges: Merges | None = None,
         sandbox: Sandbox | None = None,
         end_processes: Callable[[str], Awaitable[int]] | None = None,
+        watch_processes: Callable[[str], AbstractAsyncContextManager[None]] | None = None,
     ) -> None:
         self.workspace = workspace
         self._sandbox = sandbox
         self._sandbox_status: SandboxStatus | None = None
         #: Ends every live process of a run (by its mark); how many there were.
         self._end_processes = end_processes
+        #: While inside, a run's processes die with this engine however it ends.
+        self._watch_processes = watch_processes
         self._merges = merges
         self.skills = skills
         self.gates = dict(gates or {})
@@ -470,6 +474,13 @@ class Engine(EngineQueries):
         """The repo's configured skills, then those the run names."""
         return [*self.workspace.repo(repo).skills, *named]
 
+    async def _execute(self, execution: RunExecution) -> None:
+        if self._watch_processes is None:
+            await execution.execute()
+            return
+        async with self._watch_processes(execution.run.id):
+            await execution.execute()
+
     def _start(self, run: Run) -> None:
         profile = self.workspace.agent(run.agent)
         backend = self.backends[profile.backend]
@@ -501,7 +512,7 @@ class Engine(EngineQueries):
             end_processes=self._end_processes,
         )
         self._executions[run.id] = execution
-        task = asyncio.create_task(execution.execute(), name=f"run-{run.id}")
+        task = asyncio.create_task(self._execute(execution), name=f"run-{run.id}")
         self._tasks[run.id] = task
 
         def done(finished: asyncio.Task[None], run_id: str = run.id) -> None:
