@@ -110,10 +110,10 @@ async def screen_opens(ws: Workspace, run: Run, repeats: int) -> list[float]:
     """Milliseconds from pushing the review screen to the frame that first shows its
     file list and the first file's rows, per repeat (stamped by :class:`FrameWatch`:
     that frame itself, with no polling delay and no wait for a later refresh)."""
-    from cockpit.model import RunView
-    from cockpit.screens.review import ReviewScreen
-    from cockpit.widgets.diff_view import DiffView
-    from cockpit.widgets.file_list import FileList
+    from cockpit.tui.model import RunView
+    from cockpit.tui.screens.review import ReviewScreen
+    from cockpit.tui.widgets.diff_view import DiffView
+    from cockpit.tui.widgets.file_list import FileList
 
     times: list[float] = []
     async with open_engine(ws, listen=False) as engine:

@@ -111,8 +111,8 @@ if mode == "hello":
 else:
     from pathlib import Path
 
-    from cockpit.app import CockpitApp
-    from cockpit.widgets.run_list import RunList
+    from cockpit.tui.app import CockpitApp
+    from cockpit.tui.widgets.run_list import RunList
     from engine.workspace import open_workspace
 
     runs = int(sys.argv[3])

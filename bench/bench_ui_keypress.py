@@ -36,8 +36,8 @@ from textual import events
 from textual.pilot import Pilot
 from textual.widgets import Static
 
-from cockpit.app import CockpitApp
-from cockpit.widgets.run_list import RunList
+from cockpit.tui.app import CockpitApp
+from cockpit.tui.widgets.run_list import RunList
 from common import (
     emit,
     log,

@@ -41,8 +41,8 @@ CHILD = """
 import asyncio, gc, json, sys
 from pathlib import Path
 
-from cockpit.app import CockpitApp
-from cockpit.widgets.run_list import RunList
+from cockpit.tui.app import CockpitApp
+from cockpit.tui.widgets.run_list import RunList
 from engine.workspace import open_workspace
 
 def status(field):

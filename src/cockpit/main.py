@@ -18,7 +18,7 @@ from engine.workspace import Workspace
 def open_cockpit(args: argparse.Namespace) -> int:
     """``cockpit``: the full-screen cockpit on the workspace."""
     ws = workspace_of(args)
-    from cockpit.app import CockpitApp
+    from cockpit.tui.app import CockpitApp
 
     CockpitApp(ws, select=None, review=False).run()
     return 0
@@ -27,7 +27,7 @@ def open_cockpit(args: argparse.Namespace) -> int:
 def open_review(args: argparse.Namespace) -> int:
     """``cockpit review RUN``: the cockpit opened on that run's diff."""
     ws = workspace_of(args)
-    from cockpit.app import CockpitApp
+    from cockpit.tui.app import CockpitApp
 
     select = asyncio.run(_resolve(ws, args.run)).id
     CockpitApp(ws, select=select, review=True).run()
@@ -36,7 +36,7 @@ def open_review(args: argparse.Namespace) -> int:
 
 def open_demo(args: argparse.Namespace) -> int:
     """``cockpit demo [--dir D]``: the cockpit on a demo workspace, built for it."""
-    from cockpit.demo import run_demo
+    from cockpit.tui.demo import run_demo
 
     return run_demo(args.dir)
 

@@ -77,7 +77,7 @@ def test_the_demo_repos_gates_run_ruff_for_real(tmp_path: Path) -> None:
 def test_the_seeded_api_run_fails_lint_then_fixes_it(tmp_path: Path) -> None:
     root = tmp_path / "demo"
     # How `make demo` seeds: the venv's interpreter, its bin not on the PATH.
-    seed = f"from cockpit.demo import prepare_demo; prepare_demo({str(root)!r})"
+    seed = f"from cockpit.tui.demo import prepare_demo; prepare_demo({str(root)!r})"
     done = subprocess.run(
         [sys.executable, "-c", seed], env=ENV, capture_output=True, text=True, timeout=120
     )

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-SHOW = "from cockpit.demo import _command; print(_command())"
+SHOW = "from cockpit.tui.demo import _command; print(_command())"
 
 
 def test_without_cockpit_on_the_path_the_full_path_is_named(tmp_path: Path) -> None:

@@ -1,0 +1,321 @@
+"""Colour themes: shipped TOML themes plus user themes, loaded into Textual.
+
+A theme file is a small TOML document::
+
+    name = "my-theme"
+    dark = true
+    primary = "#5AA9FF"
+    secondary = "#9A8CFF"
+    accent = "#FFB454"
+    foreground = "#DCE1EA"
+    background = "#12151C"
+    surface = "#1A1E27"
+    panel = "#252B37"
+    success = "#5CCF8A"
+    warning = "#F2C35B"
+    error = "#F0707A"
+    # boost = "#FFFFFF10"            (optional)
+
+    [variables]                       # optional Textual theme variables
+    "footer-key-foreground" = "#FFB454"
+
+Themes are read from the shipped ``themes/`` folder, then from
+``$XDG_CONFIG_HOME/cockpit/themes`` and ``<workspace>/themes``; a later folder
+overrides an earlier one by theme name. A broken file never stops start-up: it is
+reported as a one-line error string instead.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Iterable
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from rich.color import Color as RichColor
+from rich.color import ColorSystem
+from rich.color_triplet import ColorTriplet
+from rich.style import Style
+from rich.terminal_theme import TerminalTheme
+from textual.app import App
+from textual.color import Color, ColorParseError
+from textual.theme import Theme
+
+__all__ = [
+    "DEFAULT_THEME",
+    "MIN_CONTRAST",
+    "SHIPPED_THEMES",
+    "ThemeFile",
+    "ThemeFileError",
+    "contrast_ratio",
+    "legible",
+    "load_theme_file",
+    "load_themes",
+    "register_themes",
+    "shipped_themes_dir",
+    "themed_style",
+    "user_themes_dirs",
+]
+
+DEFAULT_THEME = "cockpit-dark"
+"""The theme used when the user has not chosen one."""
+
+SHIPPED_THEMES = ("cockpit-dark", "cockpit-light", "cockpit-high-contrast")
+"""Names of the themes shipped in the repository's ``themes/`` folder."""
+
+_COLOUR_KEYS = (
+    "primary",
+    "secondary",
+    "accent",
+    "foreground",
+    "background",
+    "surface",
+    "panel",
+    "success",
+    "warning",
+    "error",
+    "boost",
+)
+
+
+class ThemeFileError(Exception):
+    """A theme file could not be read or validated; ``str()`` is one line naming the file."""
+
+
+class ThemeFile(BaseModel):
+    """The validated contents of one theme TOML file."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    dark: bool
+    primary: str
+    secondary: str
+    accent: str
+    foreground: str
+    background: str
+    surface: str
+    panel: str
+    success: str
+    warning: str
+    error: str
+    boost: str | None = None
+    variables: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("name")
+    @classmethod
+    def _name_not_blank(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise ValueError("must not be empty")
+        return value
+
+    @field_validator(*_COLOUR_KEYS)
+    @classmethod
+    def _valid_colour(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            Color.parse(value)
+        except ColorParseError as exc:
+            raise ValueError(f"not a colour: {value!r}") from exc
+        return value
+
+    def to_theme(self) -> Theme:
+        """Convert to a Textual :class:`~textual.theme.Theme`."""
+        return Theme(
+            name=self.name,
+            dark=self.dark,
+            primary=self.primary,
+            secondary=self.secondary,
+            accent=self.accent,
+            foreground=self.foreground,
+            background=self.background,
+            surface=self.surface,
+            panel=self.panel,
+            success=self.success,
+            warning=self.warning,
+            error=self.error,
+            boost=self.boost,
+            variables=dict(self.variables),
+        )
+
+
+def shipped_themes_dir() -> Path:
+    """The repository's ``themes/`` folder holding the shipped themes."""
+    return Path(__file__).resolve().parents[3] / "themes"
+
+
+def _config_home() -> Path:
+    xdg = os.environ.get("XDG_CONFIG_HOME", "").strip()
+    return Path(xdg) if xdg else Path.home() / ".config"
+
+
+def user_themes_dirs(workspace_root: Path | None) -> list[Path]:
+    """Folders searched for user themes, lowest precedence first.
+
+    ``$XDG_CONFIG_HOME/cockpit/themes`` (default ``~/.config/cockpit/themes``) and, when
+    ``workspace_root`` is given, ``<workspace_root>/themes``. The folders need not exist.
+    """
+    dirs = [_config_home() / "cockpit" / "themes"]
+    if workspace_root is not None:
+        dirs.append(Path(workspace_root) / "themes")
+    return dirs
+
+
+def _describe_validation_error(exc: ValidationError) -> str:
+    parts: list[str] = []
+    for err in exc.errors():
+        key = ".".join(str(p) for p in err["loc"]) or "(file)"
+        if err["type"] == "extra_forbidden":
+            parts.append(f"unknown key {key!r}")
+        elif err["type"] == "missing":
+            parts.append(f"missing key {key!r}")
+        else:
+            msg = str(err["msg"]).removeprefix("Value error, ")
+            parts.append(f"{key}: {msg}")
+    return "; ".join(parts)
+
+
+def load_theme_file(path: Path) -> Theme:
+    """Read and validate one theme file.
+
+    Raises:
+        ThemeFileError: the file is unreadable, not valid TOML or not a valid theme;
+            the message is a single line that names the file.
+    """
+    try:
+        data: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ThemeFileError(f"theme {path}: cannot read: {exc.strerror or exc}") from exc
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        detail = " ".join(str(exc).split())
+        raise ThemeFileError(f"theme {path}: invalid TOML: {detail}") from exc
+    try:
+        model = ThemeFile.model_validate(data)
+    except ValidationError as exc:
+        raise ThemeFileError(f"theme {path}: {_describe_validation_error(exc)}") from exc
+    return model.to_theme()
+
+
+def load_themes(dirs: Iterable[Path]) -> tuple[list[Theme], list[str]]:
+    """Load every ``*.toml`` theme in ``dirs`` (missing folders are skipped).
+
+    Returns:
+        ``(themes, errors)``: the themes, deduplicated by name with later folders
+        overriding earlier ones (order of first appearance kept), and one line per
+        broken file.
+    """
+    themes: dict[str, Theme] = {}
+    errors: list[str] = []
+    for folder in dirs:
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.glob("*.toml")):
+            try:
+                theme = load_theme_file(path)
+            except ThemeFileError as exc:
+                errors.append(str(exc))
+                continue
+            themes[theme.name] = theme
+    return list(themes.values()), errors
+
+
+def register_themes(app: App[Any], workspace_root: Path | None) -> list[str]:
+    """Register the shipped and user themes on ``app`` beside Textual's own.
+
+    Returns the one-line errors of broken theme files (never raises for them), for the
+    app to show as notifications.
+    """
+    themes, errors = load_themes([shipped_themes_dir(), *user_themes_dirs(workspace_root)])
+    for theme in themes:
+        app.register_theme(theme)
+    return errors
+
+
+# --- legibility ---------------------------------------------------------------------------
+
+MIN_CONTRAST = 4.5
+"""The least contrast ratio (WCAG 2, normal text) of text against its background."""
+
+_BLACK = ColorTriplet(0, 0, 0)
+_WHITE = ColorTriplet(255, 255, 255)
+
+
+def _luminance(rgb: ColorTriplet) -> float:
+    """WCAG 2 relative luminance of an sRGB colour."""
+
+    def linear(channel: int) -> float:
+        c = channel / 255
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = rgb
+    return 0.2126 * linear(r) + 0.7152 * linear(g) + 0.0722 * linear(b)
+
+
+def contrast_ratio(a: ColorTriplet, b: ColorTriplet) -> float:
+    """WCAG 2 contrast ratio of two colours, 1 to 21."""
+    la, lb = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
+def _in_256(rgb: ColorTriplet) -> ColorTriplet:
+    """The colour a 256-colour terminal shows for ``rgb``."""
+    return RichColor.from_triplet(rgb).downgrade(ColorSystem.EIGHT_BIT).get_truecolor()
+
+
+def _blend(a: ColorTriplet, b: ColorTriplet, amount: float) -> ColorTriplet:
+    return ColorTriplet(*(round(x + (y - x) * amount) for x, y in zip(a, b, strict=True)))
+
+
+@lru_cache(maxsize=4096)
+def legible(fg: ColorTriplet, bg: ColorTriplet, minimum: float = MIN_CONTRAST) -> ColorTriplet:
+    """``fg``, moved just far enough towards black or white (whichever ``bg`` is
+    further from) to reach ``minimum`` contrast against ``bg``, both as drawn in true
+    colour and as a 256-colour terminal shows them."""
+
+    def enough(colour: ColorTriplet) -> bool:
+        return (
+            contrast_ratio(colour, bg) >= minimum
+            and contrast_ratio(_in_256(colour), _in_256(bg)) >= minimum
+        )
+
+    if enough(fg):
+        return fg
+    target = _BLACK if contrast_ratio(_BLACK, bg) >= contrast_ratio(_WHITE, bg) else _WHITE
+    for step in range(1, 21):
+        moved = _blend(fg, target, step / 20)
+        if enough(moved):
+            return moved
+    return target
+
+
+def _triplet(colour: RichColor, theme: TerminalTheme, *, foreground: bool) -> ColorTriplet:
+    return colour.get_truecolor(theme, foreground=foreground)
+
+
+@lru_cache(maxsize=8192)
+def themed_style(style: Style | None, base: Style, terminal: TerminalTheme) -> Style:
+    """``style`` drawn over ``base`` (a widget's theme colours) with nothing left to the
+    terminal: an explicit true-colour foreground and background (ANSI and default
+    colours resolved, ``dim`` turned into a muted colour), the foreground legible on
+    the background (:func:`legible`)."""
+    full = base + style if style is not None else base
+    fg_colour = full.color or base.color or RichColor.default()
+    bg_colour = full.bgcolor or base.bgcolor or RichColor.default()
+    fg = _triplet(fg_colour, terminal, foreground=True)
+    bg = _triplet(bg_colour, terminal, foreground=False)
+    if full.reverse:
+        fg, bg = bg, fg
+    if full.dim:
+        fg = _blend(fg, bg, 0.35)
+    fg = legible(fg, bg)
+    return full + Style(
+        color=RichColor.from_triplet(fg),
+        bgcolor=RichColor.from_triplet(bg),
+        dim=False,
+        reverse=False,
+    )
