@@ -25,7 +25,7 @@ from engine.config import GuardRule
 from engine.domain.errors import BadInput, CockpitError, UnknownRepo, UnknownRun
 from engine.domain.events import RunStateChanged
 from engine.domain.gates import GateResult
-from engine.domain.guard import OVERRIDDEN, OVERRIDE, GuardRecord
+from engine.domain.guard import OVERRIDDEN, OVERRIDE, GuardRecord, GuardVerdict, ToolRequest
 from engine.domain.inputs import check_priority, check_text
 from engine.domain.leaks import secrets_verdict
 from engine.domain.models import EngineId, Run, branch_for, new_run_id, utcnow
@@ -44,6 +44,7 @@ from engine.services.decisions import recover_decisions
 from engine.services.gates import check_tree, plan_for, repo_gates, spec_of
 from engine.services.queries import EngineQueries
 from engine.services.recovery import reap_orphans
+from engine.services.review import ReviewCommands
 from engine.services.runner import CANCEL, SHUTDOWN, RunExecution
 from engine.workspace import Workspace
 
@@ -67,7 +68,7 @@ class EngineOptions:
     exit_when_idle: bool = False
 
 
-class Engine(EngineQueries):
+class Engine(EngineQueries, ReviewCommands):
     """Schedules and executes runs of one workspace."""
 
     def __init__(
@@ -233,6 +234,19 @@ class Engine(EngineQueries):
             rules=[*rules, *guard.rules],
             disabled={*guard.disable, *disable},
         )
+
+    async def guard_check(
+        self, request: ToolRequest, repo: str | None, worktree: Path
+    ) -> GuardVerdict:
+        """What the guard would decide of ``request`` working in ``worktree`` (under
+        ``repo``'s rules too, when given), its reason masked."""
+        if repo is not None:
+            self.workspace.repo(repo)  # raises UnknownRepo
+        policy = self.policy_for(repo, worktree) if repo else self.policy_for_any(worktree)
+        verdict = policy.decide(request)
+        if verdict.reason:  # the reason may quote the command, and the command a key
+            verdict = dataclasses.replace(verdict, reason=self.redact(verdict.reason))
+        return verdict
 
     async def available_skills(self, repo: str) -> list[Skill]:
         """Every skill a run on ``repo`` could load (its instruction files first)."""

@@ -11,13 +11,16 @@ from __future__ import annotations
 from collections.abc import Callable, Collection
 from pathlib import Path
 
+from engine.config import RepoConfig
 from engine.domain.diffs import RepoStatus, WorktreeDiff
 from engine.domain.events import Event
 from engine.domain.guard import GuardRecord
 from engine.domain.models import Run
+from engine.domain.redact import Redactor
 from engine.ports.git import Worktrees
 from engine.ports.store import RunStore
 from engine.services.bus import EventBus
+from engine.workspace import Workspace
 
 
 class EngineQueries:
@@ -26,6 +29,8 @@ class EngineQueries:
     store: RunStore
     worktrees: Worktrees
     bus: EventBus
+    workspace: Workspace
+    redactor: Redactor
 
     async def get_run(self, run_id: str) -> Run | None:
         """One run by exact id (None when there is none)."""
@@ -76,3 +81,11 @@ class EngineQueries:
     async def guard_counts(self) -> dict[str, dict[str, int]]:
         """Per rule, how many calls it allowed and refused."""
         return await self.store.guard_counts()
+
+    async def repo_settings(self, repo: str) -> RepoConfig:
+        """A repo's settings as configured (``UnknownRepo`` when there is none)."""
+        return self.workspace.repo(repo)
+
+    def redact(self, text: str) -> str:
+        """``text`` with every key the workspace knows masked."""
+        return self.redactor.text(text)

@@ -16,13 +16,13 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncGenerator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from engine.domain.errors import BadInput, GatesRed, GitError, ReviewRefused
 from engine.domain.events import ReviewDecided
 from engine.domain.models import Run, turn_ref, utcnow
+from engine.domain.review import WHOLE_RUN, Approval, Span
 from engine.domain.state import RunState
 from engine.services.decisions import (
     checkpoint,
@@ -42,20 +42,6 @@ log = logging.getLogger(__name__)
 
 #: Files named in a refusal's one line before "and N more".
 SHOWN_FILES = 8
-
-
-@dataclass(frozen=True)
-class Approval:
-    """What an approval did."""
-
-    run_id: str
-    base: str
-    sha: str
-    squash: bool
-    gates_overridden: list[str]
-    #: False when the base already had every change (no commit was made; ``sha`` is the
-    #: base's).
-    merged: bool = True
 
 
 def _files(paths: list[str]) -> str:
@@ -306,22 +292,8 @@ async def reject(engine: Engine, ref: str) -> Path:
         return saved.path.resolve()
 
 
-@dataclass(frozen=True)
-class Span:
-    """What a review looks at: the whole run against its base (``turns`` None), or what
-    turns ``a`` to ``b`` changed (``(a, b)``; ``(n, n)``: one turn)."""
-
-    turns: tuple[int, int] | None = None
-
-    def label(self) -> str:
-        if self.turns is None:
-            return "the whole run"
-        first, last = self.turns
-        return f"turn {last}" if first == last else f"turns {first}–{last}"
-
-
 async def review_patch(
-    engine: Engine, ref: str, span: Span = Span(), known: Run | None = None
+    engine: Engine, ref: str, span: Span = WHOLE_RUN, known: Run | None = None
 ) -> tuple[Run, str]:
     """The run and the diff text of ``span``: the run's branch (a finished run's final
     commit) against its base, or between turn snapshots.
@@ -407,3 +379,37 @@ def comments_message(comments: list[tuple[str, int | None, str]]) -> str:
         where = f"{path}:{line}" if line else path
         lines.append(f"- {where}: {text}")
     return "\n".join(lines)
+
+
+class ReviewCommands:
+    """The review decisions and reads as methods of the engine (a mixin of
+    :class:`~engine.services.engine.Engine`): the API clients call."""
+
+    async def approve(
+        self, ref: str, *, squash: bool | None = None, override_gates: bool = False
+    ) -> Approval:
+        """See :func:`approve`."""
+        return await approve(self._engine(), ref, squash=squash, override_gates=override_gates)
+
+    async def reject(self, ref: str) -> Path:
+        """See :func:`reject`."""
+        return await reject(self._engine(), ref)
+
+    async def revert_parts(
+        self, ref: str, patches: list[str], restored: list[str], summary: str
+    ) -> str | None:
+        """See :func:`revert_parts`."""
+        return await revert_parts(self._engine(), ref, patches, restored, summary)
+
+    async def review_patch(
+        self, ref: str, span: Span = WHOLE_RUN, known: Run | None = None
+    ) -> tuple[Run, str]:
+        """See :func:`review_patch`."""
+        return await review_patch(self._engine(), ref, span, known)
+
+    async def already_merged(self, run: Run) -> bool:
+        """See :func:`already_merged`."""
+        return await already_merged(self._engine(), run)
+
+    def _engine(self) -> Engine:
+        return cast("Engine", self)  # mixed into Engine only
