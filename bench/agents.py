@@ -4,32 +4,31 @@ a count of the processes working in a folder."""
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
+# common first: it puts the repo's root on sys.path, for tests.builders.
+import common  # noqa: F401
+
+# isort: split
+from tests.builders import ACP_AGENT, CODEX, acp_profile, codex_profile
+
+__all__ = ["ACP_AGENT", "BACKENDS", "CODEX", "PROFILES", "ROOT", "processes_in"]
+
 ROOT = Path(__file__).resolve().parent.parent
-ACP_AGENT = ROOT / "tests" / "engine" / "adapters" / "agents" / "acp_scripted_agent.py"
-CODEX = ROOT / "node_modules" / ".bin" / "codex"
 BACKENDS = ("anthropic", "claude-code", "acp", "codex")
 #: One ``[agents.NAME]`` table per backend, named after it.
-PROFILES = f"""
+PROFILES = (
+    """
 [agents.anthropic]
 backend = "anthropic"
 
 [agents.claude-code]
 backend = "claude-code"
-env = {{ CLAUDE_CODE_MAX_RETRIES = "0" }}
-
-[agents.acp]
-backend = "acp"
-command = "{sys.executable}"
-args = ["{ACP_AGENT}"]
-
-[agents.codex]
-backend = "codex"
-command = "{CODEX}"
-model = "gpt-scripted"
+env = { CLAUDE_CODE_MAX_RETRIES = "0" }
 """
+    + acp_profile("acp")
+    + codex_profile("codex")
+)
 
 
 def processes_in(folder: Path) -> int:

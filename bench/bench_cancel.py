@@ -1,6 +1,7 @@
-"""cancel_<backend>: milliseconds from ``engine.cancel(run)`` to the agent being gone.
+"""cancel_<backend>: milliseconds from ``client.cancel(run)`` to the agent being gone.
 
-For each real backend a run is started on a model that never answers (a scripted model
+For each real backend a run is started, through a client over an engine of its own
+(``open_client``, as the front ends do), on a model that never answers (a scripted model
 script with a long delay; for ``acp`` a scripted ACP agent told to hang), and once the
 agent is up (state ``running`` and, for the backends with a process of their own, a
 process whose working directory is the run's worktree) it is cancelled. The clock stops
@@ -16,11 +17,10 @@ import time
 from pathlib import Path
 
 from agents import BACKENDS, CODEX, PROFILES, processes_in
+from cockpit.client import open_client
+from cockpit.client.local import EngineOptions, open_workspace
 from common import emit, log, make_repo, median, temp_dir, write_workspace
-from engine.bootstrap import open_engine
 from engine.domain.state import RunState
-from engine.services.engine import EngineOptions
-from engine.workspace import open_workspace
 
 REPEATS = 3
 HANG = '[[turn]]\ndelay = 600\ntext = "never said"\n'
@@ -36,21 +36,21 @@ async def wait_for(check, timeout: float, what: str) -> None:
 
 async def one_cancel(root: Path, backend: str, script: Path) -> float:
     ws = open_workspace(root)
-    async with open_engine(ws, EngineOptions(poll_interval=0.05)) as engine:
-        loop = asyncio.create_task(engine.run())
+    async with open_client(ws, EngineOptions(poll_interval=0.05)) as client:
+        serving = asyncio.create_task(client.serve())
         try:
-            run = await engine.submit("app", "hang until cancelled", backend, str(script))
+            run = await client.submit("app", "hang until cancelled", backend, str(script))
             worktree = (ws.worktrees_dir / "app" / run.id).resolve()
 
             async def up() -> bool:
-                stored = await engine.store.get_run(run.id)
+                stored = await client.get_run(run.id)
                 running = stored is not None and stored.state is RunState.RUNNING
                 return running and (backend == "anthropic" or processes_in(worktree) > 0)
 
             await wait_for(up, 120, f"{backend} to start")
             await asyncio.sleep(1.0)  # settled: waiting on its model
             t0 = time.perf_counter()
-            cancelled = await engine.cancel(run.id)
+            cancelled = await client.cancel(run.id)
 
             async def gone() -> bool:
                 return processes_in(worktree) == 0
@@ -61,8 +61,8 @@ async def one_cancel(root: Path, backend: str, script: Path) -> float:
                 raise RuntimeError(f"{backend}: run ended {cancelled.state.value}")
             return elapsed
         finally:
-            engine.request_stop()
-            await loop
+            client.stop()
+            await serving
 
 
 def main() -> None:

@@ -1,16 +1,18 @@
 """diff_open: milliseconds to open the review screen on a big diff, until its first file
 is drawn.
 
-The clock runs from pushing the review screen (in a headless Textual app with a real
-engine) to the first frame showing the whole file list and the first file's rows:
-reading the diff from git, reading its files, listing them and drawing the rows in
-sight. The screen parses a file's hunks when it first shows the file; ``diff_parse`` is
+The clock runs from pushing the review screen (in a headless Textual app, on a client of
+a real engine opened with ``open_client``, as the cockpit opens one) to the first frame
+showing the whole file list and the first file's rows: reading the diff from git,
+reading its files, listing them and drawing the rows in sight. The screen parses a file's hunks when it first shows the file; ``diff_parse`` is
 a full parse of every hunk (``parse_patch`` on the same text), for comparison.
 
 The repo: FILES generated Python modules of LINES lines, one commit; a second commit
 rewrites HUNKS blocks of CHANGED lines in every module, so the diff has FILES x HUNKS
 hunks and FILES x HUNKS x CHANGED x 2 changed lines (20,000: half removed, half added),
-each hunk with git's three lines of context on both sides.
+each hunk with git's three lines of context on both sides. The finished run whose
+branch holds the edits is stored straight into the workspace's store (seeded data, as
+nothing executes it); ``diff_parse`` calls the parser directly, a micro-benchmark of it.
 
 The baseline: ``unidiff.PatchSet`` (the usual Python library for unified diffs) parsing
 the same text alone. Goal: ratio <= 5; target: <= 300 ms. Medians of REPEATS runs of
@@ -30,13 +32,22 @@ import unidiff
 from textual.app import App
 from textual.widget import Widget
 
-from common import emit, git, log, median, private_config_home, temp_dir, write_workspace
-from engine.adapters.store.sqlite import SqliteRunStore
-from engine.bootstrap import open_engine
+from cockpit.client import open_client
+from cockpit.client.local import Workspace, open_workspace
+from common import (
+    builders,
+    emit,
+    git,
+    log,
+    median,
+    private_config_home,
+    store_runs,
+    temp_dir,
+    write_workspace,
+)
 from engine.domain.models import Run
 from engine.domain.patch import parse_patch
 from engine.domain.state import RunState
-from engine.workspace import Workspace, open_workspace
 from frames import FrameWatch
 
 REPEATS = 15
@@ -65,12 +76,7 @@ RUN_ID = "d1ff0000"
 def make_diff(repo: Path) -> str:
     """Build the repo (main: the base), commit the edits on the run's branch, and return
     the diff between the two commits."""
-    repo.mkdir(parents=True)
-    for i in range(FILES):
-        (repo / f"mod{i:04d}.py").write_text(module(i, edited=False))
-    git(repo, "init", "-q", "-b", "main")
-    git(repo, "add", "-A")
-    git(repo, "commit", "-q", "-m", "base")
+    builders.make_repo(repo, {f"mod{i:04d}.py": module(i, edited=False) for i in range(FILES)})
     git(repo, "switch", "-q", "-c", f"cockpit/{RUN_ID}")
     for i in range(FILES):
         (repo / f"mod{i:04d}.py").write_text(module(i, edited=True))
@@ -80,7 +86,8 @@ def make_diff(repo: Path) -> str:
 
 
 async def seed_run(ws: Workspace, repo: Path) -> Run:
-    """A finished run on the repo whose branch holds the edits."""
+    """A finished run on the repo whose branch holds the edits, stored as if it had
+    happened (no engine executes it)."""
     now = datetime.now(UTC)
     run = Run(
         id=RUN_ID,
@@ -97,12 +104,7 @@ async def seed_run(ws: Workspace, repo: Path) -> Run:
         updated_at=now,
         finished_at=now,
     )
-    store = SqliteRunStore(ws.db_path)
-    await store.open()
-    try:
-        await store.insert_run(run)
-    finally:
-        await store.close()
+    await store_runs(ws.db_path, [(run, [])])
     return run
 
 
@@ -116,12 +118,12 @@ async def screen_opens(ws: Workspace, run: Run, repeats: int) -> list[float]:
     from cockpit.tui.widgets.file_list import FileList
 
     times: list[float] = []
-    async with open_engine(ws, listen=False) as engine:
+    async with open_client(ws, listen=False) as client:
         app: App[None] = App()
         frames = FrameWatch(app)
         async with app.run_test(size=(160, 48)) as pilot:
             for _ in range(repeats):
-                screen = ReviewScreen(engine, RunView(run.model_copy()))
+                screen = ReviewScreen(client, RunView(run.model_copy()))
 
                 def shown(screen: ReviewScreen = screen) -> bool:
                     return (

@@ -15,6 +15,9 @@ engine adds to a bare write: serialisation, the bus, aiosqlite's thread hop.
 Extra fields: ``baseline_with_json`` is the raw write with serialisation timed too, and
 ``baseline_tx_per_200`` the raw write in 200-row transactions (the emit chunk size).
 The events are built before any clock starts: making them is the agent's cost.
+
+A micro-benchmark of one component: it drives the bus and the store directly, not an
+engine through ``cockpit.client`` (the path it prices lies below the client).
 """
 
 from __future__ import annotations

@@ -6,6 +6,9 @@ git, pipes, compound commands, a few the policy refuses) and file-tool reads and
 writes, judged against a real worktree folder. The baseline: ``shlex.split`` of the
 same command lines (the least a guard that reads commands at all must do), timed in the
 same run. ``target``: p95 under 1 ms, so a burst of 100 tool calls costs under 0.1 s.
+
+A micro-benchmark of one component: it calls the guard's ``Policy.decide`` directly, not
+an engine through ``cockpit.client``.
 """
 
 from __future__ import annotations

@@ -1,10 +1,12 @@
 """run_start: milliseconds from submitting a run to its agent starting.
 
 A 30,000-file repo (300 folders, small text files, one commit) is the only repo of a fresh
-workspace. Each repetition opens an engine, calls ``engine.submit`` and ``engine.run()``
-(an only-engine: it executes the run it submitted) and stops the clock when the
-``RunStateChanged`` to ``running`` reaches a bus sink, i.e. after the worktree was
-created and the state persisted. Every repetition is a new run with a new worktree.
+workspace. Each repetition opens a client over an engine of its own (``open_client``, as
+the front ends do), calls ``client.submit`` and ``client.serve()`` (an only-engine: it
+executes the run it submitted) and stops the clock when the ``RunStateChanged`` to
+``running`` reaches the client's stream of the run's events (``run_events``), i.e. after
+the worktree was created and the state persisted. Every repetition is a new run with a
+new worktree.
 
 The baseline is a bare ``git worktree add -b BRANCH PATH main`` of the same repo, timed as
 a subprocess; its repetitions are interleaved with the engine's so both see the same
@@ -17,6 +19,8 @@ import asyncio
 import subprocess
 import time
 
+from cockpit.client import EngineClient, open_client
+from cockpit.client.local import EngineOptions, Workspace, open_workspace
 from common import (
     emit,
     log,
@@ -27,35 +31,36 @@ from common import (
     write_scenario,
     write_workspace,
 )
-from engine.bootstrap import open_engine
-from engine.domain.events import Event, RunStateChanged
+from engine.domain.events import RunStateChanged
 from engine.domain.state import RunState
-from engine.services.engine import EngineOptions
-from engine.workspace import Workspace, open_workspace
 
 FILES = 30_000
 DIRS = 300
 REPEATS = 7
 
 
+async def running_at(client: EngineClient, run_id: str) -> float | None:
+    """When (``perf_counter``) the run's change to ``running`` reached the client's
+    stream of its events; None when it never ran. Returns once the run has ended."""
+    seen: float | None = None
+    async for event in client.run_events(run_id):
+        if seen is None and isinstance(event, RunStateChanged) and event.new is RunState.RUNNING:
+            seen = time.perf_counter()
+    return seen
+
+
 async def submit_to_running(ws: Workspace, scenario: str) -> float:
-    """Milliseconds from ``submit`` to the run's ``running`` state reaching a sink."""
-    started: dict[str, float] = {}
-
-    def sink(events: list[Event]) -> None:
-        for event in events:
-            if isinstance(event, RunStateChanged) and event.new is RunState.RUNNING:
-                started.setdefault(event.run_id, time.perf_counter())
-
-    async with open_engine(ws, EngineOptions(only=frozenset(), poll_interval=0.05)) as engine:
-        engine.bus.add_sink(sink)
+    """Milliseconds from ``submit`` to the run's ``running`` state reaching the client."""
+    async with open_client(ws, EngineOptions(only=frozenset(), poll_interval=0.05)) as client:
         t0 = time.perf_counter()
-        run = await engine.submit("big", "start me", "scripted", scenario)
-        await engine.run()
-        final = await engine.resolve_run(run.id)
-    if final.state is not RunState.FINISHED or run.id not in started:
+        run = await client.submit("big", "start me", "scripted", scenario)
+        watch = asyncio.create_task(running_at(client, run.id))
+        await client.serve()
+        started = await asyncio.wait_for(watch, 30)
+        final = await client.resolve_run(run.id)
+    if final.state is not RunState.FINISHED or started is None:
         raise RuntimeError(f"run {run.id} ended {final.state.value}: {final.error}")
-    return (started[run.id] - t0) * 1000
+    return (started - t0) * 1000
 
 
 def bare_worktree_add(repo_path: str, path: str, branch: str) -> float:

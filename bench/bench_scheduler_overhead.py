@@ -2,26 +2,28 @@
 
 A small repo is the only repo of a fresh workspace whose ``[limits]`` allow
 ``max_running = 4`` (and ``max_running_per_repo = 4``, or the per-repo default of 2 would
-be the real limit). 200 no-op scripted runs (one ``say`` step) are submitted, then an
-only-engine executes them; the value is the wall time from the first ``submit`` until the
-200th run's ``finished`` state reached a bus sink, divided by 200.
+be the real limit). Through a client over an engine of its own (``open_client``, as the
+front ends do), 200 no-op scripted runs (one ``say`` step) are submitted, then the
+engine executes them (``client.serve()``, an only-engine); the value is the wall time
+from the first ``submit`` until the 200th run's ``finished`` state reached the client's
+event stream (``subscribe``), divided by 200.
 
-The baseline is one no-op run alone, end to end (``submit`` until ``finished`` reached a
-sink), on the same repo: the median of several, measured before the batch. The batch is
+The baseline is one no-op run alone, end to end (``submit`` until ``finished`` reached
+the stream), on the same repo: the median of several, measured before the batch. The batch is
 repeated (each time on a fresh repo and workspace) and the value is the median.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 
+from cockpit.client import EngineClient, open_client
+from cockpit.client.local import EngineOptions, Workspace, open_workspace
 from common import emit, log, make_repo, median, temp_dir, write_scenario, write_workspace
-from engine.bootstrap import open_engine
-from engine.domain.events import Event, RunStateChanged
+from engine.domain.events import RunStateChanged
 from engine.domain.state import RunState
-from engine.services.engine import EngineOptions
-from engine.workspace import Workspace, open_workspace
 
 RUNS = 200
 MAX_RUNNING = 4
@@ -39,31 +41,43 @@ async def run_batch(ws: Workspace, scenario: str, count: int) -> tuple[float, fl
     finished: dict[str, float] = {}
     active: set[str] = set()
     peak = 0
+    all_ended = asyncio.Event()
 
-    def sink(events: list[Event]) -> None:
+    async def watch(client: EngineClient, after_id: int) -> None:
+        """Every run's state changes as the client's stream brings them."""
         nonlocal peak
-        now = time.perf_counter()
-        for event in events:
-            if not isinstance(event, RunStateChanged):
-                continue
-            if event.new in (RunState.STARTING, RunState.RUNNING):
-                active.add(event.run_id)
-                peak = max(peak, len(active))
-            else:
-                active.discard(event.run_id)
-            if event.new.is_terminal:
-                finished.setdefault(event.run_id, now)
+        async for page in client.subscribe(after_id):
+            now = time.perf_counter()
+            for event in page.events:
+                if not isinstance(event, RunStateChanged):
+                    continue
+                if event.new in (RunState.STARTING, RunState.RUNNING):
+                    active.add(event.run_id)
+                    peak = max(peak, len(active))
+                else:
+                    active.discard(event.run_id)
+                if event.new.is_terminal:
+                    finished.setdefault(event.run_id, now)
+            if len(finished) >= count:
+                all_ended.set()
 
     options = EngineOptions(only=frozenset(), poll_interval=0.05)
-    async with open_engine(ws, options) as engine:
-        engine.bus.add_sink(sink)
+    async with open_client(ws, options) as client:
+        after_id = await client.last_event_id()
         t0 = time.perf_counter()
         runs = [
-            await engine.submit("app", f"no-op {i}", "scripted", scenario) for i in range(count)
+            await client.submit("app", f"no-op {i}", "scripted", scenario) for i in range(count)
         ]
         submitted = time.perf_counter()
-        await engine.run()
-        finals = [await engine.resolve_run(run.id) for run in runs]
+        # The stream resumes after ``after_id``: it misses nothing stored while submitting.
+        watching = asyncio.create_task(watch(client, after_id))
+        await client.serve()
+        finals = [await client.resolve_run(run.id) for run in runs]
+        with contextlib.suppress(TimeoutError):  # a run it never saw end is reported below
+            await asyncio.wait_for(all_ended.wait(), 30)
+        watching.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watching
     missing = [r.id for r in finals if r.id not in finished]
     if missing:
         raise RuntimeError(f"{len(missing)} runs never reached a final state")

@@ -3,7 +3,7 @@
 The load: 20 scripted runs, each streaming ``AgentText`` events (scenario ``stream = {
 count = N, interval = 0.01 }`` in one step, i.e. up to 100 events/s per run) through the
 cockpit's own engine, with ``max_running = max_running_per_repo = 20``. They are submitted
-through ``app.engine.submit`` once the app is up; measuring starts when all 20 are
+through the app's client (``app.client.submit``) once the app is up; measuring starts when all 20 are
 ``running`` in the app's model (and have streamed for a moment).
 
 The app runs in ``app.run_test(size=(160, 48))`` with the run list focused. A press is a
@@ -19,8 +19,9 @@ Textual's 60 fps screen updates, as a person's do), 100 of them after 5 warm-ups
 The baseline is the same app on the same workspace with no runs: the cursor bounces over
 the repo rows, the clock stops at the first frame writing the highlighted repo's name in
 its pane. ``cpu_share`` is process CPU time / wall time over the measurement window
-(``time.process_time()``, all threads). ``events_per_s`` is the rate events reached the
-app's bus during the window (20 runs x 100/s is the nominal 2,000/s).
+(``time.process_time()``, all threads). ``events_per_s`` is the rate events were stored
+during the window (the client's ``last_event_id`` at its start and end; 20 runs x 100/s
+is the nominal 2,000/s).
 """
 
 from __future__ import annotations
@@ -49,7 +50,6 @@ from common import (
     write_scenario,
     write_workspace,
 )
-from engine.domain.events import Event
 from engine.domain.state import RunState
 from engine.workspace import open_workspace
 from frames import FrameWatch
@@ -94,16 +94,6 @@ class Window:
     still_running: int
 
 
-class EventCounter:
-    """A bus sink counting the events that reach the app's engine bus."""
-
-    def __init__(self) -> None:
-        self.events = 0
-
-    def add(self, batch: list[Event]) -> None:
-        self.events += len(batch)
-
-
 async def measure(root: Path, scenario: str | None) -> Window:
     """Latencies (ms) of PRESSES presses, with CPU share and event rate over the window."""
     app = CockpitApp(open_workspace(root))
@@ -123,16 +113,14 @@ async def measure(root: Path, scenario: str | None) -> Window:
 
 async def drive(app: CockpitApp, pilot: Pilot, scenario: str | None) -> Window:
     """Submit the load (if any), take the presses, stop the engine: the window's figures."""
-    counter = EventCounter()
-    await wait_until(lambda: app.engine is not None, 30, "the engine")
-    engine = app.engine
-    assert engine is not None
+    await wait_until(lambda: app.client is not None, 30, "the engine")
+    client = app.client
+    assert client is not None
     run_list = app.query_one(RunList)
     await wait_until(lambda: run_list.option_count > len(REPOS), 30, "the run list")
     if scenario is not None:
-        engine.bus.add_sink(counter.add)
         for i in range(RUNS):
-            await engine.submit(REPOS[i % len(REPOS)], f"stream {i}", "scripted", scenario)
+            await client.submit(REPOS[i % len(REPOS)], f"stream {i}", "scripted", scenario)
 
         def all_running() -> bool:
             views = app.model.runs.values()
@@ -157,10 +145,11 @@ async def drive(app: CockpitApp, pilot: Pilot, scenario: str | None) -> Window:
     gaps = random.Random(GAP_SEED)
     position, step = 0, 1
     cpu0 = wall0 = 0.0
-    events0 = 0
+    first_event = 0
     for press in range(WARMUP + PRESSES):
         if press == WARMUP:
-            cpu0, wall0, events0 = time.process_time(), time.perf_counter(), counter.events
+            first_event = await client.last_event_id()
+            cpu0, wall0 = time.process_time(), time.perf_counter()
         if not 0 <= position + step < len(rows):
             step = -step
         position += step
@@ -178,10 +167,10 @@ async def drive(app: CockpitApp, pilot: Pilot, scenario: str | None) -> Window:
         await asyncio.sleep(gaps.uniform(GAP_MIN_S, GAP_MAX_S))
     wall = time.perf_counter() - wall0
     cpu = time.process_time() - cpu0
-    events_in_window = counter.events - events0
+    events_in_window = await client.last_event_id() - first_event
     still_running = app.model.counts()["running"]
     # Cockpit's own way out: stop the engine (runs become interrupted), then exit.
-    engine.request_stop()
+    client.stop()
     for worker in list(app.workers):
         if worker.group == "engine":
             await worker.wait()

@@ -11,7 +11,6 @@ import contextlib
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -19,17 +18,52 @@ from collections.abc import Generator, Sequence
 from pathlib import Path
 from typing import Any
 
-# Benchmarks commit in throw-away repos: an identity that never depends on the machine.
-os.environ.update(
-    GIT_AUTHOR_NAME="Cockpit Bench",
-    GIT_AUTHOR_EMAIL="bench@cockpit.invalid",
-    GIT_COMMITTER_NAME="Cockpit Bench",
-    GIT_COMMITTER_EMAIL="bench@cockpit.invalid",
-)
-os.environ.pop("COCKPIT_WORKSPACE", None)
+# The builders of repos, workspaces and seeded runs live in tests/builders.py, shared with
+# the tests. A benchmark runs as a script with only bench/ on sys.path: put the repo's
+# root there, here and only here (every benchmark imports this module, or agents.py,
+# which imports it first), so ``tests.builders`` imports. The root rather than tests/
+# itself: ``tests.builders`` is a name type checkers resolve from the project root too.
+# Appended, not prepended: bench/'s own modules and the installed packages come first.
+sys.path.append(str(Path(__file__).resolve().parent.parent))
 
-#: A scenario doing nothing but say one line: one turn, no file changes.
-NOOP_SCENARIO = '[[step]]\nsay = "ok"\n'
+from tests import builders
+from tests.builders import (
+    NOOP_SCENARIO,
+    git,
+    private_environment,
+    python_modules,
+    seed_finished_runs,
+    store_runs,
+    write_scenario,
+    write_workspace,
+)
+
+from cockpit.client import open_client
+from cockpit.client.local import EngineOptions, open_workspace
+from engine.domain.models import Run
+from engine.domain.state import RunState
+
+__all__ = [
+    "NOOP_SCENARIO",
+    "builders",
+    "emit",
+    "git",
+    "log",
+    "make_repo",
+    "median",
+    "percentile",
+    "private_config_home",
+    "rss_kib",
+    "run_to_end",
+    "seed_finished_runs",
+    "store_runs",
+    "temp_dir",
+    "write_scenario",
+    "write_workspace",
+]
+
+# Benchmarks commit in throw-away repos: an identity that never depends on the machine.
+private_environment("Cockpit Bench", "bench@cockpit.invalid")
 
 
 def median(values: Sequence[float]) -> float:
@@ -89,67 +123,13 @@ def temp_dir(prefix: str) -> Generator[Path]:
         yield Path(name).resolve()
 
 
-def git(cwd: Path, *args: str) -> str:
-    """Run git in ``cwd`` and return its stdout (raises on failure)."""
-    done = subprocess.run(
-        ["git", "-c", "commit.gpgsign=false", *args],
-        cwd=cwd,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return done.stdout
-
-
 def make_repo(path: Path, files: int = 2, dirs: int = 1) -> Path:
-    """A git repo at ``path`` on ``main`` with one commit of ``files`` small text files
-    spread over ``dirs`` folders (plus a README)."""
-    path.mkdir(parents=True)
-    (path / "README.md").write_text(f"# {path.name}\n")
-    for i in range(files):
-        folder = path / "src" / f"pkg{i % dirs:03d}"
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / f"mod{i:05d}.py").write_text(
-            f'"""Module {i}."""\n\nVALUE = {i}\n\n\ndef f{i}(x):\n    return x + VALUE\n'
-        )
-    git(path, "init", "-q", "-b", "main")
-    git(path, "add", "-A")
-    git(path, "commit", "-q", "-m", "initial")
-    return path
-
-
-def write_workspace(
-    root: Path,
-    repos: dict[str, Path],
-    *,
-    max_running: int = 4,
-    max_running_per_repo: int = 2,
-    run_timeout: str = "5m",
-) -> Path:
-    """Write ``root/cockpit.toml`` naming ``repos`` (absolute paths) and a scripted
-    profile; return the root (open it with ``engine.workspace.open_workspace``)."""
-    root.mkdir(parents=True, exist_ok=True)
-    tables = "".join(
-        f'\n[repos.{name}]\npath = {json.dumps(str(path))}\nbase = "main"\n'
-        for name, path in repos.items()
+    """A git repo at ``path`` on ``main`` with one commit of ``files`` small generated
+    Python modules spread over ``dirs`` folders, plus a README (:func:`builders.make_repo`
+    of :func:`builders.python_modules`)."""
+    return builders.make_repo(
+        path, {"README.md": f"# {path.name}\n", **python_modules(files, dirs)}
     )
-    (root / "cockpit.toml").write_text(
-        "[limits]\n"
-        f"max_running = {max_running}\n"
-        f"max_running_per_repo = {max_running_per_repo}\n"
-        f'run_timeout = "{run_timeout}"\n'
-        f"{tables}\n"
-        '[agents.scripted]\nbackend = "scripted"\n'
-    )
-    return root
-
-
-def write_scenario(folder: Path, text: str = NOOP_SCENARIO, name: str = "scenario.toml") -> str:
-    """Write a scenario file into ``folder``; return its absolute path."""
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / name
-    path.write_text(text)
-    return str(path)
 
 
 # --- helpers of the UI benchmarks (bench_ui_*.py) -----------------------------------------
@@ -174,89 +154,19 @@ def rss_kib(field: str = "VmRSS") -> int:
     raise RuntimeError(f"no {field} in /proc/self/status")
 
 
-async def seed_finished_runs(
-    db_path: Path,
-    repos: Sequence[str],
-    runs: int,
-    events_per_run: int,
-    text: str = "The agent is reading the module and thinking about what to change next.",
-    chunk: int = 5_000,
-) -> list[str]:
-    """Insert ``runs`` finished run rows (round-robin over ``repos``) straight into the
-    store at ``db_path``, each with ``events_per_run`` events: queued, running, agent
-    texts, finished. Nothing is executed; returns the run ids, oldest first."""
-    from datetime import timedelta
-
-    from engine.adapters.store.sqlite import SqliteRunStore
-    from engine.domain.events import AgentText, Event, RunStateChanged
-    from engine.domain.models import Run, utcnow
-    from engine.domain.state import RunState
-
-    store = SqliteRunStore(db_path)
-    await store.open()
-    ids: list[str] = []
-    try:
-        start = utcnow() - timedelta(hours=1)
-        for i in range(runs):
-            run_id = f"b{i:07d}"
-            created = start + timedelta(seconds=i)
-            run = Run(
-                id=run_id,
-                repo=repos[i % len(repos)],
-                task=f"bench task {i}: tidy the module and add a test",
-                agent="scripted",
-                state=RunState.FINISHED,
-                branch=f"cockpit/{run_id}",
-                base="main",
-                turns_completed=1,
-                created_at=created,
-                updated_at=created,
-                started_at=created,
-                finished_at=created + timedelta(minutes=5),
-            )
-            await store.insert_run(run)
-            ids.append(run_id)
-            events: list[Event] = [
-                RunStateChanged(run_id=run_id, seq=1, new=RunState.QUEUED, reason="submitted"),
-                RunStateChanged(run_id=run_id, seq=2, old=RunState.QUEUED, new=RunState.RUNNING),
-            ]
-            events += [
-                AgentText(run_id=run_id, seq=seq, text=f"{text} {seq}")
-                for seq in range(3, events_per_run)
-            ]
-            events.append(
-                RunStateChanged(
-                    run_id=run_id,
-                    seq=max(3, events_per_run),
-                    old=RunState.RUNNING,
-                    new=RunState.FINISHED,
-                )
-            )
-            for offset in range(0, len(events), chunk):
-                await store.append_events(events[offset : offset + chunk])
-    finally:
-        await store.close()
-    return ids
-
-
 async def run_to_end(
     root: Path, repo: str, task: str, agent: str, scenario: str | None, timeout: float
-) -> tuple[Any, list[Any]]:
-    """Run one task on an engine of its own until the run ends; the finished run and its
-    stored events (a run that did not finish is an error naming its state)."""
-    from engine.bootstrap import open_engine
-    from engine.domain.state import RunState
-    from engine.services.engine import EngineOptions
-    from engine.workspace import open_workspace
-
-    ws = open_workspace(root)
-    async with open_engine(ws, EngineOptions(poll_interval=0.02)) as engine:
-        loop = asyncio.create_task(engine.run())
+) -> tuple[Run, list[Any]]:
+    """Run one task on an engine of its own, through the client the front ends use,
+    until the run ends; the finished run and its stored events (a run that did not
+    finish is an error naming its state)."""
+    async with open_client(open_workspace(root), EngineOptions(poll_interval=0.02)) as client:
+        serving = asyncio.create_task(client.serve())
         try:
-            run = await engine.submit(repo, task, agent, scenario)
+            run = await client.submit(repo, task, agent, scenario)
             deadline = time.monotonic() + timeout
             while True:
-                stored = await engine.store.get_run(run.id)
+                stored = await client.get_run(run.id)
                 if stored is not None and stored.state.is_terminal:
                     break
                 if time.monotonic() > deadline:
@@ -264,7 +174,7 @@ async def run_to_end(
                 await asyncio.sleep(0.05)
             if stored.state is not RunState.FINISHED:
                 raise RuntimeError(f"{agent}: the run {stored.state.value}: {stored.error}")
-            return stored, await engine.store.events_for(run.id)
+            return stored, await client.events(run.id)
         finally:
-            engine.request_stop()
-            await loop
+            client.stop()
+            await serving

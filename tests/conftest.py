@@ -9,22 +9,15 @@ cockpit/snapshots/conftest.py). ``-n 0`` or ``-p no:xdist`` runs it in one proce
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from enginekit import git
+import builders
 
 # Tests commit in throw-away repos; give git an identity that never depends on the machine.
-os.environ.update(
-    GIT_AUTHOR_NAME="Cockpit Test",
-    GIT_AUTHOR_EMAIL="test@cockpit.invalid",
-    GIT_COMMITTER_NAME="Cockpit Test",
-    GIT_COMMITTER_EMAIL="test@cockpit.invalid",
-)
-os.environ.pop("COCKPIT_WORKSPACE", None)
+builders.private_environment("Cockpit Test", "test@cockpit.invalid")
 
 
 def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
@@ -52,18 +45,11 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture
 def make_repo(tmp_path: Path) -> Callable[..., Path]:
-    """Factory: a git repo on ``main`` with one commit of ``files``."""
+    """Factory: a git repo on ``main`` with one commit of ``files`` (see
+    :func:`builders.make_repo`), at ``tmp_path/repos/NAME``."""
 
     def make(name: str = "app", files: dict[str, str] | None = None) -> Path:
-        repo = tmp_path / "repos" / name
-        repo.mkdir(parents=True)
-        for rel, text in (files or {"README.md": f"# {name}\n", "src/app.py": "x = 1\n"}).items():
-            (repo / rel).parent.mkdir(parents=True, exist_ok=True)
-            (repo / rel).write_text(text)
-        git(repo, "init", "-q", "-b", "main")
-        git(repo, "add", "-A")
-        git(repo, "commit", "-q", "-m", "initial")
-        return repo
+        return builders.make_repo(tmp_path / "repos" / name, files)
 
     return make
 
@@ -73,28 +59,13 @@ def workspace_root(tmp_path: Path, make_repo: Callable[..., Path]) -> Path:
     """A workspace with repos ``app`` and ``lib`` and a ``scripted`` profile."""
     make_repo("app")
     make_repo("lib")
-    root = tmp_path / "ws"
-    root.mkdir()
-    (root / "cockpit.toml").write_text(
-        """
-[limits]
-max_running = 4
-max_running_per_repo = 2
-run_timeout = "2m"
-
-[repos.app]
-path = "../repos/app"
-base = "main"
-
-[repos.lib]
-path = "../repos/lib"
-base = "main"
-
-[agents.scripted]
-backend = "scripted"
-"""
+    return builders.write_workspace(
+        tmp_path / "ws",
+        {"app": "../repos/app", "lib": "../repos/lib"},
+        max_running=4,
+        max_running_per_repo=2,
+        run_timeout="2m",
     )
-    return root
 
 
 @pytest.fixture
@@ -102,10 +73,7 @@ def write_scenario(tmp_path: Path) -> Callable[[str, str], str]:
     """Factory: write a scenario file, return its absolute path."""
 
     def write(text: str, name: str = "scenario.toml") -> str:
-        path = tmp_path / "scenarios" / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-        return str(path)
+        return builders.write_scenario(tmp_path / "scenarios", text, name)
 
     return write
 

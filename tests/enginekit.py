@@ -3,41 +3,40 @@
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
-from pathlib import Path
 
+# The repos, profiles and paths both the tests and the benchmarks build with; named here
+# too, as the tests have always imported them from this module.
+from builders import (
+    ACP_AGENT,
+    CLAUDE_AGENT_ACP,
+    CODEX,
+    TESTS,
+    acp_profile,
+    codex_profile,
+    git,
+)
 from engine.bootstrap import open_engine
 from engine.domain.models import Run
 from engine.domain.state import RunState
 from engine.services.engine import Engine, EngineOptions
 from engine.workspace import Workspace
 
-TESTS = Path(__file__).resolve().parent
-#: The Codex CLI `make` installs from package.json (npm ci).
-CODEX = TESTS.parent / "node_modules" / ".bin" / "codex"
-#: A real ACP agent process for the tests (scripted, in Python).
-ACP_AGENT = TESTS / "engine" / "adapters" / "agents" / "acp_scripted_agent.py"
-#: A real ACP agent from npm (Claude Code behind ACP), pinned in package.json.
-CLAUDE_AGENT_ACP = TESTS.parent / "node_modules" / ".bin" / "claude-agent-acp"
-
-
-def acp_profile(name: str) -> str:
-    """An ``[agents.NAME]`` table running the scripted ACP agent."""
-    return f'\n[agents.{name}]\nbackend = "acp"\ncommand = "{sys.executable}"\nargs = ["{ACP_AGENT}"]\n'
-
-
-def codex_profile(name: str) -> str:
-    """An ``[agents.NAME]`` table running the installed Codex CLI."""
-    return f'\n[agents.{name}]\nbackend = "codex"\ncommand = "{CODEX}"\nmodel = "gpt-scripted"\n'
-
-
-def git(cwd: Path, *args: str) -> str:
-    """Run git in ``cwd`` and return its stdout (raises on failure)."""
-    done = subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True)
-    return done.stdout
+__all__ = [
+    "ACP_AGENT",
+    "ASK_TOUCH",
+    "CLAUDE_AGENT_ACP",
+    "CODEX",
+    "ESCAPE_THEN_RETRY",
+    "TESTS",
+    "TWO_TOUCHES",
+    "acp_profile",
+    "codex_profile",
+    "git",
+    "running_engine",
+    "wait_for_state",
+]
 
 
 @asynccontextmanager

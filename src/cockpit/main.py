@@ -10,9 +10,9 @@ from collections.abc import Sequence
 
 from cockpit import cli
 from cockpit.cli.table import Handler, workspace_of
-from engine.bootstrap import open_engine
+from cockpit.client import open_client
+from cockpit.client.local import Workspace
 from engine.domain.models import Run
-from engine.workspace import Workspace
 
 
 def open_cockpit(args: argparse.Namespace) -> int:
@@ -42,9 +42,9 @@ def open_demo(args: argparse.Namespace) -> int:
 
 
 async def _resolve(ws: Workspace, ref: str) -> Run:
-    async with open_engine(ws, listen=False) as engine:
-        await engine.list_runs()
-        return await engine.resolve_run(ref)
+    async with open_client(ws, listen=False) as client:
+        await client.list_runs()
+        return await client.resolve_run(ref)
 
 
 #: The sub-commands that open a user interface (``None``: no sub-command given).

@@ -3,7 +3,7 @@
 Every model forbids unknown keys and is strict about types, so a typo or a quoted number
 in the file is reported instead of silently ignored or coerced. :func:`load_config` turns
 every problem (missing file, TOML syntax, schema) into one :class:`ConfigError` line that
-names the file and the offending line or key.
+names the file and the offending line or key (found in the text by :mod:`engine.config_toml`).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import tomllib
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import (
     AfterValidator,
@@ -24,6 +24,7 @@ from pydantic import (
 )
 
 from engine.backends import BACKENDS
+from engine.config_toml import describe_toml_error, describe_validation_error
 from engine.domain.errors import ConfigError
 
 #: Repo names and agent profile names: typeable on a command line, usable in paths.
@@ -317,183 +318,8 @@ def parse_config(text: str, path: Path) -> CockpitConfig:
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: {_describe_toml_error(str(exc), text)}") from None
+        raise ConfigError(f"{path}: {describe_toml_error(str(exc), text)}") from None
     try:
         return CockpitConfig.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigError(_describe_validation_error(exc, text, path)) from None
-
-
-_TOML_AT = re.compile(r"^(?P<msg>.*?)\s*\(at line (?P<line>\d+), column (?P<col>\d+)\)$", re.S)
-_TOML_AT_END = re.compile(r"^(?P<msg>.*?)\s*\(at end of document\)$", re.S)
-
-
-def _describe_toml_error(message: str, text: str) -> str:
-    # tomllib only exposes the position inside its message (lineno arrived in 3.14).
-    message = " ".join(message.split())
-    if match := _TOML_AT.match(message):
-        return f"line {match['line']}, column {match['col']}: invalid TOML: {match['msg']}"
-    if match := _TOML_AT_END.match(message):
-        line = max(1, len(text.splitlines()))
-        return f"line {line} (end of file): invalid TOML: {match['msg']}"
-    return f"invalid TOML: {message}"
-
-
-_MSG_PREFIXES = ("Value error, ", "Assertion failed, ")
-
-
-def _describe_validation_error(exc: ValidationError, text: str, path: Path) -> str:
-    errors = exc.errors(include_url=False)
-    # A misspelt key also makes the real one "missing"; the unknown key is the cause,
-    # so report it first.
-    error = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
-    # Pydantic appends "[key]" to the location of a bad dict key; the key itself is enough.
-    loc = [part for part in error["loc"] if part != "[key]"]
-    if error["type"] == "extra_forbidden":
-        problem = "unknown key"
-    else:
-        problem = error["msg"]
-        for prefix in _MSG_PREFIXES:
-            problem = problem.removeprefix(prefix)
-    problem = " ".join(problem.split())
-    where = _format_loc(loc) or "(top level)"
-    line = _find_line(text, loc)
-    suffix = f" (line {line})" if line else ""
-    return f"{path}: {where}: {problem}{suffix}"
-
-
-_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
-
-
-def _format_loc(loc: list[int | str]) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            key = part if _BARE_KEY.match(part) else _toml_quote(part)
-            out += f".{key}" if out else key
-    return out
-
-
-def _toml_quote(value: str) -> str:
-    """A TOML basic string holding ``value``."""
-    out = ['"']
-    for ch in value:
-        if ch == '"':
-            out.append('\\"')
-        elif ch == "\\":
-            out.append("\\\\")
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\t":
-            out.append("\\t")
-        elif ch == "\r":
-            out.append("\\r")
-        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
-            out.append(f"\\u{ord(ch):04x}")
-        else:
-            out.append(ch)
-    out.append('"')
-    return "".join(out)
-
-
-def toml_key(value: str) -> str:
-    """``value`` as a TOML key: bare when it can be, quoted otherwise (e.g. ``"my.repo"``)."""
-    return value if _BARE_KEY.match(value) else _toml_quote(value)
-
-
-def toml_string(value: str) -> str:
-    """``value`` as a TOML basic string, properly escaped."""
-    return _toml_quote(value)
-
-
-# --- best-effort line lookup -------------------------------------------------------------
-
-_KEY_PART = re.compile(r"""\s*(?:"((?:[^"\\]|\\.)*)"|'([^']*)'|([A-Za-z0-9_-]+))\s*""")
-_HEADER = re.compile(r"^\s*(\[\[?)(.*?)\]\]?\s*(?:#.*)?$")
-
-
-def _split_key(text: str) -> list[str] | None:
-    """The parts of a dotted TOML key, or None when ``text`` is not one."""
-    parts: list[str] = []
-    pos = 0
-    while True:
-        match = _KEY_PART.match(text, pos)
-        if match is None:
-            return None
-        raw = match.group(1)
-        if raw is not None:
-            try:
-                raw = tomllib.loads(f'k = "{raw}"')["k"]
-            except tomllib.TOMLDecodeError:
-                return None
-        parts.append(raw if raw is not None else match.group(2) or match.group(3))
-        pos = match.end()
-        if pos == len(text):
-            return parts
-        if text[pos] != ".":
-            return None
-        pos += 1
-
-
-def _key_lines(text: str) -> dict[tuple[Any, ...], int]:
-    """Map each table or key path defined in ``text`` to the line defining it.
-
-    A plain scan rather than a parser: good enough to point at a line, and it never fails.
-    """
-    lines: dict[tuple[Any, ...], int] = {}
-    arrays: dict[tuple[str, ...], int] = {}
-    table: tuple[Any, ...] = ()
-    in_multiline: str | None = None
-    for number, line in enumerate(text.splitlines(), start=1):
-        if in_multiline is not None:
-            if line.count(in_multiline) % 2 == 1:
-                in_multiline = None
-            continue
-        stripped = line.strip()
-        if not stripped or stripped.startswith("#"):
-            continue
-        if header := _HEADER.match(line):
-            parts = _split_key(header.group(2))
-            if parts is None:
-                continue
-            if header.group(1) == "[[":
-                arrays[tuple(parts)] = arrays.get(tuple(parts), 0) + 1
-            table = _with_indexes(parts, arrays)
-            lines.setdefault(table, number)
-            continue
-        if "=" not in line:
-            continue
-        key_text, _, value = line.partition("=")
-        parts = _split_key(key_text)
-        if parts is None:
-            continue
-        for n in range(1, len(parts) + 1):
-            lines.setdefault((*table, *parts[:n]), number)
-        for quote in ('"""', "'''"):
-            if value.count(quote) % 2 == 1:
-                in_multiline = quote
-                break
-    return lines
-
-
-def _with_indexes(parts: list[str], arrays: dict[tuple[str, ...], int]) -> tuple[Any, ...]:
-    # Inside an array of tables, a path refers to its latest element.
-    out: list[Any] = []
-    for n, part in enumerate(parts, start=1):
-        out.append(part)
-        count = arrays.get(tuple(parts[:n]))
-        if count:
-            out.append(count - 1)
-    return tuple(out)
-
-
-def _find_line(text: str, loc: list[int | str]) -> int | None:
-    """The line defining ``loc`` or its nearest defined parent, if a text scan finds one."""
-    lines = _key_lines(text)
-    for n in range(len(loc), 0, -1):
-        found = lines.get(tuple(loc[:n]))
-        if found is not None:
-            return found
-    return None
+        raise ConfigError(describe_validation_error(exc, text, path)) from None

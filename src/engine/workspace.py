@@ -22,9 +22,8 @@ from engine.config import (
     RepoConfig,
     load_config,
     parse_config,
-    toml_key,
-    toml_string,
 )
+from engine.config_toml import toml_key, toml_string
 from engine.disk import NO_SPACE, disk_full
 from engine.domain.errors import BadInput, ConfigError, UnknownRepo, WorkspaceNotFound
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from cockpit.cli.parser import build_parser
 from cockpit.cli.table import COMMANDS, Handler
-from engine.disk import NO_SPACE, disk_full
+from cockpit.client.local import NO_SPACE, disk_full
 from engine.domain.errors import BadInput, CockpitError
 from engine.domain.redact import KEY_VARIABLES, Redactor
 

@@ -9,10 +9,9 @@ import logging
 import os
 import signal
 
-from engine.bootstrap import open_engine
+from cockpit.client import open_client
+from cockpit.client.local import EngineOptions, Workspace
 from engine.domain.redact import RedactingFilter
-from engine.services.engine import EngineOptions
-from engine.workspace import Workspace
 
 
 async def cmd_engine(ws: Workspace, args: argparse.Namespace) -> int:
@@ -21,11 +20,11 @@ async def cmd_engine(ws: Workspace, args: argparse.Namespace) -> int:
         level=logging.INFO,
         format=f"%(asctime)s engine[{os.getpid()}] %(levelname)s %(name)s: %(message)s",
     )
-    async with open_engine(ws, EngineOptions(exit_when_idle=args.exit_when_idle)) as engine:
+    async with open_client(ws, EngineOptions(exit_when_idle=args.exit_when_idle)) as client:
         for handler in logging.getLogger().handlers:  # the log file never holds a key
-            handler.addFilter(RedactingFilter(engine.redactor))
+            handler.addFilter(RedactingFilter(client.redact))
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-            loop.add_signal_handler(sig, engine.request_stop)  # runs in flight → interrupted
-        await engine.run()
+            loop.add_signal_handler(sig, client.stop)  # runs in flight → interrupted
+        await client.serve()
     return 0

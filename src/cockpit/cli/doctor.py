@@ -7,9 +7,8 @@ import contextlib
 import json
 from pathlib import Path
 
-from engine.adapters.doctor import examine
+from cockpit.client.local import examine, find_workspace, open_workspace
 from engine.domain.errors import CockpitError
-from engine.workspace import find_workspace, open_workspace
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

@@ -3,23 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sys
 import threading
 
 from cockpit.cli.show import masked
+from cockpit.client import InProcessClient
 from cockpit.render import describe_event, steer_hint
 from engine.domain.errors import CockpitError
-from engine.domain.events import HumanAsked, RunStateChanged
+from engine.domain.events import Event, HumanAsked, RunStateChanged
 from engine.domain.models import Run
 from engine.domain.state import RunState
-from engine.services.engine import Engine
 
 #: Run states that count as success for `--wait`.
 SUCCESS = {RunState.FINISHED}
 
 
-async def follow(engine: Engine, run: Run, as_json: bool) -> int:
+async def follow(client: InProcessClient, run: Run, as_json: bool) -> int:
     """Execute ``run`` in this process, streaming its events, until it ends."""
     from rich.console import Console
     from rich.markup import escape
@@ -33,7 +34,7 @@ async def follow(engine: Engine, run: Run, as_json: bool) -> int:
             if event.run_id != run.id:
                 continue
             stamp = event.at.astimezone().strftime("%H:%M:%S")
-            text = escape(engine.redactor.text(describe_event(event)))
+            text = escape(client.redact(describe_event(event)))
             console.print(f"[dim]{stamp}[/] [bold]{run.id}[/] #{event.seq} {text}")
 
     # On a terminal a question is answered here: each line typed while the run waits
@@ -46,7 +47,7 @@ async def follow(engine: Engine, run: Run, as_json: bool) -> int:
 
     async def send(text: str) -> None:
         try:
-            await engine.steer(run.id, text)
+            await client.steer(run.id, text)
         except CockpitError as exc:
             console.print(f"answer not sent: {escape(str(exc))}")
 
@@ -61,32 +62,58 @@ async def follow(engine: Engine, run: Run, as_json: bool) -> int:
         for line in sys.stdin:
             loop.call_soon_threadsafe(answer, line)
 
-    def new_events(events: list) -> None:
-        mine = [e for e in events if e.seq > after and e.run_id == run.id]
-        show(mine)
-        for event in mine:
-            if isinstance(event, HumanAsked):
-                waiting["open"] = True
-                console.print(escape(engine.redactor.text(steer_hint(run.id, event))))
-                if interactive:
-                    console.print("type the answer here and press Enter:")
-                    if not waiting["reader"]:
-                        waiting["reader"] = True
-                        # A daemon: a read still blocked when the run ends stops nothing.
-                        threading.Thread(target=read_answers, daemon=True).start()
-            elif isinstance(event, RunStateChanged) and event.new is not RunState.WAITING_FOR_HUMAN:
-                waiting["open"] = False
+    def new_event(event: Event) -> None:
+        seen["seq"] = event.seq
+        show([event])
+        if isinstance(event, HumanAsked):
+            waiting["open"] = True
+            console.print(escape(client.redact(steer_hint(run.id, event))))
+            if interactive:
+                console.print("type the answer here and press Enter:")
+                if not waiting["reader"]:
+                    waiting["reader"] = True
+                    # A daemon: a read still blocked when the run ends stops nothing.
+                    threading.Thread(target=read_answers, daemon=True).start()
+        elif isinstance(event, RunStateChanged) and event.new is not RunState.WAITING_FOR_HUMAN:
+            waiting["open"] = False
+
+    async def stream() -> None:
+        async for event in client.run_events(run.id, seen["seq"]):
+            new_event(event)
+
+    def stop_on_error(task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            client.stop()  # its error is raised once serve() returns
 
     # Events stored before the engine started (the submit itself) come first.
-    show(await engine.events(run.id))
-    after = await engine.last_seq(run.id)
-    engine.on_events(new_events)
+    show(await client.events(run.id))
+    seen = {"seq": await client.last_seq(run.id)}
+    streaming = loop.create_task(stream())
+    streaming.add_done_callback(stop_on_error)
+
+    async def drain() -> None:
+        """End the stream (it ends with the run, or may not have yet) and show what it
+        had not read (the engine's last flush)."""
+        streaming.cancel()
+        await asyncio.wait([streaming])
+        for event in await client.events(run.id, seen["seq"]):
+            new_event(event)
+
     with console.status(f"run {run.id} on {run.repo}…", spinner="dots"):
-        await engine.run()
-    failure = engine.unrecorded.get(run.id)
+        try:
+            await client.serve()
+        except BaseException:
+            # Interrupted (Ctrl-C) too: the runs' ends, stored on the way out, are shown.
+            with contextlib.suppress(Exception):
+                await drain()
+            raise
+        await drain()
+    if not streaming.cancelled():
+        streaming.result()  # the stream's own error, if it had one
+    failure = client.failure(run.id)
     if isinstance(failure, CockpitError):
         raise failure  # its end is not stored: this line says why (the next read reaps it)
-    final = masked(engine, await engine.resolve_run(run.id))
+    final = masked(client, await client.resolve_run(run.id))
     state["run"] = final
     if as_json:
         print(json.dumps(final.public_dict()))

@@ -7,12 +7,12 @@ import asyncio
 import contextlib
 import json
 
+from cockpit.client import open_client
+from cockpit.client.local import Workspace, repo_problem
 from cockpit.render import plural
-from engine.bootstrap import open_engine
 from engine.domain.errors import BadInput, UnknownRun
 from engine.domain.gates import GateResult, GateStatus
 from engine.domain.leaks import BUILTIN_SECRETS
-from engine.workspace import Workspace, repo_problem
 
 MARK = {
     GateStatus.PASSED: "✓",
@@ -30,16 +30,16 @@ async def cmd_gates(ws: Workspace, args: argparse.Namespace) -> int:
     no git repo."""
     target: str = args.target
     repo, run_id = target, None
-    async with open_engine(ws, listen=False) as engine:
+    async with open_client(ws, listen=False) as client:
         if target in ws.config.repos:
             problem = await asyncio.to_thread(repo_problem, ws.repo_path(repo))
             if problem:
                 raise BadInput(f"repo {repo!r}: {problem}")
         else:
             with contextlib.suppress(UnknownRun):  # check_gates says what is unknown
-                run = await engine.resolve_run(target)
+                run = await client.resolve_run(target)
                 run_id, repo = run.id, run.repo
-        tree, results = await engine.check_gates(run_id or target)
+        tree, results = await client.check_gates(run_id or target)
     judged = f"run {run_id} of repo {repo}" if run_id else f"repo {repo}"
     if args.json:
         report = {"repo": repo, "run": run_id, "tree": str(tree)}

@@ -7,10 +7,10 @@ import dataclasses
 import json
 from pathlib import Path
 
-from engine.bootstrap import open_engine
+from cockpit.client import open_client
+from cockpit.client.local import Workspace
 from engine.domain.errors import BadInput
 from engine.domain.guard import ToolRequest
-from engine.workspace import Workspace
 
 #: The tool kinds the rules use.
 KINDS = ("shell", "read", "write", "edit")
@@ -49,9 +49,9 @@ async def cmd_guard(ws: Workspace, args: argparse.Namespace) -> int:
 
 async def _override(ws: Workspace, args: argparse.Namespace) -> int:
     """Lift a rule for a run (recorded in the ledger; the agent is told it may retry)."""
-    async with open_engine(ws, listen=False) as engine:
-        record = await engine.override_guard(args.run, args.rule)
-    action = engine.redactor.text(record.action)
+    async with open_client(ws, listen=False) as client:
+        record = await client.override_guard(args.run, args.rule)
+    action = client.redact(record.action)
     print(f"{record.run_id}: {record.rule} lifted for the rest of the run ({action})")
     return 0
 
@@ -59,18 +59,18 @@ async def _override(ws: Workspace, args: argparse.Namespace) -> int:
 async def _ledger(ws: Workspace, args: argparse.Namespace) -> int:
     """Every decision a rule made (one run's, or all), then how often each rule let a
     call through or refused it."""
-    async with open_engine(ws, listen=False) as engine:
-        run_id = (await engine.resolve_run(args.run)).id if args.run else None
+    async with open_client(ws, listen=False) as client:
+        run_id = (await client.resolve_run(args.run)).id if args.run else None
         # Masked as shown too: rows written before the ledger masked its reasons.
         rows = [
             dataclasses.replace(
                 r,
-                action=engine.redactor.text(r.action),
-                reason=engine.redactor.text(r.reason) if r.reason else r.reason,
+                action=client.redact(r.action),
+                reason=client.redact(r.reason) if r.reason else r.reason,
             )
-            for r in await engine.guard_ledger(run_id)
+            for r in await client.guard_ledger(run_id)
         ]
-        counts = await engine.guard_counts()
+        counts = await client.guard_counts()
     if args.json:
         print(
             json.dumps(
@@ -112,16 +112,14 @@ async def _check(ws: Workspace, args: argparse.Namespace) -> int:
         raise BadInput("--tool shell needs --command")
     if args.tool != "shell" and args.path is None:
         raise BadInput(f"--tool {args.tool} needs --path")
-    async with open_engine(ws, listen=False) as engine:
-        if args.repo:
-            ws.repo(args.repo)  # raises UnknownRepo
-            policy = engine.policy_for(args.repo, ws.repo_path(args.repo))
-        else:
-            policy = engine.policy_for_any(Path.cwd())
     arguments = {"command": args.shell_command} if args.tool == "shell" else {"path": args.path}
-    verdict = policy.decide(ToolRequest(kind=args.tool, tool=args.tool, arguments=arguments))
-    # The reason may quote the command, and the command a token.
-    reason = engine.redactor.text(verdict.reason) if verdict.reason else verdict.reason
+    request = ToolRequest(kind=args.tool, tool=args.tool, arguments=arguments)
+    async with open_client(ws, listen=False) as client:
+        # A repo's own path (UnknownRepo when there is none), or the cwd for any repo.
+        worktree = ws.repo_path(args.repo) if args.repo else Path.cwd()
+        # The reason comes back masked: it may quote the command, and the command a token.
+        verdict = await client.guard_check(request, args.repo or None, worktree)
+    reason = verdict.reason
     if args.json:
         print(json.dumps({"decision": verdict.decision, "rule": verdict.rule, "reason": reason}))
     else:

@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from engine.workspace import Workspace, add_repo, init_workspace, list_repos
+from cockpit.client.local import Workspace, add_repo, init_workspace, list_repos
 
 
 def cmd_init(args: argparse.Namespace) -> int:

@@ -6,9 +6,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from engine.bootstrap import open_engine
-from engine.services.review import approve, reject
-from engine.workspace import Workspace
+from cockpit.client import open_client
+from cockpit.client.local import Workspace
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
@@ -27,9 +26,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 async def cmd_approve(ws: Workspace, args: argparse.Namespace) -> int:
     """Exit 0 merged; 1 refused (conflict, red gates, dirty checkout), nothing moved."""
-    async with open_engine(ws, listen=False) as engine:
-        done = await approve(
-            engine, args.run, squash=args.squash, override_gates=args.override_gates
+    async with open_client(ws, listen=False) as client:
+        done = await client.approve(
+            args.run, squash=args.squash, override_gates=args.override_gates
         )
     if args.json:
         print(
@@ -58,9 +57,9 @@ async def cmd_approve(ws: Workspace, args: argparse.Namespace) -> int:
 async def cmd_reject(ws: Workspace, args: argparse.Namespace) -> int:
     """The salvage bundle's absolute path alone on the last line (``--json``:
     ``{"salvage": PATH}``)."""
-    async with open_engine(ws, listen=False) as engine:
-        run = await engine.resolve_run(args.run)
-        path = await reject(engine, run.id)
+    async with open_client(ws, listen=False) as client:
+        run = await client.resolve_run(args.run)
+        path = await client.reject(run.id)
     if args.json:
         print(json.dumps({"salvage": str(path)}))
     else:

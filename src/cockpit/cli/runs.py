@@ -10,11 +10,9 @@ import sys
 from pathlib import Path
 
 from cockpit.cli.follow import follow
-from engine.adapters.control import poke_engines
-from engine.bootstrap import open_engine
+from cockpit.client import open_client
+from cockpit.client.local import EngineOptions, Workspace, poke_engines
 from engine.domain.models import Run
-from engine.services.engine import EngineOptions
-from engine.workspace import Workspace
 
 
 async def cmd_run(ws: Workspace, args: argparse.Namespace) -> int:
@@ -23,13 +21,13 @@ async def cmd_run(ws: Workspace, args: argparse.Namespace) -> int:
     scenario = str(Path(args.scenario).resolve()) if args.scenario else None
     if args.wait:
         options = EngineOptions(only=frozenset())
-        async with open_engine(ws, options) as engine:
-            run = await engine.submit(
+        async with open_client(ws, options) as client:
+            run = await client.submit(
                 args.repo, args.task, args.agent, scenario, args.skill, args.priority
             )
-            return await follow(engine, run, args.json)
-    async with open_engine(ws, listen=False) as engine:
-        run = await engine.submit(
+            return await follow(client, run, args.json)
+    async with open_client(ws, listen=False) as client:
+        run = await client.submit(
             args.repo, args.task, args.agent, scenario, args.skill, args.priority
         )
     await _hand_over(ws)
@@ -40,11 +38,11 @@ async def cmd_run(ws: Workspace, args: argparse.Namespace) -> int:
 async def cmd_resume(ws: Workspace, args: argparse.Namespace) -> int:
     """Queue an interrupted or failed run again, as ``run`` does a new one."""
     if args.wait:
-        async with open_engine(ws, EngineOptions(only=frozenset())) as engine:
-            run = await engine.resume(args.run)
-            return await follow(engine, run, args.json)
-    async with open_engine(ws, listen=False) as engine:
-        run = await engine.resume(args.run)
+        async with open_client(ws, EngineOptions(only=frozenset())) as client:
+            run = await client.resume(args.run)
+            return await follow(client, run, args.json)
+    async with open_client(ws, listen=False) as client:
+        run = await client.resume(args.run)
     await _hand_over(ws)
     _print_run_id(run, args.json)
     return 0
@@ -81,22 +79,22 @@ async def _hand_over(ws: Workspace) -> None:
 
 async def cmd_steer(ws: Workspace, args: argparse.Namespace) -> int:
     """Queue a steering message (or the answer to a question) for a run."""
-    async with open_engine(ws, listen=False) as engine:
-        run = await engine.resolve_run(args.run)
-        message_id = await engine.steer(run.id, args.message)
+    async with open_client(ws, listen=False) as client:
+        run = await client.resolve_run(args.run)
+        message_id = await client.steer(run.id, args.message)
     print(f"steering message {message_id} queued for run {run.id}")
     return 0
 
 
 async def cmd_cancel(ws: Workspace, args: argparse.Namespace) -> int:
     """Cancel a run; says how it ended, or that the cancel was requested."""
-    async with open_engine(ws, listen=False) as engine:
-        run = await engine.cancel(args.run)
+    async with open_client(ws, listen=False) as client:
+        run = await client.cancel(args.run)
         # The owning engine (another process) cancels it; wait briefly to report the end.
         for _ in range(100):
             if run.state.is_terminal:
                 break
             await asyncio.sleep(0.05)
-            run = await engine.resolve_run(run.id)
+            run = await client.resolve_run(run.id)
     print(f"run {run.id} {run.state.value if run.state.is_terminal else 'cancel requested'}")
     return 0

@@ -7,21 +7,33 @@ import argparse
 import asyncio
 import json
 import sys
+from collections.abc import Callable
+from typing import Any
 
+from cockpit.client import EngineClient, open_client
+from cockpit.client.local import Workspace, repo_warnings
 from cockpit.render import describe_event, hidden_by_default, run_row
-from engine.bootstrap import open_engine
 from engine.domain.models import Run
-from engine.services.engine import Engine
-from engine.workspace import Workspace, repo_warnings
 
 
-def masked(engine: Engine, run: Run) -> Run:
+def masked(client: EngineClient, run: Run) -> Run:
     """``run`` with its task and error masked as they are shown (a run stored before
     tasks were masked may still hold a key)."""
-    mask = engine.redactor.text
+    mask = client.redact
     return run.model_copy(
         update={"task": mask(run.task), "error": mask(run.error) if run.error else run.error}
     )
+
+
+def masked_value(mask: Callable[[str], str], data: Any) -> Any:
+    """``data`` (strings, lists, dicts, nested) with every string masked."""
+    if isinstance(data, str):
+        return mask(data)
+    if isinstance(data, list):
+        return [masked_value(mask, item) for item in data]
+    if isinstance(data, dict):
+        return {key: masked_value(mask, item) for key, item in data.items()}
+    return data
 
 
 async def cmd_runs(ws: Workspace, args: argparse.Namespace) -> int:
@@ -31,8 +43,8 @@ async def cmd_runs(ws: Workspace, args: argparse.Namespace) -> int:
     show_all: bool = args.all
     for warning in await asyncio.to_thread(repo_warnings, ws):
         print(f"cockpit: {warning}", file=sys.stderr)
-    async with open_engine(ws, listen=False) as engine:
-        every = [masked(engine, run) for run in await engine.list_runs()]
+    async with open_client(ws, listen=False) as client:
+        every = [masked(client, run) for run in await client.list_runs()]
     runs = every if show_all else [run for run in every if not hidden_by_default(run)]
     if as_json:
         print(json.dumps([r.public_dict() for r in runs], indent=2))
@@ -54,15 +66,15 @@ async def cmd_runs(ws: Workspace, args: argparse.Namespace) -> int:
 
 async def cmd_show(ws: Workspace, args: argparse.Namespace) -> int:
     """One run's fields, and with ``--events`` its events."""
-    async with open_engine(ws, listen=False) as engine:
-        await engine.list_runs()  # reports orphaned runs as interrupted first
-        run = masked(engine, await engine.resolve_run(args.run))
-        events = await engine.events(run.id) if args.events else []
-        mask = engine.redactor
+    async with open_client(ws, listen=False) as client:
+        await client.list_runs()  # reports orphaned runs as interrupted first
+        run = masked(client, await client.resolve_run(args.run))
+        events = await client.events(run.id) if args.events else []
+        mask = client.redact
     if args.json:
         data = run.public_dict()
         if args.events:
-            data["events"] = [mask.value(e.model_dump(mode="json")) for e in events]
+            data["events"] = [masked_value(mask, e.model_dump(mode="json")) for e in events]
         print(json.dumps(data, indent=2))
         return 0
     shown = run.public_dict()
@@ -73,5 +85,5 @@ async def cmd_show(ws: Workspace, args: argparse.Namespace) -> int:
             print(f"{key + ':':<17} {value}")
     for event in events:
         stamp = event.at.astimezone().strftime("%H:%M:%S")
-        print(f"{event.seq:>5} {stamp} {mask.text(describe_event(event))}")
+        print(f"{event.seq:>5} {stamp} {mask(describe_event(event))}")
     return 0

@@ -16,7 +16,7 @@ from cockpit.cli.repo import cmd_init, cmd_repo
 from cockpit.cli.review import cmd_approve, cmd_reject
 from cockpit.cli.runs import cmd_cancel, cmd_resume, cmd_run, cmd_steer
 from cockpit.cli.show import cmd_runs, cmd_show
-from engine.workspace import Workspace, find_workspace, open_workspace
+from cockpit.client.local import Workspace, find_workspace, open_workspace
 
 #: A sub-command: gets the parsed arguments, returns the exit code.
 Handler = Callable[[argparse.Namespace], int]

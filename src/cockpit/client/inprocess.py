@@ -98,7 +98,7 @@ class InProcessClient:
 
     async def run_events(self, run_id: str, after_seq: int = 0) -> AsyncIterator[Event]:
         """See :meth:`cockpit.client.api.EngineClient.run_events`."""
-        await self._engine.resolve_run(run_id)  # UnknownRun, at once
+        run_id = (await self._engine.resolve_run(run_id)).id  # a prefix, or UnknownRun
         async with self._waker() as wake:
             while True:
                 wake.clear()
@@ -244,4 +244,3 @@ class InProcessClient:
 def _settled(state: RunState) -> bool:
     """A run in ``state`` moves no more until someone acts on it."""
     return state.is_terminal or state is RunState.INTERRUPTED
-

@@ -1,8 +1,9 @@
-"""The cockpit: a Textual app over the engine of one workspace.
+"""The cockpit: a Textual app, a client of the engine of one workspace.
 
-The engine runs on Textual's loop (a worker). Its bus delivers persisted event batches,
-which the app folds into a :class:`CockpitModel` and renders at most once per refresh.
-Events of runs executed by other processes are read from the store (ids close gaps).
+The app hosts the engine on Textual's loop (a worker) and reaches it only through an
+:class:`~cockpit.client.EngineClient`. One stream of the client brings every run's
+stored events (this engine's and other processes'), page by page, in order, once; the
+app folds them into a :class:`CockpitModel` and renders at most once per refresh.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import ContentSwitcher, Footer, Header
 
+from cockpit.client import EngineClient, InProcessClient, open_client
+from cockpit.client.local import EngineOptions, Workspace, repo_problem
 from cockpit.tui.bridge import EngineEvents
 from cockpit.tui.commands import COMMANDS, SlashCommand, parse
 from cockpit.tui.memory import Collector
@@ -43,15 +46,11 @@ from cockpit.tui.widgets.prompt_bar import PromptBar
 from cockpit.tui.widgets.repo_pane import RepoPane
 from cockpit.tui.widgets.run_list import RunList
 from cockpit.tui.widgets.run_pane import RunPane, Transcript
-from engine.bootstrap import open_engine
 from engine.domain.errors import BadInput, CockpitError, GatesRed
 from engine.domain.events import Event
 from engine.domain.gates import GateResult, GateStatus
 from engine.domain.models import utcnow
 from engine.domain.state import RunState
-from engine.ports.sandbox import SandboxStatus
-from engine.services.engine import Engine, EngineOptions
-from engine.workspace import Workspace, repo_problem
 
 # Screens other than the inbox and the confirmations are imported when first opened:
 # start-up (the first frame) does not wait for modules it does not show.
@@ -60,8 +59,7 @@ if TYPE_CHECKING:
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-#: How often runs of other engines are read from the store, and repos re-read.
-FOREIGN_POLL = 0.5
+#: How often the repos are re-read.
 REPO_POLL = 3.0
 #: Events read per run at start-up, and per "older" page; the store keeps them all.
 PAGE = 300
@@ -300,7 +298,8 @@ class CockpitApp(App[None]):
     ) -> None:
         super().__init__()
         self.workspace = workspace
-        self.engine: Engine | None = None
+        #: The client of the engine the app hosts (None until it opened, and once closed).
+        self.client: InProcessClient | None = None
         self.model = CockpitModel()
         self.settings: UiSettings = load_settings()
         self._engine_options = engine_options or EngineOptions()
@@ -431,10 +430,9 @@ class CockpitApp(App[None]):
             self._engine_closed.set()
 
     async def _engine_session(self) -> None:
-        async with open_engine(self.workspace, self._engine_options) as engine:
-            self.engine = engine
-            engine.on_events(lambda batch: self.post_message(EngineEvents(batch)))
-            await self._read_snapshot(engine)
+        async with open_client(self.workspace, self._engine_options) as client:
+            self.client = client
+            await self._read_snapshot(client)
             self._snapshot_read.set()
             await self._mounted_event.wait()
             self._show_snapshot()
@@ -442,34 +440,36 @@ class CockpitApp(App[None]):
             for view in self.model.runs.values():
                 self._fetch_diff(view.run.id)
             self.set_timer(1.0, self.collector.settle)
-            self._say_sandbox(await engine.sandbox_status())
-            follow = self.set_interval(FOREIGN_POLL, self._follow_store)
+            status = await client.sandbox_status()
+            self._say_sandbox(status.enforced, status.detail)
+            self.run_worker(self._follow_events(client), group="follow", name="follow")
             self.run_worker(self._ingest_loop(), group="ingest", name="ingest")
             try:
-                await engine.run()
+                await client.serve()
             finally:
                 # Nothing may touch the store once the context below closes it.
-                self.engine = None
-                follow.stop()
-                for group in ("ingest", "diff", "older"):
+                self.client = None
+                for group in ("follow", "ingest", "diff", "older"):
                     self.workers.cancel_group(self, group)
 
-    async def _read_snapshot(self, engine: Engine) -> None:
+    async def _read_snapshot(self, client: EngineClient) -> None:
         """Read every run, its recent events and the repos into the model (no widgets:
         this may run before they exist); live events are followed from here on."""
 
         async def read_runs() -> None:
-            for run in await engine.list_runs():
-                self.model.upsert(run).load(await engine.events_tail(run.id, PAGE))
-            self._last_event_id = await engine.last_event_id()
+            # The id first: what is stored meanwhile is followed too (a view drops the
+            # events its recent ones already hold).
+            self._last_event_id = await client.last_event_id()
+            for run in await client.list_runs():
+                self.model.upsert(run).load(await client.events_tail(run.id, PAGE))
 
         async def read_gates() -> None:
             for name in self.workspace.config.repos:
-                if await engine.gate_names(name):
+                if await client.gate_names(name):
                     self.gated_repos.add(name)
 
         # The repos' git processes run while the store is read.
-        await asyncio.gather(read_runs(), self._read_repos(engine), read_gates())
+        await asyncio.gather(read_runs(), self._read_repos(client), read_gates())
 
     @_while_mounted
     def _show_snapshot(self) -> None:
@@ -487,17 +487,13 @@ class CockpitApp(App[None]):
         self._show_selected()
         self._update_counts()
 
-    async def _follow_store(self) -> None:
-        """Pick up events written by other processes (a CLI `--wait`, a background engine)."""
-        if self.engine is None:
-            return
-        # Runs this engine executes reach the app through its bus: not read twice.
-        engine = self.engine
-        self._last_event_id, events = await engine.follow_events(
-            self._last_event_id, 2000, skip_runs=engine.running_ids
-        )
-        if events:
-            self._batches.put_nowait(events)
+    async def _follow_events(self, client: EngineClient) -> None:
+        """Every run's stored events, this engine's and other processes' (a CLI `--wait`,
+        a background engine), page by page from where the snapshot left off: one message
+        each, folded in order."""
+        async for page in client.subscribe(self._last_event_id):
+            self._last_event_id = page.last_id
+            self.post_message(EngineEvents(page.events))
 
     def on_engine_events(self, message: EngineEvents) -> None:
         self._batches.put_nowait(message.events)
@@ -508,15 +504,15 @@ class CockpitApp(App[None]):
             await self._ingest(await self._batches.get())
 
     async def _ingest(self, events: list[Event]) -> None:
-        if self.engine is None:
+        client = self.client
+        if client is None:
             return
-        engine = self.engine
         unknown = {e.run_id for e in events if e.run_id not in self.model.runs}
         new_rows = False
         for run_id in unknown:
-            run = await engine.get_run(run_id)
+            run = await client.get_run(run_id)
             if run is not None:
-                self.model.upsert(run).load(await engine.events_tail(run_id, PAGE))
+                self.model.upsert(run).load(await client.events_tail(run_id, PAGE))
                 new_rows = True
         changed, notices = self.model.apply(events)
         for notice in notices:
@@ -537,9 +533,10 @@ class CockpitApp(App[None]):
 
     async def _refresh_run(self, run_id: str) -> None:
         """Stored fields (worktree, base sha, error) change with states: re-read the run."""
-        if self.engine is None:
+        client = self.client
+        if client is None:
             return
-        run = await self.engine.get_run(run_id)
+        run = await client.get_run(run_id)
         if run is not None and run_id in self.model.runs:
             # Events are stored before they are delivered, so the row is never older.
             self.model.runs[run_id].run = run
@@ -549,17 +546,18 @@ class CockpitApp(App[None]):
     @_while_mounted
     async def _fetch_diff(self, run_id: str) -> None:
         view = self.model.runs.get(run_id)
-        if self.engine is None or view is None or not view.run.worktree or not view.run.base_sha:
+        client = self.client
+        if client is None or view is None or not view.run.worktree or not view.run.base_sha:
             return
         worktree = Path(view.run.worktree)
         if not worktree.is_dir():
             return
         with contextlib.suppress(CockpitError):
-            view.diff = await self.engine.worktree_diff(worktree, view.run.base_sha)
+            view.diff = await client.worktree_diff(worktree, view.run.base_sha)
             self._dirty.add(run_id)
             self._schedule_render()
 
-    async def _read_repos(self, engine: Engine) -> None:
+    async def _read_repos(self, client: EngineClient) -> None:
         """Every repo's status (and working-tree diff when dirty) into the model."""
 
         async def read(name: str) -> None:
@@ -569,7 +567,7 @@ class CockpitApp(App[None]):
                     problem = await asyncio.to_thread(repo_problem, path)
                     if problem:
                         raise CockpitError(problem)
-                status = await engine.repo_status(path)
+                status = await client.repo_status(path)
             except CockpitError as exc:
                 problem = await asyncio.to_thread(repo_problem, path)
                 self.repo_problems[name] = problem or str(exc)
@@ -578,7 +576,7 @@ class CockpitApp(App[None]):
             self.model.repos[name] = status
             if status.head_sha and not status.clean:
                 with contextlib.suppress(CockpitError):
-                    self._repo_diffs[name] = await engine.worktree_diff(path, status.head_sha)
+                    self._repo_diffs[name] = await client.worktree_diff(path, status.head_sha)
             else:
                 self._repo_diffs.pop(name, None)
 
@@ -587,10 +585,10 @@ class CockpitApp(App[None]):
 
     @_while_mounted
     async def _refresh_repos(self) -> None:
-        engine = self.engine
-        if engine is None or not self._snapshot_shown:
+        client = self.client
+        if client is None or not self._snapshot_shown:
             return
-        await self._read_repos(engine)
+        await self._read_repos(client)
         run_list = self.query_one(RunList)
         for name in self.model.repos:
             run_list.update_repo(self.model, name)
@@ -602,9 +600,10 @@ class CockpitApp(App[None]):
     @work(group="older", exclusive=True)
     @_while_mounted
     async def _load_older(self, view: RunView) -> None:
-        if self.engine is None or view.first_seq <= 1:
+        client = self.client
+        if client is None or view.first_seq <= 1:
             return
-        older = await self.engine.events_tail(view.run.id, PAGE, before_seq=view.first_seq)
+        older = await client.events_tail(view.run.id, PAGE, before_seq=view.first_seq)
         added = view.prepend(older)
         if added:
             pane = self.query_one(RunPane)
@@ -642,13 +641,13 @@ class CockpitApp(App[None]):
         if isinstance(self.screen, InboxScreen):
             self.screen.refresh_items()
 
-    def _say_sandbox(self, status: SandboxStatus) -> None:
+    def _say_sandbox(self, enforced: bool, detail: str) -> None:
         """Without a sandbox, say so once, plainly, and keep saying it in the header."""
-        if status.enforced:
+        if enforced:
             return
         self._unconfined = True
         self.notify(
-            f"{status.detail} (see cockpit doctor)",
+            f"{detail} (see cockpit doctor)",
             title="No sandbox",
             severity="warning",
             timeout=20,
@@ -791,9 +790,10 @@ class CockpitApp(App[None]):
         """The files of the run's diff (read again: the pane's may be a moment old) that
         are there to edit (not deleted)."""
         diff = view.diff
-        if self.engine is not None and view.run.base_sha:
+        client = self.client
+        if client is not None and view.run.base_sha:
             with contextlib.suppress(CockpitError):
-                diff = await self.engine.worktree_diff(worktree, view.run.base_sha)
+                diff = await client.worktree_diff(worktree, view.run.base_sha)
         return [f.path for f in diff.files if (worktree / f.path).is_file()] if diff else []
 
     async def _hand_over(self, run_id: str, argv: list[str], cwd: Path, what: str) -> None:
@@ -830,7 +830,8 @@ class CockpitApp(App[None]):
     def open_review(self, run_id: str) -> None:
         """The review screen on a run; its outcome is notified when it closes."""
         view = self.model.runs.get(run_id)
-        if self.engine is None or view is None:
+        client = self.client
+        if client is None or view is None:
             self.notify("the engine is still starting", severity="warning")
             return
 
@@ -843,7 +844,7 @@ class CockpitApp(App[None]):
         # highlighter, which the cockpit's first frame has no need to wait for.
         from cockpit.tui.screens.review import ReviewScreen
 
-        self.push_screen(ReviewScreen(self.engine, view), closed)
+        self.push_screen(ReviewScreen(client, view), closed)
 
     def action_guard(self) -> None:
         """The highlighted run's guard ledger, where a refusal can be overridden."""
@@ -854,34 +855,26 @@ class CockpitApp(App[None]):
         self._command(SlashCommand("guard", [run_id]))
 
     def _open_guard(self, run_id: str) -> None:
-        engine = self.engine
-        assert engine is not None
-
-        async def load():
-            return await engine.guard_ledger(run_id), await engine.guard_counts()
-
-        async def override(rule: str) -> str:
-            await engine.override_guard(run_id, rule)
-            return f"{rule} lifted for the rest of {run_id}; the agent is told it may retry"
-
+        client = self.client
+        assert client is not None
         from cockpit.tui.screens.guard import GuardScreen
 
-        self.push_screen(GuardScreen(run_id, load, override))
+        self.push_screen(GuardScreen(client, run_id))
 
     async def _open_skills(self, target: str | None) -> None:
         """The skills of a run (loaded, and what its repo offers) or of a repo."""
-        engine = self.engine
-        assert engine is not None
+        client = self.client
+        assert client is not None
         if target in self.workspace.config.repos:
             repo, loaded, title = target, None, f"Skills for runs on {target}"
         elif target is not None:
-            run = await engine.resolve_run(target)
+            run = await client.resolve_run(target)
             view = self.model.runs.get(run.id)
             repo, loaded = run.repo, (view.skills if view else [])
             title = f"Skills of {run.id} ({run.repo})"
         else:
             raise BadInput("/skills needs a run or a repo: highlight one or name it")
-        available = await engine.available_skills(repo)
+        available = await client.available_skills(repo)
         from cockpit.tui.screens.skills import SkillsScreen
 
         self.push_screen(SkillsScreen(title, available, loaded))
@@ -897,7 +890,8 @@ class CockpitApp(App[None]):
 
     @work(group="commands")
     async def _check_repo_gates(self, name: str) -> None:
-        if self.engine is None:
+        client = self.client
+        if client is None:
             self.notify("the engine is still starting", severity="warning")
             return
         problem = await asyncio.to_thread(repo_problem, self.workspace.repo_path(name))
@@ -909,7 +903,7 @@ class CockpitApp(App[None]):
         self.model.repo_gates[name] = (utcnow(), None)
         self._show_selected()
         try:
-            _, results = await self.engine.check_gates(name)
+            _, results = await client.check_gates(name)
         except CockpitError as exc:
             self.model.repo_gates.pop(name, None)
             self.notify(str(exc), severity="error")
@@ -1106,12 +1100,11 @@ class CockpitApp(App[None]):
 
     @work(group="commands")
     async def _approve(self, run_id: str, override_gates: bool = False) -> None:
-        from engine.services.review import approve
-
         await self._engine_ready.wait()
-        assert self.engine is not None
+        client = self.client
+        assert client is not None
         try:
-            done = await approve(self.engine, run_id, override_gates=override_gates)
+            done = await client.approve(run_id, override_gates=override_gates)
         except GatesRed as red:
 
             def anyway(yes: bool | None) -> None:
@@ -1148,12 +1141,11 @@ class CockpitApp(App[None]):
 
     @work(group="commands")
     async def _reject(self, run_id: str) -> None:
-        from engine.services.review import reject
-
         await self._engine_ready.wait()
-        assert self.engine is not None
+        client = self.client
+        assert client is not None
         try:
-            path = await reject(self.engine, run_id)
+            path = await client.reject(run_id)
         except CockpitError as exc:
             self.notify(str(exc), severity="error", timeout=10)
             return
@@ -1165,10 +1157,12 @@ class CockpitApp(App[None]):
             self._command(SlashCommand("resume", [run_id]))
 
     def action_quit_cockpit(self) -> None:
+        client = self.client
+        executing = client.executing() if client is not None else []
         in_flight = [
             v.run.id
             for v in self.model.runs.values()
-            if v.run.state.is_active and self.engine and v.run.id in self.engine.running_ids
+            if v.run.state.is_active and v.run.id in executing
         ]
         if not in_flight:
             self._stop_engine_and_exit()
@@ -1187,8 +1181,9 @@ class CockpitApp(App[None]):
 
     @work(group="commands")
     async def _stop_engine_and_exit(self) -> None:
-        if self.engine is not None:
-            self.engine.request_stop()
+        client = self.client
+        if client is not None:
+            client.stop()
             for worker in self.workers:
                 if worker.group == "engine":
                     await worker.wait()
@@ -1277,10 +1272,10 @@ class CockpitApp(App[None]):
         """Continue a finished (or failed) run with ``message``: queued again, the message
         waiting for its agent (the review's send-back)."""
         await self._engine_ready.wait()
-        engine = self.engine
-        assert engine is not None
+        client = self.client
+        assert client is not None
         try:
-            run = await engine.send_back(run_id, message)
+            run = await client.send_back(run_id, message)
         except CockpitError as exc:
             self.notify(str(exc), severity="error")
             return
@@ -1312,13 +1307,13 @@ class CockpitApp(App[None]):
 
     async def _engine_command(self, command: SlashCommand) -> None:
         await self._engine_ready.wait()
-        engine = self.engine
-        assert engine is not None
+        client = self.client
+        assert client is not None
         name, args = command.name, command.args
         run_id = args[0] if args else self._selected_run_id()
         if name == "run":
             scenario = self._scenario_path(command.scenario) if command.scenario else None
-            run = await engine.submit(
+            run = await client.submit(
                 args[0], args[1], command.agent or "scripted", scenario, command.skills
             )
             self.model.upsert(run)
@@ -1335,12 +1330,12 @@ class CockpitApp(App[None]):
             self.notify(f"/{name} needs a run: select one or name it", severity="warning")
             return
         if name == "guard":
-            self._open_guard((await engine.resolve_run(run_id)).id)
+            self._open_guard((await client.resolve_run(run_id)).id)
             return
         if name == "steer":
-            run = await engine.resolve_run(args[0])
+            run = await client.resolve_run(args[0])
             try:
-                message_id = await engine.steer(run.id, args[1])
+                message_id = await client.steer(run.id, args[1])
             except CockpitError:
                 # The run ended meanwhile: the message is not thrown away.
                 prompt = self.query_one(PromptBar)
@@ -1353,13 +1348,13 @@ class CockpitApp(App[None]):
                 self._dirty.add(run.id)
                 self._schedule_render()
         elif name == "cancel":
-            run = await engine.cancel(run_id)
+            run = await client.cancel(run_id)
             self.notify(f"run {run.id} {run.state.value}")
         elif name == "resume":
-            run = await engine.resume(run_id)
+            run = await client.resume(run_id)
             self.notify(f"run {run.id} resumed")
         elif name == "review":
-            run = await engine.resolve_run(run_id)
+            run = await client.resolve_run(run_id)
             self.query_one(RunList).select_id(f"run:{run.id}")
             self.open_review(run.id)
 

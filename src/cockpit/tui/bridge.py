@@ -1,4 +1,4 @@
-"""Engine → UI: persisted event batches become one Textual message each."""
+"""Engine → UI: each page of the client's event stream becomes one Textual message."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from engine.domain.events import Event
 
 
 class EngineEvents(Message):
-    """A batch of persisted events (from this cockpit's engine, or read from the store)."""
+    """A page of stored events, of every run (this cockpit's engine's and other
+    processes'), in the order they were stored."""
 
     def __init__(self, events: list[Event]) -> None:
         super().__init__()

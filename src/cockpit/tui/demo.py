@@ -12,10 +12,14 @@ import sys
 import tempfile
 from pathlib import Path
 
-from engine.bootstrap import open_engine
-from engine.demo import DEMO_RUNS, build_demo_workspace
-from engine.services.engine import EngineOptions
-from engine.workspace import Workspace, open_workspace
+from cockpit.client import open_client
+from cockpit.client.local import (
+    DEMO_RUNS,
+    EngineOptions,
+    Workspace,
+    build_demo_workspace,
+    open_workspace,
+)
 
 WELCOME = (
     # {inbox} says what waits now: a reopened demo may have no question left.
@@ -26,14 +30,14 @@ WELCOME = (
 
 async def seed_demo_runs(ws: Workspace) -> str | None:
     """Start the demo runs (once per workspace); returns the id of the run to select."""
-    async with open_engine(ws, EngineOptions(only=frozenset(), poll_interval=0.05)) as engine:
-        if await engine.list_runs():
+    async with open_client(ws, EngineOptions(only=frozenset(), poll_interval=0.05)) as client:
+        if await client.list_runs():
             return None  # a reused demo folder keeps its runs
         first: str | None = None
         for repo, task, agent, scenario, finish_first in DEMO_RUNS:
-            run = await engine.submit(repo, task, agent, str(ws.root / "scenarios" / scenario))
+            run = await client.submit(repo, task, agent, str(ws.root / "scenarios" / scenario))
             if finish_first:
-                await engine.run()  # only-engine: executes what it submitted, then returns
+                await client.serve()  # only-engine: executes what it submitted, then returns
             first = first or run.id
         return first
 

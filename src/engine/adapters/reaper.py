@@ -83,7 +83,8 @@ class Reaper:
 def _spawn() -> subprocess.Popen[bytes] | None:
     try:
         return subprocess.Popen(
-            [sys.executable, "-I", "-S", str(_CHILD), RUN_MARK],
+            # The engine's pid is for people (and tests) telling whose reaper this is.
+            [sys.executable, "-I", "-S", str(_CHILD), RUN_MARK, str(os.getpid())],
             stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

@@ -70,4 +70,4 @@ def main(mark: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(sys.argv[1])  # argv[2], the engine's pid, only names it in ps

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 MASK = "[redacted]"
@@ -73,13 +73,14 @@ class Redactor:
 
 
 class RedactingFilter(logging.Filter):
-    """A logging filter masking secrets in every record's message (logs are files)."""
+    """A logging filter masking secrets in every record's message (logs are files):
+    with a :class:`Redactor`, or any function masking a text (a client's ``redact``)."""
 
-    def __init__(self, redactor: Redactor) -> None:
+    def __init__(self, redactor: Redactor | Callable[[str], str]) -> None:
         super().__init__()
-        self.redactor = redactor
+        self.mask = redactor.text if isinstance(redactor, Redactor) else redactor
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = self.redactor.text(record.getMessage())
+        record.msg = self.mask(record.getMessage())
         record.args = None
         return True

@@ -188,3 +188,12 @@ def _rejected_hunks(fp: FilePatch, decisions: FileDecisions) -> list[Hunk]:
             if part is not None:
                 chosen.append(part)
     return chosen
+
+
+def comments_message(comments: list[tuple[str, int | None, str]]) -> str:
+    """Review comments — (path, line or None, text) — as one steering message."""
+    lines = ["Address these review comments, then say what you changed:"]
+    for path, line, text in comments:
+        where = f"{path}:{line}" if line else path
+        lines.append(f"- {where}: {text}")
+    return "\n".join(lines)

@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 from engine.domain.errors import CockpitError
 from engine.domain.events import Event
+from engine.domain.models import Run
 from engine.domain.redact import Redactor
 from engine.ports.store import RunStore
 
@@ -85,21 +86,43 @@ class EventBus:
     async def flush(self) -> None:
         """Persist everything buffered, then deliver it to sinks, in order."""
         async with self._lock:
-            while self._buffer:
-                batch, self._buffer = self._buffer, []
-                try:
-                    await self._store.append_events(batch)
-                except CockpitError:
-                    # The store refused the batch whole (its transaction rolled back):
-                    # kept, in order, for the next flush, which may find room again. (A
-                    # cancelled write may still land: that batch is not kept.)
-                    self._buffer[:0] = batch
-                    raise
-                for sink in list(self._sinks):
-                    try:
-                        sink(batch)
-                    except Exception:  # a broken subscriber must not stop the engine
-                        log.exception("event sink failed")
+            await self._drain()
+
+    async def save_run_with(self, run: Run, event: Event) -> Event:
+        """Store ``run`` and ``event`` (numbered next) in one transaction, after every
+        event buffered before it, then deliver the event: a reader who finds the run in
+        its new state finds the event that says so, and all that came before it."""
+        if self._redactor is not None:
+            event = redacted(event, self._redactor)
+        async with self._lock:
+            await self._drain()
+            # Numbered now, as emit() numbers: an event emitted while this one is being
+            # written is numbered after it.
+            event.seq = self._seq.get(event.run_id, 0) + 1
+            self._seq[event.run_id] = event.seq
+            await self._store.save_run_with_events(run, lambda _last: [event])
+            self._deliver([event])
+        return event
+
+    async def _drain(self) -> None:
+        while self._buffer:
+            batch, self._buffer = self._buffer, []
+            try:
+                await self._store.append_events(batch)
+            except CockpitError:
+                # The store refused the batch whole (its transaction rolled back):
+                # kept, in order, for the next flush, which may find room again. (A
+                # cancelled write may still land: that batch is not kept.)
+                self._buffer[:0] = batch
+                raise
+            self._deliver(batch)
+
+    def _deliver(self, batch: list[Event]) -> None:
+        for sink in list(self._sinks):
+            try:
+                sink(batch)
+            except Exception:  # a broken subscriber must not stop the engine
+                log.exception("event sink failed")
 
     async def _flusher(self) -> None:
         while True:

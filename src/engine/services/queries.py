@@ -2,8 +2,9 @@
 ledger — as methods of the engine, so the UI and the CLI never reach into its store, its
 worktrees or its bus (the seam a socket client of a detached engine will take).
 
-A mixin of :class:`engine.services.engine.Engine`, kept apart so the engine's module
-holds the commands and the scheduler, and this one the reads.
+A mixin of :class:`engine.services.engine.Engine`, kept apart so the commands
+(:mod:`engine.services.commands`) and the scheduler (:mod:`engine.services.scheduler`)
+live elsewhere, and this module holds the reads.
 """
 
 from __future__ import annotations

@@ -372,15 +372,6 @@ async def revert_parts(
         return await engine.worktrees.commit_work(worktree, f"Review: rejected {summary}")
 
 
-def comments_message(comments: list[tuple[str, int | None, str]]) -> str:
-    """Review comments — (path, line or None, text) — as one steering message."""
-    lines = ["Address these review comments, then say what you changed:"]
-    for path, line, text in comments:
-        where = f"{path}:{line}" if line else path
-        lines.append(f"- {where}: {text}")
-    return "\n".join(lines)
-
-
 class ReviewCommands:
     """The review decisions and reads as methods of the engine (a mixin of
     :class:`~engine.services.engine.Engine`): the API clients call."""

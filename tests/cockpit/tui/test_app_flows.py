@@ -288,9 +288,9 @@ async def test_quit_with_a_run_in_flight_asks_then_interrupts_it(ws: Workspace, 
     async with app.run_test(size=SIZE) as pilot:
         run_id = await start_run(pilot, path)
         await until(pilot, lambda: state_of(app, run_id) is RunState.RUNNING)
-        engine = app.engine
-        assert engine is not None
-        await until(pilot, lambda: run_id in engine.running_ids)
+        client = app.client
+        assert client is not None
+        await until(pilot, lambda: run_id in client.executing())
         await pilot.press("q")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         confirm = app.screen
@@ -521,10 +521,10 @@ async def test_the_run_header_grows_and_shrinks_with_its_text(ws: Workspace, sce
     app = make_app(ws)
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
-        assert app.engine is not None
+        assert app.client is not None
         # Submitted directly: typing a task this long key by key takes most of a minute.
-        short_id = (await app.engine.submit("app", "short", "scripted", str(path))).id
-        long_id = (await app.engine.submit("app", long_task, "scripted", str(path))).id
+        short_id = (await app.client.submit("app", "short", "scripted", str(path))).id
+        long_id = (await app.client.submit("app", long_task, "scripted", str(path))).id
         await until(pilot, lambda: {short_id, long_id} <= set(app.model.runs))
         # Measured once both are done: a header has more lines while its run runs.
         for run_id in (short_id, long_id):
@@ -681,4 +681,4 @@ async def test_an_engine_that_cannot_start_says_why(ws: Workspace) -> None:
         await until(pilot, lambda: app._engine_closed.is_set())
         notes = [str(n.message) for n in app._notifications]
         assert any("the engine could not start" in n and "not a database" in n for n in notes)
-        assert app.engine is None
+        assert app.client is None

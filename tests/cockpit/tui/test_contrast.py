@@ -21,13 +21,13 @@ from rich.color import ColorSystem
 from rich.color_triplet import ColorTriplet
 from textual.app import App
 
+from cockpit.client import open_client
 from cockpit.tui.model import RunView
 from cockpit.tui.screens.review import ReviewScreen
 from cockpit.tui.themes import SHIPPED_THEMES, register_themes
 from cockpit.tui.widgets.diff_panel import DiffPanel
 from cockpit.tui.widgets.diff_view import DiffView
 from engine.adapters.store.sqlite import SqliteRunStore
-from engine.bootstrap import open_engine
 from engine.domain.models import Run
 from engine.domain.state import RunState
 from engine.workspace import Workspace, open_workspace
@@ -143,9 +143,9 @@ class ReviewApp(App[None]):
             await store.insert_run(self.run_)
         finally:
             await store.close()
-        self._opened = open_engine(self.ws, listen=False)
-        engine = await self._opened.__aenter__()
-        await self.push_screen(ReviewScreen(engine, RunView(self.run_)))
+        self._opened = open_client(self.ws, listen=False)
+        client = await self._opened.__aenter__()
+        await self.push_screen(ReviewScreen(client, RunView(self.run_)))
 
     async def on_unmount(self) -> None:
         await self._opened.__aexit__(None, None, None)

@@ -150,9 +150,9 @@ async def test_an_interrupted_run_waits_in_the_inbox_and_one_key_resumes_it(
     app = make_app(ws)
     async with app.run_test(size=SIZE) as pilot:
         run_id = await start_run(pilot, path)
-        engine = app.engine
-        assert engine is not None
-        await until(pilot, lambda: run_id in engine.running_ids)
+        client = app.client
+        assert client is not None
+        await until(pilot, lambda: run_id in client.executing())
         await pilot.press("q")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         await pilot.press("y")

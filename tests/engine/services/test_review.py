@@ -13,11 +13,11 @@ import pytest
 from engine.bootstrap import open_engine
 from engine.domain.errors import BadInput, ReviewRefused
 from engine.domain.events import AgentText, ReviewDecided, RunStateChanged
+from engine.domain.review import comments_message
 from engine.domain.state import RunState
 from engine.services.review import (
     Span,
     approve,
-    comments_message,
     reject,
     revert_parts,
     review_patch,

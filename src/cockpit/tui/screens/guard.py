@@ -3,8 +3,6 @@ and all runs), and the one-key override of a refusal."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
@@ -14,14 +12,10 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from cockpit.client import EngineClient
 from cockpit.tui.screens.palette import ScreenCommands, help_key
 from engine.domain.errors import CockpitError
 from engine.domain.guard import OVERRIDDEN, GuardRecord
-
-#: Loads (the run's ledger rows, per rule outcome counts over every run).
-LedgerLoader = Callable[[], Awaitable[tuple[list[GuardRecord], dict[str, dict[str, int]]]]]
-#: Lifts a rule for the run; returns what to tell the human.
-Overrider = Callable[[str], Awaitable[str]]
 
 MARK = {"refused": "⛔", "allowed": "✓", OVERRIDDEN: "↺"}
 
@@ -58,11 +52,10 @@ class GuardScreen(ModalScreen[None]):
         help_key("guard"),
     ]
 
-    def __init__(self, run_id: str, load: LedgerLoader, override: Overrider) -> None:
+    def __init__(self, client: EngineClient, run_id: str) -> None:
         super().__init__()
+        self.client = client
         self.run_id = run_id
-        self._load = load
-        self._override = override
         self.rows: list[GuardRecord] = []
 
     def compose(self) -> ComposeResult:
@@ -86,7 +79,8 @@ class GuardScreen(ModalScreen[None]):
     @work(exclusive=True)
     async def reload(self) -> None:
         """Read the ledger again (after an override, or on opening)."""
-        rows, everywhere = await self._load()
+        rows = await self.client.guard_ledger(self.run_id)
+        everywhere = await self.client.guard_counts()
         self.rows = rows
         listing = self.query_one("#guard-list", OptionList)
         listing.clear_options()
@@ -131,11 +125,13 @@ class GuardScreen(ModalScreen[None]):
             self.notify("only a refusal can be overridden: highlight a ⛔ row", severity="warning")
             return
         try:
-            said = await self._override(row.rule)
+            await self.client.override_guard(self.run_id, row.rule)
         except CockpitError as exc:
             self.notify(str(exc), severity="error")
             return
-        self.notify(said)
+        self.notify(
+            f"{row.rule} lifted for the rest of {self.run_id}; the agent is told it may retry"
+        )
         self.reload()
 
     def action_close(self) -> None:

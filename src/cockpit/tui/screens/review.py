@@ -14,6 +14,7 @@ decide. A run whose changes the base already has says so as the screen opens.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 
 from rich.text import Text
@@ -24,6 +25,7 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Input, Static
 
+from cockpit.client import EngineClient
 from cockpit.tui.diff_lines import flags_by_file
 from cockpit.tui.model import RunView
 from cockpit.tui.review_rows import Row, fuzzy_pick
@@ -35,17 +37,7 @@ from cockpit.tui.widgets.glyphs import colour, update_if_changed
 from engine.domain.errors import CockpitError, GatesRed
 from engine.domain.models import Run
 from engine.domain.patch import FilePatch, parse_patch
-from engine.domain.review import Decisions
-from engine.services.engine import Engine
-from engine.services.review import (
-    Span,
-    already_merged,
-    approve,
-    comments_message,
-    reject,
-    revert_parts,
-    review_patch,
-)
+from engine.domain.review import Decisions, Span, comments_message
 
 STATUS_COLOUR = {"A": "success", "D": "error", "M": "warning", "R": "accent", "T": "secondary"}
 
@@ -104,9 +96,9 @@ class ReviewScreen(Screen[str | None]):
         Binding("tab", "switch_focus", "Files/diff", show=False, id="review.focus"),
     ]
 
-    def __init__(self, engine: Engine, view: RunView) -> None:
+    def __init__(self, client: EngineClient, view: RunView) -> None:
         super().__init__()
-        self.engine = engine
+        self.client = client
         self.view = view
         self.run_id = view.run.id
         self.files: list[FilePatch] = []
@@ -121,7 +113,11 @@ class ReviewScreen(Screen[str | None]):
         #: The first diff, read from git while the screen is built (git's time overlaps
         #: the screen's first layout).
         self._reading: asyncio.Task[tuple[Run, str]] | None = asyncio.ensure_future(
-            review_patch(engine, self.run_id, self.span, known=view.run)
+            client.review_patch(self.run_id, self.span, known=view.run)
+        )
+        #: The run's repo as configured (its base branch, how it merges), read beside it.
+        self._repo: asyncio.Task[tuple[str, str]] = asyncio.ensure_future(
+            _repo_settings(client, view.run.repo)
         )
 
     def compose(self) -> ComposeResult:
@@ -160,10 +156,12 @@ class ReviewScreen(Screen[str | None]):
         span = span or self.span
         reading, self._reading = self._reading, None
         try:
-            run, text = await (reading or review_patch(self.engine, self.run_id, span))
+            run, text = await (reading or self.client.review_patch(self.run_id, span))
         except CockpitError as exc:
             self.notify(str(exc), severity="error")
             return
+        with contextlib.suppress(CockpitError):  # said when approving
+            await self._repo
         self.span = span
         self.view.run = run
         keep = self.files[self.index].path if self.files else None
@@ -174,7 +172,7 @@ class ReviewScreen(Screen[str | None]):
         self._list_files()
         self._show_file()
         if self.in_base is None and not self.decided:
-            self.in_base = await already_merged(self.engine, run)
+            self.in_base = await self.client.already_merged(run)
             self._title()
 
     def _flags(self) -> dict[str, dict]:
@@ -239,7 +237,7 @@ class ReviewScreen(Screen[str | None]):
     def _decision_line(self) -> tuple[str, str] | None:
         """What was decided (or that the base already has the changes), and its colour."""
         run, review = self.view.run, self.view.review
-        base = run.base or self.engine.workspace.repo(run.repo).base
+        base = run.base or self._configured()[0]
         if run.decision == "rejected":
             salvage = review.salvage if review is not None else None
             where = f"; its work is saved in {salvage}" if salvage else ""
@@ -417,13 +415,13 @@ class ReviewScreen(Screen[str | None]):
         """Revert what was rejected (one commit); False when that failed."""
         if self.span.turns is not None:
             self.span = Span()
-            _, text = await review_patch(self.engine, self.run_id, self.span)
+            _, text = await self.client.review_patch(self.run_id, self.span)
             self.files = _parsed(text)
         plan = self.decisions.plan(self.files)
         if not plan.patches and not plan.restored:
             return True
         try:
-            await revert_parts(self.engine, self.run_id, plan.patches, plan.restored, plan.summary)
+            await self.client.revert_parts(self.run_id, plan.patches, plan.restored, plan.summary)
         except CockpitError as exc:
             self.notify(str(exc), severity="error")
             return False
@@ -432,15 +430,36 @@ class ReviewScreen(Screen[str | None]):
 
     def action_approve(self, squash: bool | None = None) -> None:
         """Approve (``squash``: one squashed commit; None: the repo's ``merge`` setting)."""
-        config = self.engine.workspace.repo(self.view.run.repo)
-        squashed = config.merge == "squash" if squash is None else squash
+        if not self._repo.done():  # still being read: asked once it is
+            self._approve_when_read(squash)
+            return
+        try:
+            base, merge = self._repo.result()
+        except CockpitError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        squashed = merge == "squash" if squash is None else squash
         how = "squash it into" if squashed else "merge it into"
         rejected, _ = self.decisions.counts()
         extra = f" ({rejected} rejected part(s) are reverted first)" if rejected else ""
         self.app.push_screen(
-            ConfirmScreen(f"Approve {self.run_id}: {how} {config.base}{extra}?"),
+            ConfirmScreen(f"Approve {self.run_id}: {how} {base}{extra}?"),
             self._when_sure(lambda yes: self._approve_confirmed(yes, squash=squashed)),
         )
+
+    @work(exclusive=True, group="review-settings")
+    async def _approve_when_read(self, squash: bool | None) -> None:
+        with contextlib.suppress(CockpitError):  # said by action_approve
+            await self._repo
+        self.action_approve(squash)
+
+    def _configured(self) -> tuple[str, str]:
+        """The repo's base branch and merge setting ("" for both until read, or when
+        its settings cannot be read)."""
+        repo = self._repo
+        if not repo.done() or repo.cancelled() or repo.exception() is not None:
+            return "", ""
+        return repo.result()
 
     @work(exclusive=True, group="review-outcome")
     async def _approve_confirmed(
@@ -449,8 +468,8 @@ class ReviewScreen(Screen[str | None]):
         if not yes or not await self._apply_rejections():
             return
         try:
-            done = await approve(
-                self.engine, self.run_id, squash=squash, override_gates=override_gates
+            done = await self.client.approve(
+                self.run_id, squash=squash, override_gates=override_gates
             )
         except GatesRed as red:
             # Red gates: the human may still merge, knowingly (the override is recorded).
@@ -490,7 +509,7 @@ class ReviewScreen(Screen[str | None]):
             else "Parts of your change were rejected in review and reverted: check the branch."
         )
         try:
-            await self.engine.send_back(self.run_id, message)
+            await self.client.send_back(self.run_id, message)
         except CockpitError as exc:
             self.notify(str(exc), severity="error")
             return
@@ -507,7 +526,7 @@ class ReviewScreen(Screen[str | None]):
         if not yes:
             return
         try:
-            path = await reject(self.engine, self.run_id)
+            path = await self.client.reject(self.run_id)
         except CockpitError as exc:
             self.notify(str(exc), severity="error")
             return
@@ -527,6 +546,12 @@ class ReviewScreen(Screen[str | None]):
             self._close_input()
             return
         self.dismiss(None)
+
+
+async def _repo_settings(client: EngineClient, repo: str) -> tuple[str, str]:
+    """A repo's base branch and its ``merge`` setting."""
+    config = await client.repo_settings(repo)
+    return config.base, config.merge
 
 
 def _parsed(text: str) -> list[FilePatch]:

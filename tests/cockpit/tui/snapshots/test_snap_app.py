@@ -276,7 +276,7 @@ def _settled(then: Callable[[Pilot[None]], Awaitable[None]] | None = None):
         # Ready means: runs loaded and the repos' first git status read (no "…" churn).
         while not (
             app._engine_ready.is_set()
-            and app.engine is None
+            and app.client is None
             and all(status is not None for status in app.model.repos.values())
         ):
             assert loop.time() < deadline, "the cockpit did not settle"

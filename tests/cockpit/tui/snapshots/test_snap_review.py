@@ -21,16 +21,15 @@ from pathlib import Path
 from textual.app import App
 from textual.pilot import Pilot
 
+from cockpit.client import InProcessClient, open_client
 from cockpit.tui.model import RunView
 from cockpit.tui.screens.review import ReviewScreen
 from cockpit.tui.themes import register_themes
 from cockpit.tui.widgets.diff_view import DiffView
 from engine.adapters.store.sqlite import SqliteRunStore
-from engine.bootstrap import open_engine
 from engine.domain.events import GateDecided
 from engine.domain.models import Run
 from engine.domain.state import RunState
-from engine.services.engine import Engine
 from engine.workspace import Workspace, open_workspace
 from enginekit import git
 
@@ -132,14 +131,14 @@ class ReviewApp(App[None]):
         super().__init__()
         self.ws = ws
         self.view = view
-        self._opened: AbstractAsyncContextManager[Engine] | None = None
+        self._opened: AbstractAsyncContextManager[InProcessClient] | None = None
 
     async def on_mount(self) -> None:
         register_themes(self, None)
         self.theme = "cockpit-dark"
-        self._opened = open_engine(self.ws, listen=False)
-        engine = await self._opened.__aenter__()
-        await self.push_screen(ReviewScreen(engine, self.view))
+        self._opened = open_client(self.ws, listen=False)
+        client = await self._opened.__aenter__()
+        await self.push_screen(ReviewScreen(client, self.view))
 
     async def on_unmount(self) -> None:
         if self._opened is not None:

@@ -11,12 +11,8 @@ from pathlib import Path
 import pytest
 
 from engine.adapters.store.sqlite import SqliteRunStore
-from engine.adapters.store.sqlite.store import (
-    DECISION_FIELDS,
-    RUN_COLUMNS,
-    _split_statements,
-    migrations,
-)
+from engine.adapters.store.sqlite.rows import DECISION_FIELDS, RUN_COLUMNS
+from engine.adapters.store.sqlite.schema import migrations, split_statements
 from engine.domain.errors import StoreError, UnknownRun
 from engine.domain.events import (
     AgentText,
@@ -324,7 +320,7 @@ def test_split_statements_handles_strings_comments_and_triggers() -> None:
     END;
     INSERT INTO t VALUES ('e') -- no trailing semicolon
     """
-    parts = _split_statements(script)
+    parts = split_statements(script)
     assert len(parts) == 3
     con = sqlite3.connect(":memory:")
     for part in parts:

@@ -11,6 +11,9 @@ the loser wait.
 Every free text written (a run's task and error, the guard ledger's action and reason,
 steering messages) is masked here, where it is written: keys never reach the file. A write
 that fails becomes one line naming the file (a full disk is told apart, exit 1).
+
+Its statements are named in queries.sql (loaded by :mod:`.queries`); rows are made into
+runs and events by :mod:`.rows`; migrations are applied by :mod:`.schema`.
 """
 
 from __future__ import annotations
@@ -19,24 +22,35 @@ import asyncio
 import contextlib
 import json
 import os
-import re
 import sqlite3
 import time
 from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, datetime
-from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 
 import aiosqlite
 
+from engine.adapters.store.sqlite.queries import QUERIES
+from engine.adapters.store.sqlite.rows import (
+    event_rows,
+    parse_ts,
+    parse_ts_or_none,
+    row_to_run,
+    run_to_row,
+    ts,
+)
+from engine.adapters.store.sqlite.schema import migrate_to, migrations
 from engine.disk import disk_full, free_space, nearly_full
 from engine.domain.errors import BadInput, CockpitError, StoreError, UnknownRun
-from engine.domain.events import Event, ReviewDecided, event_from_json, event_to_json
+from engine.domain.events import Event, event_from_json
 from engine.domain.guard import OVERRIDE, GuardRecord
-from engine.domain.models import Run, SteeringMessage, apply_decision, utcnow
+from engine.domain.models import Run, SteeringMessage, utcnow
 from engine.domain.redact import KEY_VARIABLES, Redactor
-from engine.domain.state import ACTIVE, RunState
+from engine.domain.state import RunState
+
+# ``migrations`` is also imported from here (bench/bench_event_ingest.py).
+__all__ = ["BUSY_TIMEOUT_MS", "RESERVE_BYTES", "SqliteRunStore", "migrations"]
 
 BUSY_TIMEOUT_MS = 5000
 #: Space kept aside next to the store and given back when a run's end must be recorded
@@ -46,176 +60,10 @@ RESERVE_BYTES = 256 * 1024
 
 T = TypeVar("T")
 
-#: Columns of ``runs``, one per :class:`Run` field, in table order.
-RUN_COLUMNS: tuple[str, ...] = (
-    "id",
-    "repo",
-    "task",
-    "agent",
-    "state",
-    "priority",
-    "scenario",
-    "skills",
-    "branch",
-    "base",
-    "base_sha",
-    "worktree",
-    "turns_completed",
-    "error",
-    "created_at",
-    "updated_at",
-    "started_at",
-    "finished_at",
-    "owner",
-    "lease_expires_at",
-    "cancel_requested",
-)
-
-#: Fields of :class:`Run` read from its ``review_decided`` event, not from a column.
-DECISION_FIELDS: tuple[str, ...] = ("decision", "merge_sha", "decided_at", "nothing_to_merge")
-
-_COLS = ", ".join(RUN_COLUMNS)
-# Each run with its review decision: the data of its `review_decided` event (the
-# partial index of migration 0004 finds it), NULL while undecided.
-_DECISION = (
-    "(SELECT d.data FROM events AS d WHERE d.run_id = runs.id"
-    " AND d.type = 'review_decided' ORDER BY d.seq LIMIT 1)"
-)
-_SELECT_RUNS = f"SELECT {_COLS}, {_DECISION} FROM runs"
-# Enum values are fixed identifiers, so inlining them as literals is safe.
-_ACTIVE_SQL = "(" + ", ".join(f"'{s.value}'" for s in sorted(ACTIVE)) + ")"
-
-_INSERT_RUN = f"INSERT INTO runs ({_COLS}) VALUES ({', '.join(':' + c for c in RUN_COLUMNS)})"
-
-# save_run writes every column, with two guards against another writer's newer data:
-# - a cancel request (set by a CLI process at any time) is never cleared by an engine
-#   saving a stale copy of the run, except when the run is re-queued (resume starts over);
-# - while the same owner keeps the run, its lease never moves backwards (renew_leases may
-#   have extended it after the caller's copy was read).
-_SAVE_RUN_GUARDED = {
-    "cancel_requested": "CASE WHEN :state = 'queued' THEN :cancel_requested"
-    " ELSE MAX(cancel_requested, :cancel_requested) END",
-    "lease_expires_at": "CASE WHEN :owner IS NOT NULL AND owner IS :owner"
-    " AND lease_expires_at > :lease_expires_at THEN lease_expires_at"
-    " ELSE :lease_expires_at END",
-}
-_SAVE_RUN = (
-    "UPDATE runs SET "
-    + ", ".join(f"{c} = {_SAVE_RUN_GUARDED.get(c, ':' + c)}" for c in RUN_COLUMNS if c != "id")
-    + " WHERE id = :id RETURNING lease_expires_at, cancel_requested"
-)
-
-# `at` is taken from the JSON by SQLite, on the writer thread: formatting a timestamp per
-# event in Python cost as much as the whole insert (bench/bench_event_ingest.py).
-_INSERT_EVENT = "INSERT INTO events (run_id, seq, type, at, data) VALUES (?1, ?2, ?3, json_extract(?4, '$.at'), ?4)"
-
-_MIGRATION_NAME = re.compile(r"^(\d+)_.*\.sql$")
-
-
-def _ts(dt: datetime) -> str:
-    """Fixed-width ISO-8601 UTC text, so stored timestamps also sort correctly as text."""
-    if dt.tzinfo is None:
-        # Naive datetimes are UTC by convention (utcnow() is always aware anyway).
-        dt = dt.replace(tzinfo=UTC)
-    return dt.astimezone(UTC).isoformat(timespec="microseconds")
-
-
-def _at(text: str) -> datetime:
-    """A stored timestamp of a NOT NULL column."""
-    return datetime.fromisoformat(text)
-
-
-def _ts_opt(dt: datetime | None) -> str | None:
-    return None if dt is None else _ts(dt)
-
-
-def _dt(text: str | None) -> datetime | None:
-    return None if text is None else datetime.fromisoformat(text)
-
-
-def _run_to_row(run: Run) -> dict[str, Any]:
-    """Named parameters for ``runs`` from a Run."""
-    return {
-        "id": run.id,
-        "repo": run.repo,
-        "task": run.task,
-        "agent": run.agent,
-        "state": run.state.value,
-        "priority": run.priority,
-        "scenario": run.scenario,
-        "skills": json.dumps(run.skills),
-        "branch": run.branch,
-        "base": run.base,
-        "base_sha": run.base_sha,
-        "worktree": run.worktree,
-        "turns_completed": run.turns_completed,
-        "error": run.error,
-        "created_at": _ts(run.created_at),
-        "updated_at": _ts(run.updated_at),
-        "started_at": _ts_opt(run.started_at),
-        "finished_at": _ts_opt(run.finished_at),
-        "owner": run.owner,
-        "lease_expires_at": _ts_opt(run.lease_expires_at),
-        "cancel_requested": int(run.cancel_requested),
-    }
-
-
-def _row_to_run(row: Sequence[Any]) -> Run:
-    """A Run from a row selected as ``RUN_COLUMNS``, optionally followed by its
-    ``review_decided`` event's data (as ``_SELECT_RUNS`` selects it)."""
-    decision = row[len(RUN_COLUMNS)] if len(row) > len(RUN_COLUMNS) else None
-    data = dict(zip(RUN_COLUMNS, row[: len(RUN_COLUMNS)], strict=True))
-    data["state"] = RunState(data["state"])
-    data["skills"] = json.loads(data["skills"])
-    for key in ("created_at", "updated_at", "started_at", "finished_at", "lease_expires_at"):
-        data[key] = _dt(data[key])
-    data["cancel_requested"] = bool(data["cancel_requested"])
-    run = Run(**data)
-    event = event_from_json(decision) if decision is not None else None
-    if isinstance(event, ReviewDecided):
-        apply_decision(run, event)
-    return run
-
-
-def _split_statements(script: str) -> list[str]:
-    """Split a SQL script into statements (``executescript`` cannot run in a transaction).
-
-    Python 3.11's ``executescript`` commits any open transaction first, which would let two
-    processes both apply the same migration; so statements are run one by one instead.
-    ``sqlite3.complete_statement`` knows about strings, comments and trigger bodies.
-    """
-    statements: list[str] = []
-    start = 0
-    for i, char in enumerate(script):
-        if char == ";" and sqlite3.complete_statement(script[start : i + 1]):
-            statements.append(script[start : i + 1])
-            start = i + 1
-    rest = script[start:]
-    if _strip_comments(rest):
-        statements.append(rest)
-    return statements
-
-
-def _strip_comments(sql: str) -> str:
-    """``sql`` without ``--`` line comments and surrounding blanks (to skip empty chunks)."""
-    return "\n".join(line.split("--", 1)[0] for line in sql.splitlines()).strip()
-
-
-def migrations() -> list[tuple[int, str]]:
-    """``(number, sql)`` of every bundled migration, in order."""
-    folder = resources.files("engine.adapters.store.sqlite").joinpath("migrations")
-    found: list[tuple[int, str]] = []
-    for entry in folder.iterdir():
-        match = _MIGRATION_NAME.match(entry.name)
-        if match:
-            found.append((int(match.group(1)), entry.read_text(encoding="utf-8")))
-    found.sort()
-    return found
-
 
 def _immediate(conn: sqlite3.Connection, work: Callable[[sqlite3.Connection], T]) -> T:
     """Run ``work`` inside ``BEGIN IMMEDIATE`` … ``COMMIT``; roll back on any error."""
-    conn.execute("BEGIN IMMEDIATE")
+    conn.execute(QUERIES["begin_immediate"])
     try:
         result = work(conn)
         conn.commit()
@@ -224,20 +72,6 @@ def _immediate(conn: sqlite3.Connection, work: Callable[[sqlite3.Connection], T]
         conn.rollback()
         raise
     return result
-
-
-def _migrate_to(number: int, sql: str) -> Callable[[sqlite3.Connection], None]:
-    """Transaction body applying migration ``number`` unless the schema already has it."""
-
-    def work(conn: sqlite3.Connection) -> None:
-        # Checked inside the write lock: another process may have just applied it.
-        if conn.execute("PRAGMA user_version").fetchone()[0] >= number:
-            return
-        for statement in _split_statements(sql):
-            conn.execute(statement)
-        conn.execute(f"PRAGMA user_version = {number}")
-
-    return work
 
 
 class SqliteRunStore:
@@ -287,16 +121,16 @@ class SqliteRunStore:
         writer = await self._connect()
         try:
             # busy_timeout first: switching to WAL needs a lock another process may hold.
-            await writer.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            await writer.execute(QUERIES.fill("set_busy_timeout", ms=BUSY_TIMEOUT_MS))
             await self._enable_wal(writer)
-            await writer.execute("PRAGMA synchronous = NORMAL")
-            await writer.execute("PRAGMA foreign_keys = ON")
+            await writer.execute(QUERIES["set_synchronous_normal"])
+            await writer.execute(QUERIES["enable_foreign_keys"])
             self._writer = writer
             await self._migrate()
             reader = await self._connect()
             self._reader = reader
-            await reader.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            await reader.execute("PRAGMA query_only = ON")
+            await reader.execute(QUERIES.fill("set_busy_timeout", ms=BUSY_TIMEOUT_MS))
+            await reader.execute(QUERIES["set_query_only"])
         except BaseException:
             # Also when cancelled half-way: a connection left open keeps its worker thread,
             # which is not a daemon, and the process could never exit.
@@ -354,7 +188,7 @@ class SqliteRunStore:
         deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
         while True:
             try:
-                rows = await writer.execute_fetchall("PRAGMA journal_mode = WAL")
+                rows = await writer.execute_fetchall(QUERIES["enable_wal"])
             except sqlite3.OperationalError as exc:
                 if "locked" not in str(exc) or time.monotonic() > deadline:
                     raise
@@ -382,14 +216,14 @@ class SqliteRunStore:
 
     async def user_version(self) -> int:
         """The schema version (number of the last applied migration)."""
-        rows = await self._w.execute_fetchall("PRAGMA user_version")
+        rows = await self._w.execute_fetchall(QUERIES["get_user_version"])
         return int(next(iter(rows))[0])
 
     async def _migrate(self) -> None:
         version = await self.user_version()
         for number, sql in migrations():
             if number > version:
-                await self._write_tx(_migrate_to(number, sql))
+                await self._write_tx(migrate_to(number, sql))
 
     @property
     def _w(self) -> aiosqlite.Connection:
@@ -448,7 +282,7 @@ class SqliteRunStore:
 
     def _masked(self, run: Run) -> dict[str, Any]:
         """``runs`` parameters of ``run``, its task and error masked."""
-        row = _run_to_row(run)
+        row = run_to_row(run)
         for column in ("task", "error"):
             if row[column]:
                 row[column] = self.redactor.text(row[column])
@@ -462,32 +296,29 @@ class SqliteRunStore:
         """Persist a new run, with its first ``events`` in the same transaction: no
         engine can claim it before they are stored, and a failure stores neither."""
         row = self._masked(run)
-        events_rows = [(e.run_id, e.seq, e.type, event_to_json(e)) for e in events]
+        first_events = event_rows(events)
 
         def work(conn: sqlite3.Connection) -> None:
-            conn.execute(_INSERT_RUN, row)
-            conn.executemany(_INSERT_EVENT, events_rows)
+            conn.execute(QUERIES["insert_run"], row)
+            conn.executemany(QUERIES["insert_event"], first_events)
 
         await self._write_tx(work)
 
     async def get_run(self, run_id: str) -> Run | None:
         """One run by exact id."""
-        rows = await self._read(f"{_SELECT_RUNS} WHERE id = ?", (run_id,))
-        return _row_to_run(rows[0]) if rows else None
+        rows = await self._read(QUERIES["get_run"], (run_id,))
+        return row_to_run(rows[0]) if rows else None
 
     async def find_runs(self, prefix: str) -> list[Run]:
         """Runs whose id starts with ``prefix``, oldest first."""
         pattern = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        rows = await self._read(
-            f"{_SELECT_RUNS} WHERE id LIKE ? ESCAPE '\\' ORDER BY created_at, rowid",
-            (pattern,),
-        )
-        return [_row_to_run(row) for row in rows]
+        rows = await self._read(QUERIES["find_runs"], (pattern,))
+        return [row_to_run(row) for row in rows]
 
     async def list_runs(self) -> list[Run]:
         """Every run, oldest first."""
-        rows = await self._read(f"{_SELECT_RUNS} ORDER BY created_at, rowid")
-        return [_row_to_run(row) for row in rows]
+        rows = await self._read(QUERIES["list_runs"])
+        return [row_to_run(row) for row in rows]
 
     async def save_run(self, run: Run) -> None:
         """Write every field of ``run`` and stamp ``updated_at`` (also on ``run`` itself).
@@ -496,11 +327,11 @@ class SqliteRunStore:
         the caller's stale copy; ``run`` is updated with the stored values.
         """
         run.updated_at = utcnow()
-        rows = await self._write(_SAVE_RUN, self._masked(run))
+        rows = await self._write(QUERIES["save_run"], self._masked(run))
         if not rows:
             raise UnknownRun(f"no run {run.id}")
         lease, cancel = next(iter(rows))
-        run.lease_expires_at = _dt(lease)
+        run.lease_expires_at = parse_ts_or_none(lease)
         run.cancel_requested = bool(cancel)
 
     async def save_run_with_events(
@@ -512,23 +343,19 @@ class SqliteRunStore:
         row = self._masked(run)
 
         def work(conn: sqlite3.Connection) -> tuple[list[Any], Sequence[Event]]:
-            saved = conn.execute(_SAVE_RUN, row).fetchall()
+            saved = conn.execute(QUERIES["save_run"], row).fetchall()
             if not saved:
                 return saved, ()
-            last = conn.execute(
-                "SELECT COALESCE(MAX(seq), 0) FROM events WHERE run_id = ?", (run.id,)
-            ).fetchone()[0]
+            last = conn.execute(QUERIES["last_seq"], (run.id,)).fetchone()[0]
             events = events_after(int(last))
-            conn.executemany(
-                _INSERT_EVENT, [(e.run_id, e.seq, e.type, event_to_json(e)) for e in events]
-            )
+            conn.executemany(QUERIES["insert_event"], event_rows(events))
             return saved, events
 
         saved, events = await self._write_tx(work)
         if not saved:
             raise UnknownRun(f"no run {run.id}")
         lease, cancel = saved[0]
-        run.lease_expires_at = _dt(lease)
+        run.lease_expires_at = parse_ts_or_none(lease)
         run.cancel_requested = bool(cancel)
         return events
 
@@ -544,39 +371,31 @@ class SqliteRunStore:
         if only is not None and not only:
             return None
         now = utcnow()
-        only_clause = ""
-        params: list[Any] = []
-        if only is not None:
+        params: dict[str, Any] = {"max_running_per_repo": max_running_per_repo}
+        if only is None:
+            pick = QUERIES["pick_queued_run"]
+        else:
             # One JSON parameter instead of one per id: no SQLite variable limit.
-            only_clause = "AND r.id IN (SELECT value FROM json_each(?))"
-            params.append(json.dumps(list(only)))
-        params.append(max_running_per_repo)
-        pick = (
-            f"SELECT {', '.join('r.' + c for c in RUN_COLUMNS)} FROM runs AS r"
-            f" WHERE r.state = 'queued' {only_clause}"
-            "  AND (SELECT COUNT(*) FROM runs AS a"
-            f"       WHERE a.repo = r.repo AND a.state IN {_ACTIVE_SQL}) < ?"
-            " ORDER BY r.priority DESC, r.created_at, r.rowid LIMIT 1"
-        )
+            pick = QUERIES["pick_queued_run_among"]
+            params["only"] = json.dumps(list(only))
 
         def work(conn: sqlite3.Connection) -> Run | None:
             # Counts cover every engine's runs: BEGIN IMMEDIATE holds the write lock, so no
             # other process can claim between these counts and the update below.
-            active = conn.execute(f"SELECT COUNT(*) FROM runs WHERE state IN {_ACTIVE_SQL}")
+            active = conn.execute(QUERIES["count_active_runs"])
             if active.fetchone()[0] >= max_running:
                 return None
             row = conn.execute(pick, params).fetchone()
             if row is None:
                 return None
-            run = _row_to_run(row)
+            run = row_to_run(row)
             run.state = RunState.STARTING
             run.owner = owner
             run.lease_expires_at = lease_until
             run.updated_at = now
             conn.execute(
-                "UPDATE runs SET state = ?, owner = ?, lease_expires_at = ?, updated_at = ?"
-                " WHERE id = ?",
-                (run.state.value, owner, _ts(lease_until), _ts(now), run.id),
+                QUERIES["claim_run"],
+                (run.state.value, owner, ts(lease_until), ts(now), run.id),
             )
             return run
 
@@ -587,32 +406,23 @@ class SqliteRunStore:
 
         ``updated_at`` is left alone: a heartbeat is not a change anybody wants to see.
         """
-        await self._write(
-            f"UPDATE runs SET lease_expires_at = ? WHERE owner = ? AND state IN {_ACTIVE_SQL}",
-            (_ts(lease_until), owner),
-        )
+        await self._write(QUERIES["renew_leases"], (ts(lease_until), owner))
 
     async def request_cancel(self, run_id: str) -> None:
         """Set the run's ``cancel_requested`` flag."""
-        await self._write(
-            "UPDATE runs SET cancel_requested = 1, updated_at = ? WHERE id = ?",
-            (_ts(utcnow()), run_id),
-        )
+        await self._write(QUERIES["request_cancel"], (ts(utcnow()), run_id))
 
     # --- events -----------------------------------------------------------------------
     async def append_events(self, events: Sequence[Event]) -> None:
         """Insert a batch of events in one transaction with one ``executemany``."""
         if not events:
             return
-        rows = [(e.run_id, e.seq, e.type, event_to_json(e)) for e in events]
-        await self._write_tx(lambda conn: conn.executemany(_INSERT_EVENT, rows))
+        rows = event_rows(events)
+        await self._write_tx(lambda conn: conn.executemany(QUERIES["insert_event"], rows))
 
     async def events_for(self, run_id: str, after_seq: int = 0) -> list[Event]:
         """Events of one run with ``seq > after_seq``, in seq order, as their own classes."""
-        rows = await self._read(
-            "SELECT data FROM events WHERE run_id = ? AND seq > ? ORDER BY seq",
-            (run_id, after_seq),
-        )
+        rows = await self._read(QUERIES["events_for"], (run_id, after_seq))
         return [event_from_json(row[0]) for row in rows]
 
     async def follow_events(
@@ -623,10 +433,7 @@ class SqliteRunStore:
         commit order because SQLite has a single writer at a time, so nothing is skipped.
         Rows of ``skip_runs`` (runs whose events the UI's own engine already delivers)
         advance the cursor but are not decoded."""
-        rows = await self._read(
-            "SELECT id, run_id, data FROM events WHERE id > ? ORDER BY id LIMIT ?",
-            (after_id, limit),
-        )
+        rows = await self._read(QUERIES["follow_events"], (after_id, limit))
         if not rows:
             return after_id, []
         skip = set(skip_runs)
@@ -641,21 +448,19 @@ class SqliteRunStore:
         A UI shows the end of a transcript first and loads earlier pages on demand.
         """
         rows = await self._read(
-            "SELECT data FROM events WHERE run_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?",
+            QUERIES["events_tail"],
             (run_id, before_seq if before_seq is not None else 2**62, limit),
         )
         return [event_from_json(row[0]) for row in reversed(rows)]
 
     async def last_event_id(self) -> int:
         """The id of the newest event of any run (0 when none): where a follower starts."""
-        rows = await self._read("SELECT COALESCE(MAX(id), 0) FROM events", ())
+        rows = await self._read(QUERIES["last_event_id"], ())
         return int(rows[0][0])
 
     async def last_seq(self, run_id: str) -> int:
         """Highest stored seq of a run (0 when none)."""
-        rows = await self._read(
-            "SELECT COALESCE(MAX(seq), 0) FROM events WHERE run_id = ?", (run_id,)
-        )
+        rows = await self._read(QUERIES["last_seq"], (run_id,))
         return int(rows[0][0])
 
     # --- steering ---------------------------------------------------------------------
@@ -663,50 +468,36 @@ class SqliteRunStore:
         """Queue a message for a run; returns it with its id."""
         created = utcnow()
         text = self.redactor.text(text)
-        rows = await self._write(
-            "INSERT INTO steering (run_id, text, created_at) VALUES (?, ?, ?) RETURNING id",
-            (run_id, text, _ts(created)),
-        )
+        rows = await self._write(QUERIES["add_steering"], (run_id, text, ts(created)))
         steering_id = next(iter(rows))[0]
         return SteeringMessage(id=steering_id, run_id=run_id, text=text, created_at=created)
 
     async def pending_steering(self, run_id: str) -> list[SteeringMessage]:
         """Undelivered messages of a run, oldest first."""
-        rows = await self._read(
-            "SELECT id, run_id, text, created_at FROM steering"
-            " WHERE run_id = ? AND delivered_at IS NULL ORDER BY id",
-            (run_id,),
-        )
+        rows = await self._read(QUERIES["pending_steering"], (run_id,))
         return [
-            SteeringMessage(
-                id=r[0], run_id=r[1], text=r[2], created_at=datetime.fromisoformat(r[3])
-            )
+            SteeringMessage(id=r[0], run_id=r[1], text=r[2], created_at=parse_ts(r[3]))
             for r in rows
         ]
 
     async def save_agent_state(self, run_id: str, data: dict[str, Any]) -> None:
         """Replace what the run's backend keeps for resuming (JSON-serialisable)."""
         await self._write(
-            "INSERT INTO agent_state (run_id, data, updated_at) VALUES (?, ?, ?)"
-            " ON CONFLICT (run_id) DO UPDATE SET data = excluded.data,"
-            " updated_at = excluded.updated_at",
-            (run_id, json.dumps(data), _ts(datetime.now(UTC))),
+            QUERIES["save_agent_state"], (run_id, json.dumps(data), ts(datetime.now(UTC)))
         )
 
     async def load_agent_state(self, run_id: str) -> dict[str, Any] | None:
         """What :meth:`save_agent_state` kept for the run, or None."""
-        rows = await self._read("SELECT data FROM agent_state WHERE run_id = ?", (run_id,))
+        rows = await self._read(QUERIES["load_agent_state"], (run_id,))
         return json.loads(rows[0][0]) if rows else None
 
     async def record_guard(self, record: GuardRecord) -> None:
         """Add a decision to the guard's ledger."""
         await self._write(
-            "INSERT INTO guard_decisions"
-            " (run_id, at, tool, kind, action, rule, decision, outcome, reason)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            QUERIES["record_guard"],
             (
                 record.run_id,
-                _ts(record.at),
+                ts(record.at),
                 record.tool,
                 record.kind,
                 self.redactor.text(record.action),
@@ -719,32 +510,24 @@ class SqliteRunStore:
 
     async def guard_ledger(self, run_id: str | None = None) -> list[GuardRecord]:
         """The ledger, oldest first: one run's decisions, or every run's."""
-        query = (
-            "SELECT run_id, at, tool, kind, action, rule, decision, outcome, reason"
-            " FROM guard_decisions"
-        )
         rows = await (
-            self._read(query + " WHERE run_id = ? ORDER BY id", (run_id,))
+            self._read(QUERIES["guard_ledger_of_run"], (run_id,))
             if run_id is not None
-            else self._read(query + " ORDER BY id", ())
+            else self._read(QUERIES["guard_ledger"], ())
         )
         return [
-            GuardRecord(r[0], _at(r[1]), r[2], r[3], r[4], r[5], r[6], r[7], r[8]) for r in rows
+            GuardRecord(r[0], parse_ts(r[1]), r[2], r[3], r[4], r[5], r[6], r[7], r[8])
+            for r in rows
         ]
 
     async def guard_overrides(self, run_id: str) -> set[str]:
         """The rules the human lifted for this run."""
-        rows = await self._read(
-            "SELECT DISTINCT rule FROM guard_decisions WHERE run_id = ? AND decision = ?",
-            (run_id, OVERRIDE),
-        )
+        rows = await self._read(QUERIES["guard_overrides"], (run_id, OVERRIDE))
         return {r[0] for r in rows}
 
     async def guard_counts(self) -> dict[str, dict[str, int]]:
         """Per rule, how many calls it got allowed and refused."""
-        rows = await self._read(
-            "SELECT rule, outcome, COUNT(*) FROM guard_decisions GROUP BY rule, outcome", ()
-        )
+        rows = await self._read(QUERIES["guard_counts"], ())
         counts: dict[str, dict[str, int]] = {}
         for rule, outcome, count in rows:
             counts.setdefault(rule, {})[outcome] = count
@@ -752,6 +535,4 @@ class SqliteRunStore:
 
     async def mark_delivered(self, steering_id: int, at: datetime) -> None:
         """Record that the backend delivered a message."""
-        await self._write(
-            "UPDATE steering SET delivered_at = ? WHERE id = ?", (_ts(at), steering_id)
-        )
+        await self._write(QUERIES["mark_delivered"], (ts(at), steering_id))
