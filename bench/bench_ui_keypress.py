@@ -3,7 +3,7 @@
 The load: 20 scripted runs, each streaming ``AgentText`` events (scenario ``stream = {
 count = N, interval = 0.01 }`` in one step, i.e. up to 100 events/s per run) through the
 cockpit's own engine, with ``max_running = max_running_per_repo = 20``. They are submitted
-through the app's client (``app.client.submit``) once the app is up; measuring starts when all 20 are
+through the app's client (``app.session.client.submit``) once the app is up; measuring starts when all 20 are
 ``running`` in the app's model (and have streamed for a moment).
 
 The app runs in ``app.run_test(size=(160, 48))`` with the run list focused. A press is a
@@ -113,8 +113,8 @@ async def measure(root: Path, scenario: str | None) -> Window:
 
 async def drive(app: CockpitApp, pilot: Pilot, scenario: str | None) -> Window:
     """Submit the load (if any), take the presses, stop the engine: the window's figures."""
-    await wait_until(lambda: app.client is not None, 30, "the engine")
-    client = app.client
+    await wait_until(lambda: app.session.client is not None, 30, "the engine")
+    client = app.session.client
     assert client is not None
     run_list = app.query_one(RunList)
     await wait_until(lambda: run_list.option_count > len(REPOS), 30, "the run list")

@@ -59,7 +59,7 @@ async def main():
         deadline = loop.time() + 120
         run_list = app.query_one(RunList)
         while not (
-            app.client is not None
+            app.session.client is not None
             and len(app.model.runs) >= runs
             and run_list.option_count > len(app.model.repos)
         ):
@@ -73,7 +73,7 @@ async def main():
         result = {"rss": status("VmRSS"), "hwm": status("VmHWM"), "runs": len(app.model.runs)}
         # Printed before shutting down: a failure on the way out does not void the figure.
         print(json.dumps(result), flush=True)
-        app.client.stop()
+        app.session.client.stop()
         for worker in list(app.workers):
             if worker.group == "engine":
                 await worker.wait()

@@ -58,7 +58,7 @@ async def wait_for_state(
     """Poll the store (test-only) until the run reaches one of ``states``."""
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
-        run = await engine.store.get_run(run_id)
+        run = await engine._store.get_run(run_id)
         assert run is not None
         if run.state in states:
             return run

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import tomllib
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -276,13 +276,6 @@ def _check_regex(value: str | None) -> str | None:
     return value
 
 
-class UiConfig(_Model):
-    """``[ui]``: look and feel of the terminal cockpit."""
-
-    theme: str | None = None
-    bell: bool = False
-
-
 class CockpitConfig(_Model):
     """The whole ``cockpit.toml``; every section is optional, so an empty file is valid."""
 
@@ -292,9 +285,11 @@ class CockpitConfig(_Model):
     agents: dict[Name, AgentProfile] = Field(default_factory=dict)
     guard: GuardConfig = Field(default_factory=GuardConfig)
     sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
-    ui: UiConfig = Field(default_factory=UiConfig)
-    #: Key binding id → key(s).
-    keys: dict[str, str] = Field(default_factory=dict)
+    #: ``[ui]`` and ``[keys]``: the full-screen cockpit's own sections, kept as written.
+    #: The engine has no use for them; the cockpit reads and checks them
+    #: (``cockpit.tui.ui_config``), and says in one line what is wrong there.
+    ui: dict[str, Any] = Field(default_factory=dict)
+    keys: dict[str, Any] = Field(default_factory=dict)
 
 
 def load_config(path: Path) -> CockpitConfig:

@@ -61,7 +61,7 @@ def test_guard_ledger_lists_decisions_and_counts_per_rule(workspace_root: Path) 
     async def record() -> None:
         async with open_engine(ws, listen=False) as engine:
             for outcome in ("refused", "refused", "allowed"):
-                await engine.store.record_guard(
+                await engine._store.record_guard(
                     GuardRecord(
                         "r1",
                         utcnow(),

@@ -121,7 +121,7 @@ def test_empty_config_is_valid(tmp_path: Path) -> None:
     assert config.limits.max_running_per_repo == 2
     assert config.limits.run_timeout == 45 * 60
     assert config.repos == {}
-    assert config.ui.bell is False
+    assert config.ui == {} and config.keys == {}
 
 
 def test_full_example_is_valid(tmp_path: Path) -> None:

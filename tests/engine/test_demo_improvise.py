@@ -51,7 +51,7 @@ async def test_a_typed_task_runs_on_every_demo_repo_and_passes_its_gates(tmp_pat
         runs = {repo: await engine.submit(repo, task) for repo, task in TYPED.items()}
         await engine.run()
         finals = {repo: await engine.resolve_run(run.id) for repo, run in runs.items()}
-        events = {repo: await engine.store.events_for(run.id) for repo, run in runs.items()}
+        events = {repo: await engine._store.events_for(run.id) for repo, run in runs.items()}
 
     for repo, run in finals.items():
         assert run.state is RunState.FINISHED, (repo, run.error)

@@ -247,7 +247,7 @@ def test_appended_tables_keep_file_order_and_user_tables_still_load(
     ws = open_workspace(ws_root)
     assert [r["name"] for r in list_repos(ws)] == ["b", "a"]
     assert [g.name for g in ws.repo("b").gates or []] == ["lint"]
-    assert ws.config.ui.bell is True
+    assert ws.config.ui == {"bell": True}
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ they are named here so the front ends import the engine only through this packag
 
 from engine.adapters.control import poke_engines
 from engine.adapters.doctor import Report, examine
+from engine.config_toml import describe_validation_error
 from engine.demo import DEMO_RUNS, build_demo_workspace
 from engine.disk import NO_SPACE, disk_full
 from engine.services.engine import EngineOptions
@@ -30,6 +31,7 @@ __all__ = [
     "Workspace",
     "add_repo",
     "build_demo_workspace",
+    "describe_validation_error",
     "disk_full",
     "examine",
     "find_workspace",

@@ -355,6 +355,12 @@ class CockpitModel:
     #: The last gate check of each repo's working tree: when, and the verdicts (None
     #: while it runs).
     repo_gates: dict[str, tuple[datetime, list[GateResult] | None]] = field(default_factory=dict)
+    #: Repos whose path is no git repo: what is wrong, as said to the human.
+    repo_problems: dict[str, str] = field(default_factory=dict)
+    #: The working-tree diff of each repo that has changes (a clean repo has none).
+    repo_diffs: dict[str, WorktreeDiff] = field(default_factory=dict)
+    #: Repos whose gates (configured, or their pyproject's defaults) are not empty.
+    gated_repos: set[str] = field(default_factory=set)
     #: Also list runs decided over a day ago (hidden by default).
     show_all: bool = False
 

@@ -44,6 +44,9 @@ from textual.app import App
 from textual.color import Color, ColorParseError
 from textual.theme import Theme
 
+from cockpit.tui.settings import load_settings, save_settings
+from engine.domain.errors import CockpitError
+
 __all__ = [
     "DEFAULT_THEME",
     "MIN_CONTRAST",
@@ -56,6 +59,7 @@ __all__ = [
     "load_themes",
     "register_themes",
     "shipped_themes_dir",
+    "switch_theme",
     "themed_style",
     "user_themes_dirs",
 ]
@@ -234,6 +238,18 @@ def register_themes(app: App[Any], workspace_root: Path | None) -> list[str]:
     for theme in themes:
         app.register_theme(theme)
     return errors
+
+
+def switch_theme(app: App[Any], name: str) -> None:
+    """Switch ``app`` to theme ``name`` and remember the choice (the settings file);
+    CockpitError, naming the shipped themes, when there is no such theme."""
+    if name not in app.available_themes:
+        shipped = sorted(t for t in app.available_themes if t.startswith("cockpit"))
+        raise CockpitError(f"unknown theme '{name}' (try: {', '.join(shipped)})")
+    app.theme = name
+    settings = load_settings()
+    settings.theme = name
+    save_settings(settings)
 
 
 # --- legibility ---------------------------------------------------------------------------

@@ -48,9 +48,9 @@ class RunCommands:
     """The commands clients make of runs, and the checks with the workspace's rules."""
 
     workspace: Workspace
-    store: RunStore
-    worktrees: Worktrees
-    backends: Mapping[str, AgentBackend]
+    _store: RunStore
+    _worktrees: Worktrees
+    _backends: Mapping[str, AgentBackend]
     skills: SkillLibrary | None
     gates: dict[str, Gate]
     redactor: Redactor
@@ -78,17 +78,17 @@ class RunCommands:
         task = self.redactor.text(task)
         self.workspace.repo(repo)  # raises UnknownRepo
         repo_path = self.workspace.repo_path(repo)
-        if not await self.worktrees.is_repo(repo_path):
+        if not await self._worktrees.is_repo(repo_path):
             raise BadInput(f"repo '{repo}': {repo_path} is not a git repository")
         base = self.workspace.repo(repo).base
         try:
-            await self.worktrees.resolve(repo_path, base)
+            await self._worktrees.resolve(repo_path, base)
         except Exception:
             raise BadInput(
                 f"repo '{repo}': base branch '{base}' not found in {repo_path}"
             ) from None
         profile = self.workspace.agent(agent)  # raises BadInput
-        backend = self.backends.get(profile.backend)
+        backend = self._backends.get(profile.backend)
         if backend is None:
             raise BadInput(f"agent '{agent}': backend '{profile.backend}' is not available")
         if scenario is None and profile.scenario:
@@ -113,7 +113,7 @@ class RunCommands:
         )
         # With its first event in one write: an engine could claim the run in between,
         # and number its own events from 1 too.
-        await self.store.insert_run(
+        await self._store.insert_run(
             run, [RunStateChanged(run_id=run_id, seq=1, new=RunState.QUEUED, reason="submitted")]
         )
         self._scheduler.expect(run_id)
@@ -122,10 +122,10 @@ class RunCommands:
 
     async def resolve_run(self, ref: str) -> Run:
         """Find a run by id or unique id prefix."""
-        run = await self.store.get_run(ref)
+        run = await self._store.get_run(ref)
         if run is not None:
             return run
-        matches = await self.store.find_runs(ref) if ref else []
+        matches = await self._store.find_runs(ref) if ref else []
         if len(matches) == 1:
             return matches[0]
         if not matches:
@@ -135,9 +135,9 @@ class RunCommands:
     async def list_runs(self) -> list[Run]:
         """Every run, oldest first, with orphaned ones reported as interrupted (and
         review decisions cut short by a crash finished or undone)."""
-        await reap_orphans(self.store)
+        await reap_orphans(self._store)
         await recover_decisions(_engine(self))
-        return await self.store.list_runs()
+        return await self._store.list_runs()
 
     async def steer(self, ref: str, text: str) -> int:
         """Queue a steering message (or an answer) for a run; returns its id."""
@@ -147,7 +147,7 @@ class RunCommands:
         if not text.strip():
             raise BadInput("the steering message is empty")
         check_text("steering message", text)
-        message = await self.store.add_steering(run.id, self.redactor.text(text))
+        message = await self._store.add_steering(run.id, self.redactor.text(text))
         if not self._scheduler.steering_arrived(run.id):
             await self._poke()  # executed elsewhere: its engine is told
         return message.id
@@ -159,7 +159,7 @@ class RunCommands:
         run = await self.resolve_run(ref)
         if run.state.is_terminal:
             raise BadInput(f"run {run.id} is {run.state.value}; there is nothing left to allow")
-        ledger = await self.store.guard_ledger(run.id)
+        ledger = await self._store.guard_ledger(run.id)
         stopped = [r for r in ledger if r.rule == rule and r.outcome == "refused"]
         if not stopped:
             rules = sorted({r.rule for r in ledger if r.outcome == "refused"})
@@ -173,7 +173,7 @@ class RunCommands:
             outcome=OVERRIDDEN,
             reason="overridden by the human",
         )
-        await self.store.record_guard(record)
+        await self._store.record_guard(record)
         await self.steer(
             run.id,
             f"The human lifted the guard rule {rule!r} for the rest of this run: you may"
@@ -186,7 +186,7 @@ class RunCommands:
         run = await self.resolve_run(ref)
         if run.state.is_terminal:
             raise BadInput(f"run {run.id} is already {run.state.value}")
-        await self.store.request_cancel(run.id)
+        await self._store.request_cancel(run.id)
         # Executed here: ended, and its end recorded, once this returns.
         if not await self._scheduler.cancel(run.id):
             if run.state in (RunState.QUEUED, RunState.INTERRUPTED):
@@ -197,7 +197,7 @@ class RunCommands:
 
     async def resume(self, ref: str) -> Run:
         """Queue an interrupted (or failed) run again; it continues after its last turn."""
-        await reap_orphans(self.store)
+        await reap_orphans(self._store)
         await recover_decisions(_engine(self))
         run = await self.resolve_run(ref)
         if run.state not in (RunState.INTERRUPTED, RunState.FAILED):
@@ -223,7 +223,7 @@ class RunCommands:
             return run
         if run.worktree is None or not Path(run.worktree).is_dir():
             raise BadInput(f"run {run.id} has no worktree left to work in")
-        await self.store.add_steering(run.id, message)
+        await self._store.add_steering(run.id, message)
         if run.state is RunState.FINISHED:
             await self._requeue(run, "sent back with review comments")
             return run
@@ -237,7 +237,7 @@ class RunCommands:
         if run.worktree is None or run.base_sha is None:
             return None
         salvage_dir = self.workspace.salvage_dir / f"{run.id}-{utcnow():%Y%m%dT%H%M%S}"
-        return await self.worktrees.remove(
+        return await self._worktrees.remove(
             self.workspace.repo_path(run.repo), Path(run.worktree), salvage_dir, run.base_sha
         )
 
@@ -264,7 +264,7 @@ class RunCommands:
             run.finished_at = utcnow()
         # One transaction: an engine that claims the run as soon as it is queued numbers
         # its first event after this one, never the same.
-        await self.store.save_run_with_events(
+        await self._store.save_run_with_events(
             run,
             lambda last: [
                 RunStateChanged(run_id=run.id, seq=last + 1, old=old, new=new, reason=reason)
@@ -350,7 +350,7 @@ class RunCommands:
         results = await check_tree(self.gates, specs, tree)
         if target not in self.workspace.config.repos and run.base_sha:
             # Every run, gates configured or not: no key reaches the base unnoticed.
-            diff = await self.worktrees.diff(tree, run.base_sha)
+            diff = await self._worktrees.diff(tree, run.base_sha)
             results.append(secrets_verdict(diff, self.redactor))
         return tree, results
 

@@ -70,14 +70,14 @@ async def checkpoint(phase: str) -> None:
 
 async def record(engine: Engine, event: ReviewDecided) -> None:
     """Store the decision as the run's newest event (no engine owns a finished run)."""
-    await engine.bus.track(event.run_id)
-    engine.bus.emit(event)
-    await engine.bus.flush()
+    await engine._bus.track(event.run_id)
+    engine._bus.emit(event)
+    await engine._bus.flush()
 
 
 async def decision_of(engine: Engine, run_id: str) -> ReviewDecided | None:
     """The run's recorded review decision, if any."""
-    for event in await engine.store.events_for(run_id):
+    for event in await engine._store.events_for(run_id):
         if isinstance(event, ReviewDecided):
             return event
     return None
@@ -138,7 +138,7 @@ async def _settle_merge(engine: Engine, entry: Entry, recorded: bool) -> None:
     assert entry.merge is not None and entry.old is not None
     merges = engine.merges
     repo = Path(entry.repo)
-    tip = await engine.worktrees.resolve(repo, f"refs/heads/{entry.base}")
+    tip = await engine._worktrees.resolve(repo, f"refs/heads/{entry.base}")
     landed = tip == entry.merge or await merges.contains(repo, tip, entry.merge)
     checkout = await merges.checkout_of(repo, entry.base)
     # Only while the base is at one of the two ends: anything else is someone's own

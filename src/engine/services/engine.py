@@ -81,20 +81,20 @@ class Engine(EngineQueries, ReviewCommands, RunCommands):
         self._merges = merges
         self.skills = skills
         self.gates = dict(gates or {})
-        self.store = store
-        self.worktrees = worktrees
+        self._store = store
+        self._worktrees = worktrees
         # Kept as given: a mapping may build its backends on first use.
-        self.backends = backends
+        self._backends = backends
         self.owner = owner
         self.options = options or EngineOptions()
         self.redactor = Redactor(os.environ.get(name) for name in key_variables(workspace))
-        self.bus = EventBus(store, redactor=self.redactor)
+        self._bus = EventBus(store, redactor=self.redactor)
         #: Wakes the other engines of the workspace (None: there are none to tell).
         self._notify = notify
         #: What every run this engine executes shares.
         self._run_services = RunServices(
             store=store,
-            bus=self.bus,
+            bus=self._bus,
             worktrees=worktrees,
             run_shell=run_shell,
             poll_interval=self.options.poll_interval,
@@ -105,7 +105,7 @@ class Engine(EngineQueries, ReviewCommands, RunCommands):
         self._scheduler = Scheduler(
             workspace,
             store,
-            self.bus,
+            self._bus,
             owner,
             self.options,
             launch=self._launch,
@@ -147,7 +147,7 @@ class Engine(EngineQueries, ReviewCommands, RunCommands):
     async def _prepare(self) -> None:
         """Before the first claim: runs orphaned by a dead engine reported interrupted,
         and review decisions cut short finished or undone."""
-        await reap_orphans(self.store)
+        await reap_orphans(self._store)
         await recover_decisions(self)
         # Probed once before the first run starts (it runs a jail: a system call or two
         # the event loop must not wait on); the sandbox keeps the answer for its jails.
@@ -156,7 +156,7 @@ class Engine(EngineQueries, ReviewCommands, RunCommands):
     def _launch(self, run: Run) -> RunExecution:
         """The execution of a claimed run, its setup worked out from the workspace."""
         profile = self.workspace.agent(run.agent)
-        backend = self.backends[profile.backend]
+        backend = self._backends[profile.backend]
         worktree = (
             run.worktree_path or (self.workspace.worktrees_dir / run.repo / run.id)
         ).resolve()

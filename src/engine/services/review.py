@@ -52,7 +52,7 @@ def _files(paths: list[str]) -> str:
 async def _decidable(engine: Engine, ref: str) -> Run:
     """The run, if a review decision can be made on it now."""
     run = await engine.resolve_run(ref)
-    for event in await engine.store.events_for(run.id):
+    for event in await engine._store.events_for(run.id):
         if isinstance(event, ReviewDecided):
             raise BadInput(f"run {run.id} was already {event.decision}")
     if run.state is not RunState.FINISHED:
@@ -157,7 +157,7 @@ async def _approve(
     # whose engine died): what is approved is what the human saw.
     await engine.end_run_processes(run.id)
     # Edits made in the worktree after the run (by the human) are part of what is approved.
-    await engine.worktrees.commit_work(
+    await engine._worktrees.commit_work(
         Path(run.worktree or ""), f"cockpit run {run.id}: changes made after the run"
     )
     _, results = await engine.check_gates(run.id)
@@ -170,14 +170,14 @@ async def _approve(
         )
     checkout = await merges.checkout_of(repo, config.base)
     if checkout is not None:
-        status = await engine.worktrees.status(checkout)
+        status = await engine._worktrees.status(checkout)
         if not status.clean:
             paths = [path for _, path in status.dirty]
             raise ReviewRefused(
                 f"{config.base} is checked out in {checkout} with uncommitted changes"
                 f" ({_files(paths)}); commit or stash them, then approve again"
             )
-    base_sha = await engine.worktrees.resolve(repo, f"refs/heads/{config.base}")
+    base_sha = await engine._worktrees.resolve(repo, f"refs/heads/{config.base}")
     preview = await merges.preview(repo, base_sha, run.branch)
     if preview.tree is None:
         raise ReviewRefused(
@@ -242,7 +242,7 @@ async def _merge_commit(
         message = f"{title}\n\nSquashed from cockpit run {run.id} ({run.branch})."
         parents = [base_sha]
     else:
-        branch_sha = await engine.worktrees.resolve(repo, f"refs/heads/{run.branch}")
+        branch_sha = await engine._worktrees.resolve(repo, f"refs/heads/{run.branch}")
         message = f"Merge cockpit run {run.id}: {title}\n\nBranch {run.branch}."
         parents = [base_sha, branch_sha]
     if red:
@@ -274,7 +274,7 @@ async def reject(engine: Engine, ref: str) -> Path:
         try:
             stamp = f"{utcnow():%Y%m%dT%H%M%S}"
             dest = engine.workspace.salvage_dir / f"{run.id}-rejected-{stamp}"
-            saved = await engine.worktrees.salvage(Path(run.worktree), run.base_sha, dest)
+            saved = await engine._worktrees.salvage(Path(run.worktree), run.base_sha, dest)
             # Recorded before the removal: were that to fail, the decision and the bundle
             # stand (and recovery finishes the removal).
             await record(
@@ -328,7 +328,7 @@ async def review_patch(
             fresh = await engine.resolve_run(run.id)
             if fresh.decided:  # decided since the caller read it: its branch is gone
                 return await review_patch(engine, ref, span, known=fresh)
-        await engine.worktrees.resolve(repo, new)  # one clear line if it is gone
+        await engine._worktrees.resolve(repo, new)  # one clear line if it is gone
         raise
 
 
@@ -340,7 +340,7 @@ async def already_merged(engine: Engine, run: Run) -> bool:
     repo = engine.workspace.repo_path(run.repo)
     base = engine.workspace.repo(run.repo).base
     try:
-        base_sha = await engine.worktrees.resolve(repo, f"refs/heads/{base}")
+        base_sha = await engine._worktrees.resolve(repo, f"refs/heads/{base}")
         preview = await engine.merges.preview(repo, base_sha, run.branch)
     except GitError:
         return False
@@ -362,14 +362,14 @@ async def revert_parts(
         assert run.worktree is not None and run.base_sha is not None
         worktree = Path(run.worktree)
         # Edits the human made in the worktree first, so the revert commit holds only itself.
-        await engine.worktrees.commit_work(
+        await engine._worktrees.commit_work(
             worktree, f"cockpit run {run.id}: changes made after the run"
         )
         for patch in patches:
             await engine.merges.revert(worktree, patch)
         if restored:
             await engine.merges.restore(worktree, run.base_sha, restored)
-        return await engine.worktrees.commit_work(worktree, f"Review: rejected {summary}")
+        return await engine._worktrees.commit_work(worktree, f"Review: rejected {summary}")
 
 
 class ReviewCommands:

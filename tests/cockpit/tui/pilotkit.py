@@ -64,7 +64,7 @@ async def ready(pilot: Pilot) -> CockpitApp:
     """Wait until the app's engine has loaded the store."""
     app = pilot.app
     assert isinstance(app, CockpitApp)
-    await until(pilot, app._engine_ready.is_set)
+    await until(pilot, app.session.ready.is_set)
     return app
 
 
@@ -117,4 +117,4 @@ async def stored_runs(ws: Workspace):
 
 async def stored_events(ws: Workspace, run_id: str):
     async with open_engine(ws, listen=False) as engine:
-        return await engine.store.events_for(run_id)
+        return await engine.events(run_id)

@@ -32,6 +32,7 @@ from cockpit.tui.screens.confirm import ConfirmScreen
 from cockpit.tui.screens.findings import FindingsScreen
 from cockpit.tui.screens.help import HelpScreen
 from cockpit.tui.screens.inbox import InboxScreen
+from cockpit.tui.selection import RepoRow, RunRow
 from cockpit.tui.settings import load_settings
 from cockpit.tui.widgets.diff_panel import DiffPanel
 from cockpit.tui.widgets.log import Log
@@ -92,7 +93,7 @@ async def test_start_a_run_from_the_prompt_bar(ws: Workspace, scenario) -> None:
         run_list = app.query_one(RunList)
         ids = [run_list.get_option_at_index(i).id for i in range(run_list.option_count)]
         assert f"run:{run_id}" in ids
-        assert app._selected_run_id() == run_id  # the new run is selected
+        assert app.main_screen.selected_run_id() == run_id  # the new run is selected
         await until(pilot, lambda: state_of(app, run_id) is RunState.FINISHED)
         await until(pilot, lambda: "Hi from the scripted agent" in transcript_text(app))
         assert view_of(app, run_id).run.task == "say hi"
@@ -288,7 +289,7 @@ async def test_quit_with_a_run_in_flight_asks_then_interrupts_it(ws: Workspace, 
     async with app.run_test(size=SIZE) as pilot:
         run_id = await start_run(pilot, path)
         await until(pilot, lambda: state_of(app, run_id) is RunState.RUNNING)
-        client = app.client
+        client = app.session.client
         assert client is not None
         await until(pilot, lambda: run_id in client.executing())
         await pilot.press("q")
@@ -328,7 +329,7 @@ async def test_a_new_cockpit_shows_finished_runs_from_the_store(ws: Workspace, s
         texts = [e.text for e in view_of(second, run_id).entries if e.kind == "text"]
         assert texts == ["Hi from the scripted agent"]
         await pilot.press("right_square_bracket")
-        await until(pilot, lambda: second._selected_run_id() == run_id)
+        await until(pilot, lambda: second.main_screen.selected_run_id() == run_id)
         await until(pilot, lambda: "Hi from the scripted agent" in transcript_text(second))
         # Loading history raises no notifications (they were raised in the first session).
         assert not any("finished" in n.message for n in second._notifications)
@@ -348,7 +349,7 @@ async def test_leaving_the_app_without_quit_closes_the_store(ws: Workspace, earl
             await ready(pilot)
             # Writer and reader (an earlier test's thread may end meanwhile: count new ones).
             assert len(set(store_threads()) - set(before)) == 2
-    assert app._engine_closed.is_set()
+    assert app.session.closed.is_set()
     for thread in set(store_threads()) - set(before):
         thread.join(timeout=5)  # stopped: it exits once it has closed its connection
         assert not thread.is_alive(), "a store connection thread outlived the app"
@@ -434,7 +435,7 @@ async def test_the_pane_follows_the_highlight_in_the_same_turn(ws: Workspace) ->
         run_list = await listed_repos(pilot)
         body = app.query_one("#repo-body", Static)
         for name in ("lib", "app"):
-            run_list.select_id(f"repo:{name}")
+            run_list.select(RepoRow(name))
             # No await in between: nothing else has run since the highlight moved.
             assert f" {name}" in str(body.content)
 
@@ -521,10 +522,10 @@ async def test_the_run_header_grows_and_shrinks_with_its_text(ws: Workspace, sce
     app = make_app(ws)
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
-        assert app.client is not None
+        assert app.session.client is not None
         # Submitted directly: typing a task this long key by key takes most of a minute.
-        short_id = (await app.client.submit("app", "short", "scripted", str(path))).id
-        long_id = (await app.client.submit("app", long_task, "scripted", str(path))).id
+        short_id = (await app.session.client.submit("app", "short", "scripted", str(path))).id
+        long_id = (await app.session.client.submit("app", long_task, "scripted", str(path))).id
         await until(pilot, lambda: {short_id, long_id} <= set(app.model.runs))
         # Measured once both are done: a header has more lines while its run runs.
         for run_id in (short_id, long_id):
@@ -538,8 +539,8 @@ async def test_the_run_header_grows_and_shrinks_with_its_text(ws: Workspace, sce
             return header.size.width > 0 and header.size.height == height
 
         async def select(run_id: str) -> int:
-            run_list.select_id(f"run:{run_id}")
-            await until(pilot, lambda: app._selected_run_id() == run_id)
+            run_list.select(RunRow(run_id))
+            await until(pilot, lambda: app.main_screen.selected_run_id() == run_id)
             await until(pilot, lambda: run_id in str(header.content) and laid_out())
             return header.size.height
 
@@ -561,7 +562,7 @@ async def test_gate_badges_and_red_gates_in_the_inbox(workspace_root: Path, scen
     async with app.run_test(size=SIZE) as pilot:
         run_id = await start_run(pilot, path, task="add bad.py")
         await until(pilot, lambda: state_of(app, run_id) is RunState.FINISHED)
-        await until(pilot, lambda: app._selected_run_id() == run_id)
+        await until(pilot, lambda: app.main_screen.selected_run_id() == run_id)
         badges = app.query_one("#run-gates", Static)
         await until(pilot, lambda: "✗ lint 1" in str(badges.content))
         await until(pilot, lambda: "gate lint: failed, 1 finding" in transcript_text(app))
@@ -581,7 +582,7 @@ async def test_v_runs_a_repos_gates_on_its_working_tree(workspace_root: Path) ->
     app = make_app(open_workspace(workspace_root))
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
-        app.query_one(RunList).select_id("repo:app")
+        app.query_one(RunList).select(RepoRow("app"))
         body = app.query_one("#repo-body", Static)
         await until(pilot, lambda: "v runs them" in str(body.content))
         await pilot.press("v")
@@ -603,7 +604,7 @@ async def test_findings_by_file_open_the_diff_at_the_flagged_line(
     async with app.run_test(size=SIZE) as pilot:
         run_id = await start_run(pilot, path, task="add bad.py")
         await until(pilot, lambda: state_of(app, run_id) is RunState.FINISHED)
-        await until(pilot, lambda: app._selected_run_id() == run_id)
+        await until(pilot, lambda: app.main_screen.selected_run_id() == run_id)
         await until(pilot, lambda: view_of(app, run_id).diff is not None)
         await pilot.press("f")
         await until(pilot, lambda: isinstance(app.screen, FindingsScreen))
@@ -659,7 +660,7 @@ async def test_switching_runs_writes_a_pane_of_lines_and_scrolling_up_the_rest(
         await until(pilot, lambda: "aaaa0001 line 200" in transcript_text(app))
         # The first run's transcript is scrolled to its end; the reader switches runs.
         await until(pilot, lambda: transcript.scroll_y > 0)
-        app.query_one(RunList).select_id("run:bbbb0002")
+        app.query_one(RunList).select(RunRow("bbbb0002"))
         await until(pilot, lambda: "bbbb0002 line 200" in transcript_text(app))
         await pilot.pause()
         height = transcript.scrollable_content_region.height
@@ -678,7 +679,7 @@ async def test_an_engine_that_cannot_start_says_why(ws: Workspace) -> None:
     ws.db_path.write_bytes(b"garbage" * 1000)
     app = make_app(ws)
     async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: app._engine_closed.is_set())
+        await until(pilot, lambda: app.session.closed.is_set())
         notes = [str(n.message) for n in app._notifications]
         assert any("the engine could not start" in n and "not a database" in n for n in notes)
-        assert app.client is None
+        assert app.session.client is None

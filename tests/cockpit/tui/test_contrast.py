@@ -201,7 +201,7 @@ async def test_the_main_screen_is_legible_in_every_theme(
         )
         run_id = await start_run(pilot, scenario(edit), "two files")
         await until(pilot, lambda: state_of(app, run_id) is RunState.FINISHED)
-        await until(pilot, lambda: app._selected_run_id() == run_id)
+        await until(pilot, lambda: app.main_screen.selected_run_id() == run_id)
         await until(pilot, lambda: view_of(app, run_id).diff is not None)
         app.query_one(DiffPanel).action_toggle_hunks()  # `d`: added and removed lines
         await until(pilot, lambda: "+# app, improved" in screen_text(app))

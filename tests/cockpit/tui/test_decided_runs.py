@@ -17,6 +17,7 @@ from pathlib import Path
 from pilotkit import SIZE, make_app, ready, until, view_of
 from textual.widgets import Static
 
+from cockpit.tui.selection import RunRow
 from cockpit.tui.widgets.diff_panel import DiffPanel
 from cockpit.tui.widgets.run_list import RunList
 from cockpit.tui.widgets.run_pane import RunPane
@@ -108,19 +109,19 @@ async def test_decided_and_red_runs_have_their_own_marks_and_old_ones_hide(
         )
 
         # The pane of a decided run: its decision, not the diff it had.
-        app.query_one(RunList).select_id(f"run:{merged}")
+        app.query_one(RunList).select(RunRow(merged))
         await until(pilot, lambda: "merged into main as" in decision_shown(app))
         assert "◆ merged" in header(app)
         sha = view_of(app, merged).run.merge_sha or ""
         assert sha[:12] in decision_shown(app)
-        app.query_one(RunList).select_id(f"run:{again}")
+        app.query_one(RunList).select(RunRow(again))
         await until(pilot, lambda: "nothing was merged" in decision_shown(app))
         assert "◇ nothing to merge" in header(app)
-        app.query_one(RunList).select_id(f"run:{rejected}")
+        app.query_one(RunList).select(RunRow(rejected))
         await until(pilot, lambda: "work was thrown away" in decision_shown(app))
         assert "⊗ rejected" in header(app)
         # A finished run held back by red blocking gates says so; its diff is still there.
-        app.query_one(RunList).select_id(f"run:{red}")
+        app.query_one(RunList).select(RunRow(red))
         await until(pilot, lambda: "! gates red" in header(app))
         assert app.query_one(DiffPanel).display
 
@@ -132,7 +133,7 @@ async def test_decided_and_red_runs_have_their_own_marks_and_old_ones_hide(
         await until(pilot, lambda: old not in listed(app))
 
         # A decision made elsewhere while the cockpit is open shows up in place.
-        app.query_one(RunList).select_id(f"run:{waiting}")
+        app.query_one(RunList).select(RunRow(waiting))
         await until(pilot, lambda: app.query_one(DiffPanel).display)
         await asyncio.to_thread(cockpit, root, "reject", waiting)
         await until(pilot, lambda: row(app, waiting).split()[0] == "⊗")

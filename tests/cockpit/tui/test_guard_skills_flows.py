@@ -28,7 +28,7 @@ async def open_first_inbox_item(pilot) -> None:
 
 async def ledger_of(ws: Workspace, run_id: str):
     async with open_engine(ws, listen=False) as engine:
-        return await engine.store.guard_ledger(run_id)
+        return await engine.guard_ledger(run_id)
 
 
 @pytest.mark.parametrize(("key", "made_both"), [("a", True), ("y", False)])

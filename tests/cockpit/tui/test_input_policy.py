@@ -65,7 +65,12 @@ def test_a_full_collection_runs_at_the_latest_even_while_typing(thresholds) -> N
 
 
 def test_streaming_panes_redraw_less_often_while_keys_are_pressed() -> None:
-    from cockpit.tui.app import RENDER_INTERVAL, RENDER_INTERVAL_TYPING, TYPING, render_interval
+    from cockpit.tui.throttle import (
+        RENDER_INTERVAL,
+        RENDER_INTERVAL_TYPING,
+        TYPING,
+        render_interval,
+    )
 
     assert RENDER_INTERVAL_TYPING > RENDER_INTERVAL
     assert render_interval(0.0) == RENDER_INTERVAL_TYPING

@@ -39,6 +39,7 @@ from textual.widgets import Static
 
 from cockpit.tui.app import CockpitApp
 from cockpit.tui.screens.confirm import ConfirmScreen
+from cockpit.tui.selection import RepoRow, RunRow
 from cockpit.tui.widgets.diff_panel import DiffPanel
 from cockpit.tui.widgets.log import Log
 from cockpit.tui.widgets.prompt_bar import PromptBar
@@ -110,10 +111,10 @@ async def test_focus_returns_where_it_was_after_a_command_and_after_steering(
         await until(pilot, lambda: isinstance(app.focused, RunList))
         assert prompt.value == ""
         await pilot.press("k")
-        await until(pilot, lambda: app._selected_run_id() != run_id)
+        await until(pilot, lambda: app.main_screen.selected_run_id() != run_id)
         assert prompt.value == ""
         await pilot.press("j")
-        await until(pilot, lambda: app._selected_run_id() == run_id)
+        await until(pilot, lambda: app.main_screen.selected_run_id() == run_id)
 
         # A message from the list: sent, and the next keys are the list's again.
         await pilot.press("s")
@@ -172,7 +173,7 @@ async def test_keys_typed_at_once_after_a_slash_land_in_the_prompt_bar(
         # And back: the keys after enter are the list's (k moves the selection).
         prompt.value = ""
         burst("slash", *"theme cockpit-dark", "enter", "k")
-        await until(pilot, lambda: app._selected_run_id() != run_id)
+        await until(pilot, lambda: app.main_screen.selected_run_id() != run_id)
         assert prompt.value == ""
 
 
@@ -235,18 +236,18 @@ async def test_shell_and_editor_open_in_the_worktree_and_come_back(
         await pilot.press("exclamation_mark")
         marker = worktree / "shell-was-here"
         await until(pilot, marker.exists)
-        await until(pilot, lambda: not app._outside)
+        await until(pilot, lambda: not app.main_screen.outside)
         assert Path(marker.read_text().strip()).resolve() == worktree.resolve()
-        assert app._selected_run_id() == run_id
+        assert app.main_screen.selected_run_id() == run_id
         assert isinstance(app.focused, Transcript)
 
         await pilot.press("E")
         marker = worktree / "editor-was-here"
         await until(pilot, marker.exists)
-        await until(pilot, lambda: not app._outside)
+        await until(pilot, lambda: not app.main_screen.outside)
         # The changed files, the shell's marker too (new in the worktree since).
         assert marker.read_text().split() == ["--wait", "hello.txt", "shell-was-here"]
-        assert app._selected_run_id() == run_id
+        assert app.main_screen.selected_run_id() == run_id
         assert isinstance(app.focused, Transcript)
         assert not any("exited with" in message for message in notes(app))
 
@@ -254,7 +255,7 @@ async def test_shell_and_editor_open_in_the_worktree_and_come_back(
         monkeypatch.setenv("EDITOR", str(bin_dir / "no-such-editor"))
         await pilot.press("E")
         await until(pilot, noted(app, "could not start"))
-        await until(pilot, lambda: not app._outside)
+        await until(pilot, lambda: not app.main_screen.outside)
         await pilot.press("shift+tab")
         await until(pilot, lambda: isinstance(app.focused, RunList))
 
@@ -367,7 +368,7 @@ async def test_e_o_d_work_from_the_list_and_tab_reaches_the_hunks(ws: Workspace,
         await until(pilot, lambda: app.focused is run_list)
 
         # o: the run switched to shows its last lines; o from the list shows the rest.
-        run_list.select_id(f"run:{chatty}")
+        run_list.select(RunRow(chatty))
         await until(pilot, lambda: transcript._held > 0)
         await pilot.press("o")
         await until(pilot, lambda: transcript._held == 0)
@@ -387,14 +388,14 @@ async def test_skills_completion_starts_from_the_highlighted_run(ws: Workspace, 
         older = await finished_run(pilot, path)
         newer = await finished_run(pilot, path)
         run_list = app.query_one(RunList)
-        run_list.select_id(f"run:{older}")
-        await until(pilot, lambda: app._selected_run_id() == older)
+        run_list.select(RunRow(older))
+        await until(pilot, lambda: app.main_screen.selected_run_id() == older)
         prompt = app.query_one(PromptBar)
         await pilot.press("slash", "end", *"skills ", "tab")
         await until(pilot, lambda: prompt.value == f"/skills {older} ")
         await pilot.press("escape")
-        run_list.select_id("repo:lib")
-        await until(pilot, lambda: app._selected() == "repo:lib")
+        run_list.select(RepoRow("lib"))
+        await until(pilot, lambda: app.main_screen.selected == RepoRow("lib"))
         await pilot.press("slash", "end", *"skills ", "tab")
         await until(pilot, lambda: prompt.value == "/skills lib ")
         assert newer != older

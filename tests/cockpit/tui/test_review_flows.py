@@ -116,7 +116,7 @@ async def test_reject_a_hunk_comment_send_back_then_approve_exactly_the_rest(
         reverted = git(repo, "log", "--format=%s", f"cockpit/{run_id}")
         assert "Review: rejected 1 hunk(s) in README.md" in reverted
         # Approve what is left.
-        app.open_review(run_id)
+        app.main_screen.open_review(run_id)
         await until(pilot, lambda: isinstance(app.screen, ReviewScreen))
         again = app.screen
         assert isinstance(again, ReviewScreen)
@@ -198,7 +198,7 @@ async def test_awkward_files_are_shown_and_decided_without_breaking_the_screen(
         (worktree / "README.md").unlink()
         git(worktree, "add", "-A")
         git(worktree, "commit", "-qm", "more")
-        app.open_review(run_id)
+        app.main_screen.open_review(run_id)
         await until(pilot, lambda: isinstance(app.screen, ReviewScreen))
         screen = app.screen
         assert isinstance(screen, ReviewScreen)

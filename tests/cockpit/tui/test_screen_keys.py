@@ -21,6 +21,7 @@ from cockpit.tui.screens.findings import FindingsScreen
 from cockpit.tui.screens.guard import GuardScreen
 from cockpit.tui.screens.help import HelpScreen
 from cockpit.tui.screens.inbox import InboxScreen
+from cockpit.tui.screens.main import MainScreen
 from cockpit.tui.screens.review import ReviewScreen
 from cockpit.tui.screens.skills import SkillsScreen
 from cockpit.tui.widgets.diff_view import DiffView
@@ -78,7 +79,7 @@ async def finished_run(pilot: Pilot, scenario) -> str:
 async def open_review(pilot: Pilot, scenario) -> ReviewScreen:
     app = cockpit(pilot)
     run_id = await finished_run(pilot, scenario)
-    app.open_review(run_id)
+    app.main_screen.open_review(run_id)
     await wait_for(pilot, lambda: isinstance(app.screen, ReviewScreen), "the review opens")
     screen = app.screen
     assert isinstance(screen, ReviewScreen)
@@ -133,7 +134,7 @@ async def test_in_the_review_q_goes_back_and_the_main_screens_keys_do_nothing(
         )
         assert app.screen is screen
         assert run_list.display == shown, "z zoomed the main screen behind the review"
-        assert [type(s) for s in app.screen_stack] == [Screen, ReviewScreen]
+        assert [type(s) for s in app.screen_stack] == [MainScreen, ReviewScreen]
         offered = {
             active.binding.action.partition("(")[0] for active in app.active_bindings.values()
         }

@@ -13,6 +13,7 @@ from cockpit.tui.demo import WELCOME
 from cockpit.tui.screens.confirm import ConfirmScreen
 from cockpit.tui.screens.findings import FindingsScreen
 from cockpit.tui.screens.inbox import InboxScreen
+from cockpit.tui.selection import RepoRow
 from cockpit.tui.widgets.run_list import RunList
 from engine.domain.state import RunState
 from engine.workspace import open_workspace
@@ -47,7 +48,7 @@ async def test_a_repo_without_gates_offers_nothing_to_run(workspace_root: Path) 
     app = make_app(open_workspace(workspace_root))
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
-        app.query_one(RunList).select_id("repo:app")
+        app.query_one(RunList).select(RepoRow("app"))
         body = app.query_one("#repo-body", Static)
         await until(pilot, lambda: "gates: none configured" in str(body.content))
         assert "v runs them" not in str(body.content)
@@ -64,7 +65,7 @@ async def test_findings_of_a_run_without_gates_say_none_is_configured(
     async with app.run_test(size=SIZE) as pilot:
         run_id = await start_run(pilot, path)
         await until(pilot, lambda: state_of(app, run_id) is RunState.FINISHED)
-        await until(pilot, lambda: app._selected_run_id() == run_id)
+        await until(pilot, lambda: app.main_screen.selected_run_id() == run_id)
         await pilot.press("f")
         await until(pilot, lambda: isinstance(app.screen, FindingsScreen))
         await until(
@@ -83,7 +84,7 @@ async def test_findings_say_every_gate_passed_only_when_one_did(
         run_id = await start_run(pilot, path)
         await until(pilot, lambda: state_of(app, run_id) is RunState.FINISHED)
         await until(pilot, lambda: "lint" in app.model.runs[run_id].gates)
-        await until(pilot, lambda: app._selected_run_id() == run_id)
+        await until(pilot, lambda: app.main_screen.selected_run_id() == run_id)
         await pilot.press("f")
         await until(pilot, lambda: isinstance(app.screen, FindingsScreen))
         await until(
@@ -97,14 +98,14 @@ async def test_a_broken_repo_says_what_is_wrong(workspace_root: Path) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
         body = app.query_one("#repo-body", Static)
-        app.query_one(RunList).select_id("repo:app")
+        app.query_one(RunList).select(RepoRow("app"))
         await until(pilot, lambda: f"{plain} is not a git repository" in str(body.content))
         assert "reading git status" not in str(body.content)
         assert "v runs them" not in str(body.content)
         await pilot.press("v")
         await until(pilot, lambda: any(f"app: {plain} is not a git" in n for n in notes(app)))
         assert not any("passed" in n for n in notes(app))
-        app.query_one(RunList).select_id("repo:lib")
+        app.query_one(RunList).select(RepoRow("lib"))
         await until(pilot, lambda: f"{gone} does not exist" in str(body.content))
         # The run list's rows say so too, instead of "…" for ever.
         run_list = app.query_one(RunList)
@@ -150,7 +151,7 @@ async def test_an_interrupted_run_waits_in_the_inbox_and_one_key_resumes_it(
     app = make_app(ws)
     async with app.run_test(size=SIZE) as pilot:
         run_id = await start_run(pilot, path)
-        client = app.client
+        client = app.session.client
         assert client is not None
         await until(pilot, lambda: run_id in client.executing())
         await pilot.press("q")

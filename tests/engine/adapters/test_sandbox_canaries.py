@@ -182,7 +182,7 @@ async def test_no_attempt_reaches_a_canary(backend: str, planted: Planted) -> No
     async with running_engine(ws) as engine:
         run = await engine.submit("app", "reach outside", backend, str(script))
         run = await wait_for_state(engine, run.id, RunState.FINISHED, RunState.FAILED, timeout=180)
-        events = await engine.store.events_for(run.id)
+        events = await engine._store.events_for(run.id)
     assert run.state is RunState.FINISHED, run.error
     assert snapshot(planted) == before
     results = [e for e in events if isinstance(e, ToolCallFinished)]

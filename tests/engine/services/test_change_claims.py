@@ -31,7 +31,7 @@ async def _errors(workspace: Workspace, scenario, text: str) -> list[ErrorOccurr
         run = await engine.submit("app", "task", "scripted", scenario(text))
         run = await wait_for_state(engine, run.id, RunState.FINISHED, RunState.FAILED)
         assert run.state is RunState.FINISHED, run.error
-        events = await engine.store.events_for(run.id)
+        events = await engine._store.events_for(run.id)
     return [e for e in events if isinstance(e, ErrorOccurred)]
 
 

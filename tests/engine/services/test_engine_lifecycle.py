@@ -49,7 +49,7 @@ async def test_full_lifecycle(workspace, scenario):
         assert run.state is RunState.QUEUED and run.branch == f"cockpit/{run.id}"
         await eng.run()
         final = await eng.resolve_run(run.id)
-        events = await eng.store.events_for(run.id)
+        events = await eng._store.events_for(run.id)
 
     assert final.state is RunState.FINISHED, final.error
     assert final.turns_completed == 3
@@ -107,7 +107,7 @@ say = "done"
         await wait_for_state(eng, run.id, RunState.RUNNING, RunState.FINISHED)
         await eng.steer(run.id, "use pytest")  # delivered at the start of a later turn
         final = await wait_for_state(eng, run.id, RunState.FINISHED)
-        events = await eng.store.events_for(run.id)
+        events = await eng._store.events_for(run.id)
     assert final.state is RunState.FINISHED
     asked = [e for e in events if isinstance(e, HumanAsked)]
     delivered = [e.text for e in events if isinstance(e, SteeringDelivered)]
@@ -206,7 +206,7 @@ async def test_concurrency_limits_are_never_exceeded(workspace_root, scenario):
                 peak["app"] = max(peak["app"], sum(repo_of[r] == "app" for r in active))
 
     async with running_engine(ws) as eng:
-        eng.bus.add_sink(observe)
+        eng._bus.add_sink(observe)
         runs = []
         for i in range(8):
             repo = "app" if i < 5 else "lib"
@@ -227,7 +227,7 @@ async def test_resume_continues_after_the_last_completed_turn(workspace, scenari
     async with running_engine(workspace) as eng:
         run = await eng.submit("app", "resumable", "scripted", path)
         deadline = asyncio.get_running_loop().time() + 30
-        while not ((current := await eng.store.get_run(run.id)) and current.turns_completed):
+        while not ((current := await eng._store.get_run(run.id)) and current.turns_completed):
             assert asyncio.get_running_loop().time() < deadline, "turn 1 never completed"
             await asyncio.sleep(0.05)
     # Leaving the context shut the engine down: the run is interrupted, not lost.
@@ -245,7 +245,7 @@ async def test_resume_continues_after_the_last_completed_turn(workspace, scenari
         await eng.resume(run.id)
         await eng.run()
         final = await eng.resolve_run(run.id)
-        events = await eng.store.events_for(run.id)
+        events = await eng._store.events_for(run.id)
     assert final.state is RunState.FINISHED
     assert final.turns_completed == 3
     assert (worktree / "log.txt").read_text() == "once\n"

@@ -41,7 +41,7 @@ async def test_the_fix_loop_sends_findings_back_and_the_gate_then_passes(
     async with running_engine(ws) as engine:
         run = await engine.submit("app", "add bad.py", "scripted", scenario(FIXING))
         run = await wait_for_state(engine, run.id, RunState.FINISHED, RunState.FAILED, timeout=60)
-        events = await engine.store.events_for(run.id)
+        events = await engine._store.events_for(run.id)
     assert run.state is RunState.FINISHED, run.error
     turns = {e.turn: e.sha for e in events if isinstance(e, TurnFinished)}
     decided = [e for e in events if isinstance(e, GateDecided)]
@@ -73,7 +73,7 @@ async def test_after_the_last_fix_round_the_run_waits_for_the_human(
     async with running_engine(ws) as engine:
         run = await engine.submit("app", "add bad.py", "scripted", scenario(stubborn))
         run = await wait_for_state(engine, run.id, RunState.WAITING_FOR_HUMAN, timeout=60)
-        asked = [e for e in await engine.store.events_for(run.id) if isinstance(e, HumanAsked)]
+        asked = [e for e in await engine._store.events_for(run.id) if isinstance(e, HumanAsked)]
         assert "still fail after 1 fix round(s): lint" in asked[-1].question
         await engine.steer(run.id, "leave it, I will fix it myself")
         run = await wait_for_state(engine, run.id, RunState.FINISHED, RunState.FAILED, timeout=60)
@@ -92,7 +92,7 @@ async def test_finish_gates_judge_the_final_commit_and_advisory_ones_do_not_stee
     async with running_engine(ws) as engine:
         run = await engine.submit("app", "add bad.py", "scripted", path)
         run = await wait_for_state(engine, run.id, RunState.FINISHED, RunState.FAILED, timeout=60)
-        events = await engine.store.events_for(run.id)
+        events = await engine._store.events_for(run.id)
     assert run.state is RunState.FINISHED, run.error
     verdicts = {e.name: e for e in events if isinstance(e, GateDecided) and e.status != "running"}
     assert verdicts["lint"].status == "failed" and not verdicts["lint"].blocking

@@ -35,7 +35,7 @@ async def asked(engine, run_id: str, nth: int = 1) -> HumanAsked:
     """The run's ``nth`` question, once it waits on it."""
     for _ in range(400):
         run = await wait_for_state(engine, run_id, RunState.WAITING_FOR_HUMAN)
-        events = await engine.store.events_for(run_id)
+        events = await engine._store.events_for(run_id)
         questions = [e for e in events if isinstance(e, HumanAsked)]
         if len(questions) >= nth and run.state is RunState.WAITING_FOR_HUMAN:
             return questions[nth - 1]
@@ -77,8 +77,8 @@ async def test_allow_always_lets_the_rule_through_for_the_rest_of_the_run(
         assert "touch one.txt" in question.question
         await engine.steer(run.id, ALLOW_FOR_RUN)
         run = await wait_for_state(engine, run.id, RunState.FINISHED, RunState.FAILED)
-        ledger = await engine.store.guard_ledger(run.id)
-        events = await engine.store.events_for(run.id)
+        ledger = await engine._store.guard_ledger(run.id)
+        events = await engine._store.events_for(run.id)
     assert run.state is RunState.FINISHED, run.error
     worktree = ws.worktrees_dir / "app" / run.id
     assert (worktree / "one.txt").exists() and (worktree / "two.txt").exists()
@@ -105,8 +105,8 @@ async def test_allow_once_asks_again_and_deny_tells_the_agent_why(
         assert "touch two.txt" in second.question
         await engine.steer(run.id, "deny: keep the tree clean")
         run = await wait_for_state(engine, run.id, RunState.FINISHED, RunState.FAILED)
-        events = await engine.store.events_for(run.id)
-        ledger = await engine.store.guard_ledger(run.id)
+        events = await engine._store.events_for(run.id)
+        ledger = await engine._store.guard_ledger(run.id)
     worktree = ws.worktrees_dir / "app" / run.id
     assert (worktree / "one.txt").exists() and not (worktree / "two.txt").exists()
     refused = [e for e in events if isinstance(e, ToolCallFinished) and e.is_error]
@@ -124,8 +124,8 @@ async def test_an_unanswered_ask_is_refused_after_the_timeout(
             "app", "touch a file", "scripted", scenario('[[step]]\nrun = "touch one.txt"\n')
         )
         run = await wait_for_state(engine, run.id, RunState.FINISHED, RunState.FAILED)
-        events = await engine.store.events_for(run.id)
-        ledger = await engine.store.guard_ledger(run.id)
+        events = await engine._store.events_for(run.id)
+        ledger = await engine._store.guard_ledger(run.id)
     assert run.state is RunState.FINISHED, run.error
     assert not (ws.worktrees_dir / "app" / run.id / "one.txt").exists()
     assert [(r.decision, r.outcome) for r in ledger] == [("ask", "refused")]
@@ -153,9 +153,9 @@ async def test_an_override_lifts_a_refusing_rule_and_tells_the_agent(
         )
         await engine.steer(run.id, "yes")
         run = await wait_for_state(engine, run.id, RunState.FINISHED, RunState.FAILED)
-        ledger = await engine.store.guard_ledger(run.id)
-        counts = await engine.store.guard_counts()
-        events = await engine.store.events_for(run.id)
+        ledger = await engine._store.guard_ledger(run.id)
+        counts = await engine._store.guard_counts()
+        events = await engine._store.events_for(run.id)
         with pytest.raises(BadInput, match="nothing left to allow"):
             await engine.override_guard(run.id, "write-outside-worktree")
     # The override let the second attempt through the guard, to the kernel's floor: the
@@ -188,8 +188,8 @@ async def test_a_repos_own_rules_come_before_the_workspaces(
         app_run = await engine.submit("app", "touch", "scripted", scenario(steps, "app.toml"))
         lib_run = await wait_for_state(engine, lib_run.id, RunState.FINISHED, RunState.FAILED)
         app_run = await wait_for_state(engine, app_run.id, RunState.FINISHED, RunState.FAILED)
-        lib_ledger = await engine.store.guard_ledger(lib_run.id)
-        app_ledger = await engine.store.guard_ledger(app_run.id)
+        lib_ledger = await engine._store.guard_ledger(lib_run.id)
+        app_ledger = await engine._store.guard_ledger(app_run.id)
         app_policy = engine.policy_for("app", ws.repo_path("app"))
     assert [(r.rule, r.outcome) for r in lib_ledger] == [("lib-no-touch", "refused")]
     assert app_ledger == []

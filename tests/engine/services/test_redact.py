@@ -90,7 +90,7 @@ async def test_a_planted_key_leaves_no_trace_in_the_store(
     async with running_engine(ws) as engine:
         run = await engine.submit("app", "leak", "leaky", path)
         run = await wait_for_state(engine, run.id, RunState.FINISHED, RunState.FAILED, timeout=60)
-        texts = [e.model_dump_json() for e in await engine.store.events_for(run.id)]
+        texts = [e.model_dump_json() for e in await engine._store.events_for(run.id)]
     assert run.state is RunState.FINISHED, run.error
     assert any(MASK in t for t in texts)
     stored = b"".join(p.read_bytes() for p in ws.db_path.parent.glob("cockpit.db*"))

@@ -58,7 +58,7 @@ async def test_approve_merges_into_the_checked_out_base_and_cleans_up(
     run = await finished_run(ws, scenario)
     async with open_engine(ws, listen=False) as engine:
         done = await approve(engine, run.id, squash=squash)
-        events = await engine.store.events_for(run.id)
+        events = await engine._store.events_for(run.id)
     assert git(repo, "rev-parse", "main").strip() == done.sha
     parents = git(repo, "rev-list", "--parents", "-n1", "main").split()[1:]
     assert len(parents) == (1 if squash else 2)
@@ -103,7 +103,7 @@ async def test_a_conflict_is_found_before_anything_moves(
     async with open_engine(ws, listen=False) as engine:
         with pytest.raises(ReviewRefused, match=r"conflicts in hello\.txt; nothing was changed"):
             await approve(engine, run.id)
-        events = await engine.store.events_for(run.id)
+        events = await engine._store.events_for(run.id)
     assert snapshot(repo) == before
     assert Path(run.worktree or "").is_dir()  # the run's work is all still there
     assert not any(isinstance(e, ReviewDecided) for e in events)
@@ -139,7 +139,7 @@ async def test_red_blocking_gates_refuse_unless_overridden_which_is_recorded(
             await approve(engine, run.id)
         assert snapshot(repo) == before
         done = await approve(engine, run.id, override_gates=True)
-        events = await engine.store.events_for(run.id)
+        events = await engine._store.events_for(run.id)
     assert done.gates_overridden == ["no-hello"]
     decided = next(e for e in events if isinstance(e, ReviewDecided))
     assert decided.gates_overridden == ["no-hello"]
@@ -154,7 +154,7 @@ async def test_reject_saves_the_work_and_removes_worktree_and_branch(
     main_before = git(repo, "rev-parse", "main")
     async with open_engine(ws, listen=False) as engine:
         saved = await reject(engine, run.id)
-        events = await engine.store.events_for(run.id)
+        events = await engine._store.events_for(run.id)
         with pytest.raises(BadInput, match="already rejected"):
             await reject(engine, run.id)
     assert saved.is_absolute() and "hi from the agent" in (saved / "changes.patch").read_text()
@@ -227,7 +227,7 @@ async def test_comments_send_a_finished_run_back_to_its_agent(
     async with running_engine(ws) as engine:
         await engine.send_back(run.id, message)
         run = await wait_for_state(engine, run.id, RunState.FINISHED, RunState.FAILED)
-        events = await engine.store.events_for(run.id)
+        events = await engine._store.events_for(run.id)
     said = [e.text for e in events if isinstance(e, AgentText)]
     assert said[-1] == f"Noted: {message}"
     states = [e.reason for e in events if isinstance(e, RunStateChanged)]

@@ -54,7 +54,6 @@ class PromptBar(Input):
         self._cursor = 0
         self._candidates = candidates
         self._sent = sent
-        self._sent = sent
 
     async def _on_key(self, event: events.Key) -> None:
         """Keys reach the bar in the order typed. Enter and escape act here, in that
@@ -73,6 +72,27 @@ class PromptBar(Input):
                 await self.run_action(binding.action)
                 return
         await super()._on_key(event)
+
+    def open(self, prefix: str) -> None:
+        """Take the focus with ``prefix`` typed (``/`` or nothing), before the next key is
+        read; a message kept in the bar (a draft left with escape) stays when ``prefix``
+        is empty."""
+        if prefix or self.value.startswith("/"):
+            self.value = prefix
+        self.cursor_position = len(self.value)
+        self._focus_now()
+
+    def keep(self, text: str) -> None:
+        """Put ``text`` back in the bar, focused, the cursor at its end."""
+        self.value = text
+        self.cursor_position = len(text)
+        self._focus_now()
+
+    def _focus_now(self) -> None:
+        """Focus the bar before the next key is read. ``Widget.focus`` only queues the
+        change, behind keys already typed: "/review" typed fast would open the inbox
+        (`i`) from the list instead of landing here."""
+        self.screen.set_focus(self)
 
     def action_send(self) -> None:
         """Enter: hand a non-empty prompt to ``sent`` (it is kept in the history)."""
@@ -99,4 +119,4 @@ class PromptBar(Input):
             self.cursor_position = len(self.value)
 
     async def action_leave(self) -> None:
-        await self.app.run_action("focus_panes")
+        await self.screen.run_action("focus_panes")

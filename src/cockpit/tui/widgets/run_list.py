@@ -12,6 +12,7 @@ from textual.widgets import OptionList
 from textual.widgets.option_list import Option, OptionDoesNotExist
 
 from cockpit.tui.model import CockpitModel
+from cockpit.tui.selection import RepoRow, Row, RunRow, parse_row, row_id
 from cockpit.tui.widgets.glyphs import colour, run_mark, state_style
 from engine.domain.state import RunState
 
@@ -21,7 +22,11 @@ COMPACT_BELOW = 40
 
 
 class RunList(OptionList):
-    """Repos and runs; the highlighted item is what the right-hand pane shows."""
+    """Repos and runs; the highlighted item is what the right-hand pane shows.
+
+    Its rows are :class:`~cockpit.tui.selection.RunRow` and
+    :class:`~cockpit.tui.selection.RepoRow` (:attr:`selected`, :meth:`select`); the option
+    ids they become are the list's own business."""
 
     HELP_GROUP = "Runs list"
     BINDINGS = [
@@ -67,7 +72,7 @@ class RunList(OptionList):
         current = self.highlighted_option.id if self.highlighted_option else None
         options: list[Option | None] = [Option(self._heading("REPOS"), id="h:repos", disabled=True)]
         for name, status in model.repos.items():
-            options.append(Option(self._repo_row(model, name, status), id=f"repo:{name}"))
+            options.append(Option(self._repo_row(model, name, status), id=row_id(RepoRow(name))))
         options.append(None)
         options.append(Option(self._heading("RUNS"), id="h:runs", disabled=True))
         if not model.runs:
@@ -79,7 +84,7 @@ class RunList(OptionList):
                 )
             )
         for view in model.shown_runs():
-            options.append(Option(self._run_row(view), id=f"run:{view.run.id}"))
+            options.append(Option(self._run_row(view), id=row_id(RunRow(view.run.id))))
         hidden = model.hidden_count()
         if hidden:
             noun = "run" if hidden == 1 else "runs"
@@ -104,7 +109,7 @@ class RunList(OptionList):
         view = model.runs.get(run_id)
         if view is None:
             return
-        self._replace_if_changed(f"run:{run_id}", self._run_row(view))
+        self._replace_if_changed(row_id(RunRow(run_id)), self._run_row(view))
 
     def _replace_if_changed(self, option_id: str, row: Text) -> None:
         # Streaming runs mark their row dirty on every event, but the row only changes
@@ -115,11 +120,18 @@ class RunList(OptionList):
 
     def update_repo(self, model: CockpitModel, name: str) -> None:
         """Re-render one repo's row."""
-        self._replace_if_changed(f"repo:{name}", self._repo_row(model, name, model.repos.get(name)))
+        row = self._repo_row(model, name, model.repos.get(name))
+        self._replace_if_changed(row_id(RepoRow(name)), row)
 
-    def select_id(self, item_id: str) -> None:
-        """Highlight ``run:ID`` or ``repo:NAME``."""
-        index = self._index_of(item_id)
+    @property
+    def selected(self) -> Row | None:
+        """The highlighted run or repo (None: nothing, or a heading, is highlighted)."""
+        option = self.highlighted_option
+        return parse_row(option.id) if option else None
+
+    def select(self, row: Row) -> None:
+        """Highlight ``row`` (nothing happens when the list does not show it)."""
+        index = self._index_of(row_id(row))
         if index is not None:
             self.highlighted = index
 
@@ -159,7 +171,7 @@ class RunList(OptionList):
         if status is None:
             # Not read yet, or not readable at all: then say why (a missing path, a
             # folder that is no git repo), never "…" for ever.
-            problem = getattr(self.app, "repo_problems", {}).get(name)
+            problem = model.repo_problems.get(name)
             if problem:
                 row.append(f"✗ {problem}", style=colour(self.app, "error"))
                 return self._fit(row)

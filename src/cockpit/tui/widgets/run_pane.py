@@ -311,6 +311,8 @@ class RunPane(Vertical):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.view: RunView | None = None
+        #: The run's repo has gates (configured, or its pyproject's defaults).
+        self.gated = False
 
     def compose(self) -> ComposeResult:
         yield Static(id="run-header")
@@ -320,10 +322,11 @@ class RunPane(Vertical):
             yield DiffPanel(id="diff")
             yield Static(id="run-decision")
 
-    def show(self, view: RunView) -> None:
-        """Switch to ``view`` (or refresh it)."""
+    def show(self, view: RunView, *, gated: bool = False) -> None:
+        """Switch to ``view`` (or refresh it); ``gated``: its repo has gates."""
         changed = view is not self.view
         self.view = view
+        self.gated = gated
         self.refresh_header()
         transcript = self.query_one(Transcript)
         if changed:
@@ -378,9 +381,8 @@ class RunPane(Vertical):
         if run.error:
             head.append(f"\n ✗ {run.error}", style=colour(app, "error"))
         update_if_changed(self.query_one("#run-header", Static), head)
-        configured = run.repo in getattr(app, "gated_repos", ())
         update_if_changed(
-            self.query_one("#run-gates", Static), run_gate_badges(app, view, configured)
+            self.query_one("#run-gates", Static), run_gate_badges(app, view, self.gated)
         )
 
 

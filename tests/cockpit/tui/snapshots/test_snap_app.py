@@ -275,8 +275,8 @@ def _settled(then: Callable[[Pilot[None]], Awaitable[None]] | None = None):
         deadline = loop.time() + 15
         # Ready means: runs loaded and the repos' first git status read (no "…" churn).
         while not (
-            app._engine_ready.is_set()
-            and app.client is None
+            app.session.ready.is_set()
+            and app.session.client is None
             and all(status is not None for status in app.model.repos.values())
         ):
             assert loop.time() < deadline, "the cockpit did not settle"

@@ -32,8 +32,8 @@ async def test_an_acp_agent_is_driven_guarded_and_confined(ws: Workspace, no_she
         run = await engine.submit("app", "write the notes", "acp-scripted")
         run = await wait_for_state(engine, run.id, RunState.FINISHED, RunState.FAILED, timeout=60)
         assert run.state is RunState.FINISHED, run.error
-        events = await engine.store.events_for(run.id)
-        saved = await engine.store.load_agent_state(run.id)
+        events = await engine._store.events_for(run.id)
+        saved = await engine._store.load_agent_state(run.id)
 
     texts = [e.text for e in events if isinstance(e, AgentText)]
     assert texts[0] == "Working on: write the notes"  # chunks gathered into one text

@@ -74,7 +74,7 @@ async def test_claude_agent_acp_writes_a_file_through_cockpit(
     async with running_engine(ws) as engine:
         run = await wait_for_state(engine, run.id, RunState.FINISHED, RunState.FAILED, timeout=120)
         assert run.state is RunState.FINISHED, run.error
-        events = await engine.store.events_for(run.id)
+        events = await engine._store.events_for(run.id)
 
     assert server.turn_requests, "the agent never asked its model"
     texts = " ".join(e.text for e in events if isinstance(e, AgentText))

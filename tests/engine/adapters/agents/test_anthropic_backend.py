@@ -88,7 +88,7 @@ api_key_env = "{KEY_ENV}"
 
 
 async def events_of(engine: Engine, run_id: str):
-    return await engine.store.events_for(run_id)
+    return await engine._store.events_for(run_id)
 
 
 async def test_a_run_reads_writes_edits_runs_and_is_confined(
@@ -100,7 +100,7 @@ async def test_a_run_reads_writes_edits_runs_and_is_confined(
         run = await wait_for_state(engine, run.id, RunState.FINISHED, RunState.FAILED, timeout=60)
         assert run.state is RunState.FINISHED, run.error
         events = await events_of(engine, run.id)
-        saved = await engine.store.load_agent_state(run.id)
+        saved = await engine._store.load_agent_state(run.id)
 
     # Four model calls, each answered with the conversation so far (tool results included).
     requests = server.turn_requests

@@ -124,7 +124,7 @@ async def test_a_task_end_to_end(backend: str, ws: Workspace, tmp_path: Path) ->
         run = await engine.submit("app", "make contract.txt", backend, scenario)
         run = await wait_for_state(engine, run.id, RunState.FINISHED, RunState.FAILED, timeout=120)
         assert run.state is RunState.FINISHED, run.error
-        events = await engine.store.events_for(run.id)
+        events = await engine._store.events_for(run.id)
     await assert_no_process_left(run.id)
 
     # The change landed (committed on the run's branch).
@@ -155,8 +155,8 @@ async def test_steering_reaches_the_agent(backend: str, ws: Workspace, tmp_path:
         await engine.steer(run.id, "please also say thanks")
         run = await wait_for_state(engine, run.id, RunState.FINISHED, RunState.FAILED, timeout=120)
         assert run.state is RunState.FINISHED, run.error
-        events = await engine.store.events_for(run.id)
-        saved = await engine.store.load_agent_state(run.id)
+        events = await engine._store.events_for(run.id)
+        saved = await engine._store.load_agent_state(run.id)
 
     delivered = [i for i, e in enumerate(events) if isinstance(e, SteeringDelivered)]
     assert delivered, "no steering_delivered receipt"
@@ -213,7 +213,7 @@ async def test_the_guard_refuses_a_tool_call(
         run = await engine.submit("app", "run a command", backend, scenario)
         run = await wait_for_state(engine, run.id, RunState.FINISHED, RunState.FAILED, timeout=120)
         assert run.state is RunState.FINISHED, run.error  # a refusal is not a failure
-        events = await engine.store.events_for(run.id)
+        events = await engine._store.events_for(run.id)
 
     shell = [e for e in events if isinstance(e, ToolCallRequested) and e.kind == "shell"]
     assert shell, [type(e).__name__ for e in events]
@@ -268,8 +268,8 @@ async def test_an_interrupted_run_resumes_where_it_stopped(
 
         async def progressed() -> bool:
             if backend == "acp":  # its session is open (its text is held until the turn ends)
-                return bool(await engine.store.load_agent_state(run.id))
-            events = await engine.store.events_for(run.id)
+                return bool(await engine._store.load_agent_state(run.id))
+            events = await engine._store.events_for(run.id)
             return any(isinstance(e, ToolCallFinished) for e in events)
 
         while not await progressed():
@@ -280,11 +280,11 @@ async def test_an_interrupted_run_resumes_where_it_stopped(
         script.write_text(resumed_script(backend, delay=0))
     async with running_engine(ws) as engine:
         stopped = await wait_for_state(engine, run.id, RunState.INTERRUPTED, timeout=30)
-        before = len(await engine.store.events_for(run.id))
+        before = len(await engine._store.events_for(run.id))
         await engine.resume(stopped.id)
         run = await wait_for_state(engine, run.id, RunState.FINISHED, RunState.FAILED, timeout=120)
         assert run.state is RunState.FINISHED, run.error
-        events = (await engine.store.events_for(run.id))[before:]
+        events = (await engine._store.events_for(run.id))[before:]
 
     said = " ".join(e.text for e in events if isinstance(e, AgentText))
     if backend == "acp":
@@ -325,7 +325,7 @@ async def test_a_crashed_agent_fails_the_run_with_its_stderr_kept(
     async with running_engine(ws) as engine:
         run = await engine.submit("app", "crash now", "broken", scenario)
         run = await wait_for_state(engine, run.id, RunState.FAILED, RunState.FINISHED, timeout=60)
-        events = await engine.store.events_for(run.id)
+        events = await engine._store.events_for(run.id)
     assert run.state is RunState.FAILED
     await assert_no_process_left(run.id)
     errors = [e for e in events if isinstance(e, ErrorOccurred)]
@@ -340,7 +340,7 @@ async def test_a_hung_agent_fails_with_its_stderr_kept(workspace_root: Path) -> 
     async with running_engine(ws) as engine:
         run = await engine.submit("app", "hang forever", "slow")
         run = await wait_for_state(engine, run.id, RunState.FAILED, timeout=60)
-        events = await engine.store.events_for(run.id)
+        events = await engine._store.events_for(run.id)
     assert "idle_timeout" in (run.error or "")
     await assert_no_process_left(run.id)
     error = next(e for e in events if isinstance(e, ErrorOccurred))
@@ -371,9 +371,9 @@ async def test_the_default_policy_refuses_a_write_outside_the_worktree(
     async with running_engine(ws) as engine:
         run = await engine.submit("app", "leave a note", backend, str(script))
         run = await wait_for_state(engine, run.id, RunState.FINISHED, RunState.FAILED, timeout=120)
-        events = await engine.store.events_for(run.id)
-        ledger = await engine.store.guard_ledger(run.id)
-        counts = await engine.store.guard_counts()
+        events = await engine._store.events_for(run.id)
+        ledger = await engine._store.guard_ledger(run.id)
+        counts = await engine._store.guard_counts()
     assert run.state is RunState.FINISHED, run.error
     assert not (ws.worktrees_dir / "app" / "escaped.txt").exists()  # never ran
     # The ledger keeps the decision as evidence.
@@ -419,12 +419,12 @@ async def test_an_ask_waits_for_the_human_and_follows_the_answer(
     async with running_engine(ws) as engine:
         run = await engine.submit("app", "touch a file", backend, str(script))
         waiting = await wait_for_state(engine, run.id, RunState.WAITING_FOR_HUMAN, timeout=120)
-        events = await engine.store.events_for(run.id)
+        events = await engine._store.events_for(run.id)
         question = [e for e in events if isinstance(e, HumanAsked)][-1].question
         assert "touch asked.txt" in question and "touching files needs a yes" in question
         await engine.steer(waiting.id, answer)
         run = await wait_for_state(engine, run.id, RunState.FINISHED, RunState.FAILED, timeout=120)
-        ledger = await engine.store.guard_ledger(run.id)
+        ledger = await engine._store.guard_ledger(run.id)
     assert run.state is RunState.FINISHED, run.error
     made = (ws.worktrees_dir / "app" / run.id / "asked.txt").exists()
     assert made is (answer == "yes")

@@ -92,8 +92,8 @@ async def test_claude_code_writes_runs_a_command_and_reports(
     async with running_engine(ws) as engine:
         run = await wait_for_state(engine, run_id, RunState.FINISHED, RunState.FAILED, timeout=120)
         assert run.state is RunState.FINISHED, run.error
-        events = await engine.store.events_for(run_id)
-        saved = await engine.store.load_agent_state(run_id)
+        events = await engine._store.events_for(run_id)
+        saved = await engine._store.load_agent_state(run_id)
 
     requested = {e.tool: e.kind for e in events if isinstance(e, ToolCallRequested)}
     assert requested == {"Write": "write", "Bash": "shell"}
@@ -122,7 +122,7 @@ async def test_the_guard_refuses_through_the_pre_tool_use_hook(
     run_id = await submit_queued(ws, server)
     async with running_engine(ws) as engine:
         run = await wait_for_state(engine, run_id, RunState.FINISHED, RunState.FAILED, timeout=120)
-        events = await engine.store.events_for(run_id)
+        events = await engine._store.events_for(run_id)
     assert run.state is RunState.FINISHED, run.error
     bash = next(e for e in events if isinstance(e, ToolCallFinished) and e.tool == "Bash")
     assert bash.is_error

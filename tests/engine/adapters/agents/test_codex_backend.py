@@ -59,8 +59,8 @@ async def test_codex_runs_in_its_sandbox_and_reports(ws: Workspace, tmp_path: Pa
         run = await engine.submit("app", "write the notes", "codex", str(script))
         run = await wait_for_state(engine, run.id, RunState.FINISHED, RunState.FAILED, timeout=120)
         assert run.state is RunState.FINISHED, run.error
-        events = await engine.store.events_for(run.id)
-        saved = await engine.store.load_agent_state(run.id)
+        events = await engine._store.events_for(run.id)
+        saved = await engine._store.load_agent_state(run.id)
 
     # Codex warns it has no metadata for the scripted model: a note, never an error.
     texts = [e.text for e in events if isinstance(e, AgentText)]
@@ -116,7 +116,7 @@ async def test_a_command_its_sandbox_refused_is_said(ws: Workspace, tmp_path: Pa
         run = await engine.submit("app", "touch a file outside", "codex", str(script))
         run = await wait_for_state(engine, run.id, RunState.FINISHED, RunState.FAILED, timeout=120)
         assert run.state is RunState.FINISHED, run.error
-        events = await engine.store.events_for(run.id)
+        events = await engine._store.events_for(run.id)
     errors = [e for e in events if isinstance(e, ErrorOccurred)]
     assert len(errors) == 1, errors
     assert errors[0].message.startswith("Codex's sandbox refused a command: touch ")

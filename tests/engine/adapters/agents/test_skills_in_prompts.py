@@ -76,7 +76,7 @@ async def test_the_runs_skills_are_in_the_system_prompt(
     async with running_engine(ws) as engine:
         run = await engine.submit("app", "cut a release", backend, skills=["release"])
         run = await wait_for_state(engine, run.id, RunState.FINISHED, RunState.FAILED, timeout=120)
-        loaded = [e for e in await engine.store.events_for(run.id) if isinstance(e, SkillsLoaded)]
+        loaded = [e for e in await engine._store.events_for(run.id) if isinstance(e, SkillsLoaded)]
     assert run.state is RunState.FINISHED, run.error
     assert [e.names for e in loaded] == [
         ["AGENTS.md", "CLAUDE.md", "changelog", "release", "house-style"]
@@ -117,7 +117,7 @@ async def test_acp_and_codex_get_the_skills_before_the_task(
             engine, acp_run.id, RunState.FINISHED, RunState.FAILED, timeout=120
         )
         said = " ".join(
-            e.text for e in await engine.store.events_for(acp_run.id) if isinstance(e, AgentText)
+            e.text for e in await engine._store.events_for(acp_run.id) if isinstance(e, AgentText)
         )
         codex_run = await engine.submit("app", "cut a release", "codex", skills=["release"])
         codex_run = await wait_for_state(
