@@ -162,6 +162,8 @@ class ReviewScreen(Screen[str | None]):
             return
         with contextlib.suppress(CockpitError):  # said when approving
             await self._repo
+        if not self.is_attached:  # closed while git was read: nothing left to show it in
+            return
         self.span = span
         self.view.run = run
         keep = self.files[self.index].path if self.files else None
@@ -173,7 +175,8 @@ class ReviewScreen(Screen[str | None]):
         self._show_file()
         if self.in_base is None and not self.decided:
             self.in_base = await self.client.already_merged(run)
-            self._title()
+            if self.is_attached:
+                self._title()
 
     def _flags(self) -> dict[str, dict]:
         verdicts = [(n, g.findings) for n, g in self.view.gates.items() if g.status != "running"]
