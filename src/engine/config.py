@@ -26,6 +26,7 @@ from pydantic import (
 from engine.backends import BACKENDS
 from engine.config_toml import describe_toml_error, describe_validation_error
 from engine.domain.errors import ConfigError
+from engine.gate_kinds import GATES
 
 #: Repo names and agent profile names: typeable on a command line, usable in paths.
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -118,7 +119,11 @@ class WorkspaceSettings(_Model):
     worktrees: str | None = None
 
 
-GateKind = Literal["ruff", "ruff-format", "ty", "tach", "secrets", "pytest", "hooks", "command"]
+if TYPE_CHECKING:
+    GateKind = str
+else:
+    #: A gate's kind: one of ``engine.gate_kinds.GATES`` (the error lists them).
+    GateKind = Literal[tuple(GATES)]
 
 
 class GateConfig(_Model):

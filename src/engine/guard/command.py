@@ -47,7 +47,7 @@ class Simple:
     def shown(self, text: str) -> str:
         """``text`` (a word of this command) as written: each substitution placeholder
         put back as the ``$(...)`` it stands for."""
-        if "__COCKPIT_SUBST_" not in text:
+        if not substituted(text):
             return text
         return _PLACEHOLDER.sub(lambda m: self.substitutions.get(m[0], "$(...)"), text)
 
@@ -58,7 +58,15 @@ class Unreadable(ValueError):
 
 #: What a substitution is replaced by before the words are read (the word stays).
 SUBST = "__COCKPIT_SUBST_{}__"
-_PLACEHOLDER = re.compile(r"__COCKPIT_SUBST_\d+__")  # numbered once per command line
+_MARK = SUBST.split("{", 1)[0]
+_PLACEHOLDER = re.compile(re.escape(_MARK) + r"\d+__")  # numbered once per command line
+
+
+def substituted(word: str) -> bool:
+    """Whether ``word`` holds a substitution's output (``$(...)``, backticks): what it
+    will be cannot be known before the command runs. Rules ask this, never the
+    placeholder's text."""
+    return _MARK in word
 
 
 @dataclass
@@ -106,7 +114,7 @@ def braces(word: str) -> list[str]:
 
 def substituted_words(simple: Simple) -> list[int]:
     """Positions in ``simple.argv`` of words that are a substitution's output."""
-    return [i for i, word in enumerate(simple.argv) if "__COCKPIT_SUBST_" in word]
+    return [i for i, word in enumerate(simple.argv) if substituted(word)]
 
 
 def find_roots(argv: list[str]) -> list[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from engine.guard.command import Simple, substituted_words
+from engine.guard.command import Simple, substituted, substituted_words
 from engine.guard.interpreters import interpreter
 from engine.guard.paths import Call
 from engine.guard.rules.argv import _short_flags, _upstream
@@ -170,7 +170,7 @@ def _encoded_payload(call: Call, commands: list[Simple]) -> str | None:
         generated = runner and any(u.code is not None for u in _upstream(s))
         if runner and (upstream or generated) and _runs_stdin(s):
             return "running a decoded payload (… | base64 -d | sh) hides what runs"
-        hidden_program = s.argv and "__COCKPIT_SUBST_" in s.argv[0]
+        hidden_program = s.argv and substituted(s.argv[0])
         if decoded_in_subst and ((runner and substituted_words(s)) or hidden_program):
             return 'running a decoded payload (eval "$(… | base64 -d)") hides what runs'
         if s.program in SHELLS | {"eval"} and any(_ESCAPED.search(a) for a in s.argv[1:]):

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from engine.guard.command import Simple, braces, find_roots
+from engine.guard.command import Simple, braces, find_roots, substituted
 from engine.guard.paths import DEVICES, Call
 from engine.guard.rules.argv import (
     _memo,
@@ -63,7 +63,7 @@ _BARE_VARIABLE = re.compile(r"\$(?:\{[A-Za-z_]\w*\}|[A-Za-z_]\w*)")
 def _rm_outside(call: Call, commands: list[Simple]) -> str | None:
     for s in commands:
         for target in _deleted(s):
-            if "__COCKPIT_SUBST_" in target:
+            if substituted(target):
                 continue  # unknown-delete asks about it
             if not call.writable(call.resolve(target, s.cwd), deleted=True):
                 return f"deleting {s.shown(target)!r}: outside the worktree"
@@ -73,7 +73,7 @@ def _rm_outside(call: Call, commands: list[Simple]) -> str | None:
 def _unknown_delete(call: Call, commands: list[Simple]) -> str | None:
     for s in commands:
         for target in _deleted(s):
-            if "__COCKPIT_SUBST_" in target:
+            if substituted(target):
                 return f"deleting {s.shown(target)!r}: what the command prints cannot be known beforehand"
     return None
 
@@ -81,7 +81,7 @@ def _unknown_delete(call: Call, commands: list[Simple]) -> str | None:
 def _write_outside(call: Call, commands: list[Simple]) -> str | None:
     for s in commands:
         for target in [*s.writes, *_written_arguments(s)]:
-            if target in DEVICES or "__COCKPIT_SUBST_" in target:
+            if target in DEVICES or substituted(target):
                 continue
             if not call.writable(call.resolve(target, s.cwd)):
                 return f"writing {s.shown(target)!r}: outside the worktree"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from engine.guard.command import Simple, fed_text
+from engine.guard.command import Simple, fed_text, substituted
 from engine.guard.interpreters import interpreter
 from engine.guard.paths import Call
 from engine.guard.rules.argv import (
@@ -169,7 +169,7 @@ def _docker_destroys(program: str, words: list[str], flags: set[str]) -> bool:
     if "prune" in head and {"-a", "--all", "--volumes"} & flags:
         return True
     # `docker rm -f $(docker ps -aq)`: every container, whatever they are.
-    every = any("__COCKPIT_SUBST_" in w for w in words)
+    every = any(substituted(w) for w in words)
     return every and bool(head) and head[0] in ("rm", "rmi", "kill", "stop")
 
 

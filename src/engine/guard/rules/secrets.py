@@ -9,7 +9,7 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
-from engine.guard.command import Simple, braces, find_roots
+from engine.guard.command import Simple, braces, find_roots, substituted
 from engine.guard.paths import Call
 from engine.guard.rules.argv import (
     _consumers,
@@ -102,7 +102,7 @@ def _secrets(call: Call, commands: list[Simple]) -> str | None:
                 word = word.split("=", 1)[1]  # --post-file=FILE, --data-binary=@FILE
             if word.startswith("@") or "=@" in word:
                 word = word.split("@", 1)[1]  # curl -d @FILE, -F key=@FILE send the file
-            if word.startswith("-") or "__COCKPIT_SUBST_" in word or word in written:
+            if word.startswith("-") or substituted(word) or word in written:
                 continue
             for path in _paths(call, word, s.cwd):
                 kind = _secret_kind(call, path)

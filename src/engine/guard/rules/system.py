@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from engine.guard.command import Simple
+from engine.guard.command import Simple, substituted
 from engine.guard.paths import Call
 from engine.guard.rules.argv import _starts, _words
 
@@ -202,7 +202,7 @@ def _kills_all_listed(s: Simple) -> str | None:
     while source is not None:
         listing.append(source)
         source = source.piped_from
-    texts = [s.substitutions.get(w, "") for w in s.argv if "__COCKPIT_SUBST_" in w]
+    texts = [s.substitutions.get(w, "") for w in s.argv if substituted(w)]
     listed = bool(listing) and listing[-1].program == "ps"
     picked = any(u.program in _PICKS or _awk_picks(u) for u in listing)
     if listed and not picked:

@@ -12,16 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from engine.adapters.gates import (
-    CommandGate,
-    HooksGate,
-    PytestGate,
-    RuffFormatGate,
-    RuffGate,
-    SecretsGate,
-    TachGate,
-    TyGate,
-)
+from engine.adapters.gates import available_gates
+from engine.adapters.gates.command import CommandGate
+from engine.adapters.gates.hooks import HooksGate
+from engine.adapters.gates.pytest import PytestGate
+from engine.adapters.gates.ruff import RuffFormatGate, RuffGate
+from engine.adapters.gates.secrets import SecretsGate
+from engine.adapters.gates.tach import TachGate
+from engine.adapters.gates.ty import TyGate
 from engine.domain.gates import GateStatus
 from engine.ports.gate import GateSpec
 
@@ -325,3 +323,24 @@ async def test_secrets_uses_gitleaks_when_it_is_on_the_path(
     ]
     argv = (tmp_path / "argv").read_text().split()
     assert argv[:2] == ["dir", "."] and "--redact" in argv and "json" in argv
+
+
+def test_every_gate_kind_has_its_adapter_and_the_config_takes_the_same_names() -> None:
+    from typing import get_args
+
+    from engine.config import GateConfig
+    from engine.gate_kinds import GATES
+
+    gates = available_gates()
+    assert list(gates) == list(GATES)
+    assert all(gate.kind == kind for kind, gate in gates.items())
+    assert set(get_args(GateConfig.model_fields["kind"].annotation)) == set(GATES)
+
+
+def test_the_starter_config_names_every_gate_kind() -> None:
+    from engine.gate_kinds import GATES
+    from engine.workspace import STARTER_CONFIG
+
+    line = next(x for x in STARTER_CONFIG.splitlines() if x.startswith('# kind = "ruff"'))
+    listed = line.split("#", 2)[2].replace(" or ", ", ").strip()
+    assert [k.strip() for k in listed.split(",")] == list(GATES)
