@@ -7,13 +7,12 @@ import argparse
 import asyncio
 import json
 import sys
-from collections.abc import Callable
-from typing import Any
 
 from cockpit.client import EngineClient, open_client
 from cockpit.client.local import Workspace, repo_warnings
 from cockpit.render import describe_event, hidden_by_default, run_row
 from engine.domain.models import Run
+from engine.domain.redact import masked_value
 
 
 def masked(client: EngineClient, run: Run) -> Run:
@@ -23,17 +22,6 @@ def masked(client: EngineClient, run: Run) -> Run:
     return run.model_copy(
         update={"task": mask(run.task), "error": mask(run.error) if run.error else run.error}
     )
-
-
-def masked_value(mask: Callable[[str], str], data: Any) -> Any:
-    """``data`` (strings, lists, dicts, nested) with every string masked."""
-    if isinstance(data, str):
-        return mask(data)
-    if isinstance(data, list):
-        return [masked_value(mask, item) for item in data]
-    if isinstance(data, dict):
-        return {key: masked_value(mask, item) for key, item in data.items()}
-    return data
 
 
 async def cmd_runs(ws: Workspace, args: argparse.Namespace) -> int:

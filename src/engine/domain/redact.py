@@ -63,13 +63,19 @@ class Redactor:
 
     def value(self, data: Any) -> Any:
         """``data`` (strings, lists, dicts, nested) with every string masked."""
-        if isinstance(data, str):
-            return self.text(data)
-        if isinstance(data, list):
-            return [self.value(item) for item in data]
-        if isinstance(data, dict):
-            return {key: self.value(item) for key, item in data.items()}
-        return data
+        return masked_value(self.text, data)
+
+
+def masked_value(mask: Callable[[str], str], data: Any) -> Any:
+    """``data`` (strings, lists, dicts, nested) with every string passed through ``mask``
+    (a :class:`Redactor`'s ``text``, or a client's ``redact``)."""
+    if isinstance(data, str):
+        return mask(data)
+    if isinstance(data, list):
+        return [masked_value(mask, item) for item in data]
+    if isinstance(data, dict):
+        return {key: masked_value(mask, item) for key, item in data.items()}
+    return data
 
 
 class RedactingFilter(logging.Filter):
