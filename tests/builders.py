@@ -239,3 +239,60 @@ async def seed_finished_runs(
             )
 
     return await store_runs(db_path, each(), chunk)
+
+
+# --- detached engines ---------------------------------------------------------------------
+def engines_under(folder: Path) -> list[int]:
+    """Pids of detached engines (``cockpit … engine start --foreground``) serving a
+    workspace under ``folder``: what a test or a benchmark started and must stop."""
+    inside = str(folder.resolve())
+    found: list[int] = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = [
+                a.decode(errors="replace") for a in (entry / "cmdline").read_bytes().split(b"\0")
+            ]
+        except OSError:
+            continue
+        if "--foreground" not in argv or "engine" not in argv or "--workspace" not in argv:
+            continue
+        root = argv[argv.index("--workspace") + 1]
+        if root == inside or root.startswith(inside + os.sep):
+            found.append(int(entry.name))
+    return found
+
+
+def stop_engines_under(folder: Path, timeout: float = 15.0) -> list[int]:
+    """SIGTERM every engine serving a workspace under ``folder`` and wait for them to
+    exit (SIGKILL after ``timeout``); the pids stopped."""
+    import signal
+    import time
+
+    pids = engines_under(folder)
+    for pid in pids:
+        with _gone():
+            os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and any(_running(p) for p in pids):
+        time.sleep(0.05)
+    for pid in pids:
+        if _running(pid):
+            with _gone():
+                os.kill(pid, signal.SIGKILL)
+    return pids
+
+
+def _running(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[:1] != ["Z"]
+
+
+def _gone():
+    import contextlib
+
+    return contextlib.suppress(ProcessLookupError)

@@ -9,7 +9,7 @@ cockpit/snapshots/conftest.py). ``-n 0`` or ``-p no:xdist`` runs it in one proce
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -41,6 +41,14 @@ def pytest_cmdline_main(config: pytest.Config) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     if not config.pluginmanager.has_plugin("xdist"):
         config.addinivalue_line("markers", "xdist_group(name): tests to run on one worker")
+
+
+@pytest.fixture(autouse=True)
+def _stop_detached_engines(tmp_path: Path) -> Iterator[None]:
+    """Commands start the workspace's engine in the background: whatever a test started
+    under its ``tmp_path`` is stopped when it ends (a real user's idles out)."""
+    yield
+    builders.stop_engines_under(tmp_path)
 
 
 @pytest.fixture

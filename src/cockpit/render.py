@@ -17,6 +17,7 @@ from engine.domain.events import (
     RunStateChanged,
     SkillsLoaded,
     SteeringDelivered,
+    SteeringQueued,
     ToolCallFinished,
     ToolCallRequested,
     TurnFinished,
@@ -96,6 +97,8 @@ def describe_event(event: Event) -> str:
             return f"file {change}: {path}"
         case TurnFinished(turn=turn, sha=sha):
             return f"turn {turn} finished (snapshot {sha[:10]})"
+        case SteeringQueued(text=text):
+            return f"steering sent: {_one_line(text, 80)}"
         case SteeringDelivered(text=text):
             return f"steering delivered: {_one_line(text, 80)}"
         case HumanAsked(question=question):

@@ -15,9 +15,8 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from engine.config import RepoConfig
 from engine.domain.diffs import RepoStatus, WorktreeDiff
 from engine.domain.events import Event
 from engine.domain.gates import GateResult
@@ -26,6 +25,11 @@ from engine.domain.models import Run
 from engine.domain.review import WHOLE_RUN, Approval, Span
 from engine.domain.skills import Skill
 from engine.ports.sandbox import SandboxStatus
+
+if TYPE_CHECKING:
+    # Only a type here: a client of the detached engine need not build the config's
+    # models to start (engine.rpc.wire resolves it when repo_settings is called).
+    from engine.config import RepoConfig
 
 __all__ = ["Approval", "EngineApi", "Span"]
 

@@ -250,6 +250,30 @@ class SandboxSettings(_Model):
     network: bool = False
 
 
+class EngineSettings(_Model):
+    """``[engine]``: the detached engine (the daemon the front ends talk to)."""
+
+    #: With no client attached and no run queued or running for this long, it exits.
+    idle_exit: Duration = 600.0
+
+
+#: What a notification is about: a run waits for you, is ready for review, or failed.
+NotifyKind = Literal["needs_input", "review", "failed"]
+NOTIFY_KINDS: tuple[NotifyKind, ...] = ("needs_input", "review", "failed")
+
+
+class NotifySettings(_Model):
+    """``[notify]``: a command run when a run needs the human (see
+    :mod:`engine.services.notify` for what it gets on stdin)."""
+
+    #: The command's argv, e.g. ``["notify-send", "Cockpit"]``; empty: no notifications.
+    command: list[Annotated[str, Field(min_length=1)]] = Field(default_factory=list)
+    #: Which kinds run the command.
+    kinds: list[NotifyKind] = Field(default_factory=lambda: list(NOTIFY_KINDS))
+    #: A notify command still running after this long is killed.
+    timeout: Duration = 30.0
+
+
 class AgentProfile(_Model):
     """``[agents.NAME]``: how to start one kind of agent."""
 
@@ -290,6 +314,8 @@ class CockpitConfig(_Model):
     agents: dict[Name, AgentProfile] = Field(default_factory=dict)
     guard: GuardConfig = Field(default_factory=GuardConfig)
     sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
+    engine: EngineSettings = Field(default_factory=EngineSettings)
+    notify: NotifySettings = Field(default_factory=NotifySettings)
     #: ``[ui]`` and ``[keys]``: the full-screen cockpit's own sections, kept as written.
     #: The engine has no use for them; the cockpit reads and checks them
     #: (``cockpit.tui.ui_config``), and says in one line what is wrong there.

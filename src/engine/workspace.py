@@ -283,6 +283,16 @@ backend = "scripted"
 # [guard]
 # Rules deciding which agent tool calls run freely, need your approval or are refused.
 # The built-in rules apply until you change them here.
+
+# [engine]
+# idle_exit = "10m"    # the detached engine exits after this long with no client and no run
+
+# [notify]
+# A command told (one JSON document on stdin) when a run needs you, is ready for review
+# or failed; $COCKPIT_NOTIFY_SUMMARY holds one line saying which.
+# command = ["sh", "-c", 'notify-send Cockpit "$COCKPIT_NOTIFY_SUMMARY"']
+# kinds = ["needs_input", "review", "failed"]
+# timeout = "30s"
 """
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 from pathlib import Path
 
 from clikit import COCKPIT_WITHOUT_SANDBOX, cockpit
@@ -56,7 +57,22 @@ def test_without_bubblewrap_the_doctor_says_so_and_required_refuses_runs(
     assert done.returncode == 1
     assert "[sandbox] required = true: runs are refused" in done.stdout
     scenario = write_scenario('[[step]]\nsay = "hi"\n')
-    refused = without_sandbox("run", "app", "a task", "--scenario", scenario, cwd=workspace_root)
+    # The run is refused by the engine, which must be one without bubblewrap too.
+    engine = subprocess.Popen(
+        [*COCKPIT_WITHOUT_SANDBOX, "engine", "start", "--foreground"],
+        cwd=workspace_root,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while cockpit("engine", "status", cwd=workspace_root).returncode != 0:
+            assert engine.poll() is None and time.monotonic() < deadline, "no engine"
+            time.sleep(0.1)
+        refused = without_sandbox("run", "app", "a task", "--scenario", scenario, cwd=workspace_root)
+    finally:
+        engine.terminate()
+        engine.wait(30)
     assert refused.returncode == 2, refused.stdout + refused.stderr
     assert refused.stderr.strip().splitlines() == [
         "cockpit: [sandbox] required = true, but bubblewrap (bwrap) not found"

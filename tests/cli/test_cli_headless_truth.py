@@ -96,8 +96,10 @@ def test_an_answer_sent_while_interrupted_answers_the_question(
         if "state → waiting_for_human" in line or not line:
             break
     assert any("waiting_for_human" in line for line in seen), seen
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
+    # The run is the engine's: killing it (not the command following it) interrupts it.
+    engine = cockpit_json("engine", "status", "--json", cwd=workspace_root)
+    os.kill(engine["pid"], signal.SIGKILL)
+    proc.wait(30)
 
     run_id = cockpit_json("runs", cwd=workspace_root)[0]["id"]
     wait_run(workspace_root, run_id, "interrupted")

@@ -100,6 +100,9 @@ def test_help_lists_the_commands_a_user_has_and_nothing_internal(tmp_path: Path)
     done = cockpit("--help", cwd=tmp_path)
     assert done.returncode == 0
     assert "SUPPRESS" not in done.stdout
-    assert "engine" not in done.stdout  # the background engine's own command
-    for command in ("run", "runs", "approve", "doctor", "guard"):
+    for command in ("run", "runs", "approve", "doctor", "guard", "engine"):
         assert f"\n    {command} " in done.stdout, command
+    # The pipe a background engine reports on is internal: not in the engine's help.
+    start = cockpit("engine", "start", "--help", cwd=tmp_path)
+    assert start.returncode == 0 and "--foreground" in start.stdout
+    assert "report" not in start.stdout

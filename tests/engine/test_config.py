@@ -8,6 +8,7 @@ import pytest
 
 from engine.config import CockpitConfig, load_config, parse_duration
 from engine.domain.errors import ConfigError
+from engine.workspace import STARTER_CONFIG
 
 FULL = """\
 [limits]
@@ -74,6 +75,14 @@ name = "secrets"
 decision = "ask"
 path = "**/.env"
 
+[engine]
+idle_exit = "1h"
+
+[notify]
+command = ["notify-send", "Cockpit"]
+kinds = ["needs_input", "failed"]
+timeout = "5s"
+
 [ui]
 theme = "dark"
 bell = true
@@ -122,6 +131,10 @@ def test_empty_config_is_valid(tmp_path: Path) -> None:
     assert config.limits.run_timeout == 45 * 60
     assert config.repos == {}
     assert config.ui == {} and config.keys == {}
+    assert config.engine.idle_exit == 600
+    assert config.notify.command == []
+    assert config.notify.kinds == ["needs_input", "review", "failed"]
+    assert config.notify.timeout == 30
 
 
 def test_full_example_is_valid(tmp_path: Path) -> None:
@@ -144,6 +157,10 @@ def test_full_example_is_valid(tmp_path: Path) -> None:
     assert config.guard.rules[0].command == r"git\s+push"
     assert config.guard.rules[1].decision == "ask"
     assert config.keys == {"approve": "a"}
+    assert config.engine.idle_exit == 3600
+    assert config.notify.command == ["notify-send", "Cockpit"]
+    assert config.notify.kinds == ["needs_input", "failed"]
+    assert config.notify.timeout == 5
 
 
 def error_for(tmp_path: Path, text: str) -> str:
@@ -203,6 +220,42 @@ def test_bad_duration(tmp_path: Path) -> None:
     message = error_for(tmp_path, '[limits]\nrun_timeout = "soon"\n')
     assert "limits.run_timeout: invalid duration 'soon'" in message
     assert "Value error" not in message
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('[engine]\nidle_exit = "later"\n', "engine.idle_exit: invalid duration 'later'"),
+        ("[notify]\ntimeout = 0\n", "notify.timeout: invalid duration 0: must be more than zero"),
+    ],
+)
+def test_bad_engine_and_notify_durations(tmp_path: Path, text: str, expected: str) -> None:
+    message = error_for(tmp_path, text)
+    assert expected in message and "(line 2)" in message
+    assert "Value error" not in message
+
+
+def test_notify_kinds_and_command_are_checked(tmp_path: Path) -> None:
+    message = error_for(tmp_path, '[notify]\nkinds = ["done"]\n')
+    assert "notify.kinds[0]: Input should be 'needs_input', 'review' or 'failed'" in message
+    message = error_for(tmp_path, '[notify]\ncommand = "notify-send"\n')
+    assert "notify.command: Input should be a valid list" in message
+    message = error_for(tmp_path, '[notify]\ncommand = [""]\n')
+    assert "notify.command[0]: String should have at least 1 character" in message
+
+
+def test_the_starter_examples_of_engine_and_notify_are_valid(tmp_path: Path) -> None:
+    # The starter shows both sections commented out; uncommented they must load.
+    start = STARTER_CONFIG.index("# [engine]")
+    lines = STARTER_CONFIG[start:].splitlines()
+    live = [
+        line[2:]
+        for line in lines
+        if line.startswith(("# [", "# idle_exit", "# command", "# kinds", "# timeout"))
+    ]
+    config = load_config(write(tmp_path, "\n".join(live) + "\n"))
+    assert config.engine.idle_exit == 600
+    assert config.notify.command[0] == "sh" and config.notify.timeout == 30
 
 
 def test_bad_repo_name(tmp_path: Path) -> None:

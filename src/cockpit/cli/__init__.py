@@ -7,15 +7,13 @@ full-screen cockpit to the ones here."""
 
 from __future__ import annotations
 
-import errno
 import os
 import sys
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 
+from cockpit.cli.errors import one_line
 from cockpit.cli.parser import build_parser
 from cockpit.cli.table import COMMANDS, Handler
-from cockpit.client.local import NO_SPACE, disk_full
 from engine.domain.errors import BadInput, CockpitError
 from engine.domain.redact import KEY_VARIABLES, Redactor
 
@@ -36,20 +34,16 @@ def main(
             what = f"{args.command}: " if args.command else ""
             raise BadInput(f"{what}the headless command line cannot open the cockpit")
         return handler(args)
-    except CockpitError as exc:
-        return _error(exc, exc.exit_code)
     except BrokenPipeError:
         # The reader went away (`cockpit runs | head`): nothing more to say to it, and
         # Python's own flush at exit must not fail on the closed pipe either.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-    except OSError as exc:
-        # A file Cockpit had to write, refused by the system: one line, no traceback.
-        if exc.errno in NO_SPACE:
-            return _error(disk_full(Path(exc.filename or Path.cwd())), 1)
-        if exc.errno not in (errno.EROFS, errno.EACCES, errno.EPERM) or not exc.filename:
+    except (CockpitError, OSError) as exc:
+        said = one_line(exc)
+        if said is None:
             raise
-        return _error(f"cannot write {exc.filename}: {exc.strerror}", 2)
+        return _error(*said)
     except KeyboardInterrupt:
         print("cockpit: interrupted", file=sys.stderr)
         return 130

@@ -1,17 +1,20 @@
-"""``--wait``: execute a run in this process, streaming its events, until it ends."""
+"""``--wait``: follow a run the engine executes, printing its events, until it ends.
+
+The run is the engine's: Ctrl-C stops following it, not the run. A run whose end the
+engine could not record (a full disk) ends the stream with that error, said in one line.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import sys
 import threading
 
 from cockpit.cli.show import masked
-from cockpit.client import InProcessClient
+from cockpit.client import EngineClient
 from cockpit.render import describe_event, steer_hint
-from engine.domain.errors import CockpitError
+from engine.domain.errors import CockpitError, EngineUnavailable
 from engine.domain.events import Event, HumanAsked, RunStateChanged
 from engine.domain.models import Run
 from engine.domain.state import RunState
@@ -20,14 +23,14 @@ from engine.domain.state import RunState
 SUCCESS = {RunState.FINISHED}
 
 
-async def follow(client: InProcessClient, run: Run, as_json: bool) -> int:
-    """Execute ``run`` in this process, streaming its events, until it ends."""
+async def follow(client: EngineClient, run: Run, as_json: bool) -> int:
+    """Print ``run``'s events as the engine stores them until it ends; exit code 0 when
+    it finished."""
     from rich.console import Console
     from rich.markup import escape
 
     # soft_wrap: one event per line even in a narrow terminal or a pipe.
     console = Console(stderr=as_json, highlight=False, soft_wrap=True)
-    state = {"run": run}
 
     def show(events: list) -> None:
         for event in events:
@@ -63,7 +66,6 @@ async def follow(client: InProcessClient, run: Run, as_json: bool) -> int:
             loop.call_soon_threadsafe(answer, line)
 
     def new_event(event: Event) -> None:
-        seen["seq"] = event.seq
         show([event])
         if isinstance(event, HumanAsked):
             waiting["open"] = True
@@ -77,44 +79,23 @@ async def follow(client: InProcessClient, run: Run, as_json: bool) -> int:
         elif isinstance(event, RunStateChanged) and event.new is not RunState.WAITING_FOR_HUMAN:
             waiting["open"] = False
 
-    async def stream() -> None:
-        async for event in client.run_events(run.id, seen["seq"]):
-            new_event(event)
-
-    def stop_on_error(task: asyncio.Task[None]) -> None:
-        if not task.cancelled() and task.exception() is not None:
-            client.stop()  # its error is raised once serve() returns
-
-    # Events stored before the engine started (the submit itself) come first.
-    show(await client.events(run.id))
-    seen = {"seq": await client.last_seq(run.id)}
-    streaming = loop.create_task(stream())
-    streaming.add_done_callback(stop_on_error)
-
-    async def drain() -> None:
-        """End the stream (it ends with the run, or may not have yet) and show what it
-        had not read (the engine's last flush)."""
-        streaming.cancel()
-        await asyncio.wait([streaming])
-        for event in await client.events(run.id, seen["seq"]):
-            new_event(event)
-
     with console.status(f"run {run.id} on {run.repo}…", spinner="dots"):
         try:
-            await client.serve()
-        except BaseException:
-            # Interrupted (Ctrl-C) too: the runs' ends, stored on the way out, are shown.
-            with contextlib.suppress(Exception):
-                await drain()
+            async for event in client.run_events(run.id):
+                new_event(event)
+        except EngineUnavailable:
+            raise EngineUnavailable(
+                f"the engine stopped while run {run.id} was going: it is interrupted "
+                f"(cockpit resume {run.id} continues it)"
+            ) from None
+        except asyncio.CancelledError:
+            # Ctrl-C: this command stops following; the engine goes on with the run.
+            console.print(
+                f"run {run.id} keeps going in the engine: cockpit show {run.id} "
+                f"(or cockpit cancel {run.id})"
+            )
             raise
-        await drain()
-    if not streaming.cancelled():
-        streaming.result()  # the stream's own error, if it had one
-    failure = client.failure(run.id)
-    if isinstance(failure, CockpitError):
-        raise failure  # its end is not stored: this line says why (the next read reaps it)
     final = masked(client, await client.resolve_run(run.id))
-    state["run"] = final
     if as_json:
         print(json.dumps(final.public_dict()))
     else:

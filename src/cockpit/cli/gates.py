@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import json
 
-from cockpit.client import open_client
+from cockpit.client import reading_client
 from cockpit.client.local import Workspace, repo_problem
 from cockpit.render import plural
 from engine.domain.errors import BadInput, UnknownRun
@@ -30,7 +30,7 @@ async def cmd_gates(ws: Workspace, args: argparse.Namespace) -> int:
     no git repo."""
     target: str = args.target
     repo, run_id = target, None
-    async with open_client(ws, listen=False) as client:
+    async with reading_client(ws) as client:
         if target in ws.config.repos:
             problem = await asyncio.to_thread(repo_problem, ws.repo_path(repo))
             if problem:

@@ -7,7 +7,7 @@ import dataclasses
 import json
 from pathlib import Path
 
-from cockpit.client import open_client
+from cockpit.client import reading_client
 from cockpit.client.local import Workspace
 from engine.domain.errors import BadInput
 from engine.domain.guard import ToolRequest
@@ -49,7 +49,7 @@ async def cmd_guard(ws: Workspace, args: argparse.Namespace) -> int:
 
 async def _override(ws: Workspace, args: argparse.Namespace) -> int:
     """Lift a rule for a run (recorded in the ledger; the agent is told it may retry)."""
-    async with open_client(ws, listen=False) as client:
+    async with reading_client(ws) as client:
         record = await client.override_guard(args.run, args.rule)
     action = client.redact(record.action)
     print(f"{record.run_id}: {record.rule} lifted for the rest of the run ({action})")
@@ -59,7 +59,7 @@ async def _override(ws: Workspace, args: argparse.Namespace) -> int:
 async def _ledger(ws: Workspace, args: argparse.Namespace) -> int:
     """Every decision a rule made (one run's, or all), then how often each rule let a
     call through or refused it."""
-    async with open_client(ws, listen=False) as client:
+    async with reading_client(ws) as client:
         run_id = (await client.resolve_run(args.run)).id if args.run else None
         # Masked as shown too: rows written before the ledger masked its reasons.
         rows = [
@@ -114,7 +114,7 @@ async def _check(ws: Workspace, args: argparse.Namespace) -> int:
         raise BadInput(f"--tool {args.tool} needs --path")
     arguments = {"command": args.shell_command} if args.tool == "shell" else {"path": args.path}
     request = ToolRequest(kind=args.tool, tool=args.tool, arguments=arguments)
-    async with open_client(ws, listen=False) as client:
+    async with reading_client(ws) as client:
         # A repo's own path (UnknownRepo when there is none), or the cwd for any repo.
         worktree = ws.repo_path(args.repo) if args.repo else Path.cwd()
         # The reason comes back masked: it may quote the command, and the command a token.

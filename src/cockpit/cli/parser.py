@@ -6,6 +6,7 @@ import argparse
 from typing import NoReturn
 
 from cockpit.cli.doctor import add_parser as add_doctor_parser
+from cockpit.cli.engine import add_parser as add_engine_parser
 from cockpit.cli.guard import add_parser as add_guard_parser
 from cockpit.cli.review import add_parsers as add_review_parsers
 from engine.domain.errors import BadInput
@@ -85,7 +86,5 @@ def build_parser() -> argparse.ArgumentParser:
     review.add_argument("run")
     add_review_parsers(sub)
 
-    # Internal (the background engine `run` starts): no help given, so not listed.
-    eng = sub.add_parser("engine")
-    eng.add_argument("--exit-when-idle", action="store_true")
+    add_engine_parser(sub)
     return p

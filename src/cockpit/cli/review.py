@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from cockpit.client import open_client
+from cockpit.client.daemon import engine_client
 from cockpit.client.local import Workspace
 
 
@@ -26,7 +26,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 async def cmd_approve(ws: Workspace, args: argparse.Namespace) -> int:
     """Exit 0 merged; 1 refused (conflict, red gates, dirty checkout), nothing moved."""
-    async with open_client(ws, listen=False) as client:
+    async with engine_client(ws) as client:
         done = await client.approve(
             args.run, squash=args.squash, override_gates=args.override_gates
         )
@@ -57,7 +57,7 @@ async def cmd_approve(ws: Workspace, args: argparse.Namespace) -> int:
 async def cmd_reject(ws: Workspace, args: argparse.Namespace) -> int:
     """The salvage bundle's absolute path alone on the last line (``--json``:
     ``{"salvage": PATH}``)."""
-    async with open_client(ws, listen=False) as client:
+    async with engine_client(ws) as client:
         run = await client.resolve_run(args.run)
         path = await client.reject(run.id)
     if args.json:

@@ -8,7 +8,7 @@ import asyncio
 import json
 import sys
 
-from cockpit.client import EngineClient, open_client
+from cockpit.client import EngineClient, reading_client
 from cockpit.client.local import Workspace, repo_warnings
 from cockpit.render import describe_event, hidden_by_default, run_row
 from engine.domain.models import Run
@@ -31,7 +31,7 @@ async def cmd_runs(ws: Workspace, args: argparse.Namespace) -> int:
     show_all: bool = args.all
     for warning in await asyncio.to_thread(repo_warnings, ws):
         print(f"cockpit: {warning}", file=sys.stderr)
-    async with open_client(ws, listen=False) as client:
+    async with reading_client(ws) as client:
         every = [masked(client, run) for run in await client.list_runs()]
     runs = every if show_all else [run for run in every if not hidden_by_default(run)]
     if as_json:
@@ -54,7 +54,7 @@ async def cmd_runs(ws: Workspace, args: argparse.Namespace) -> int:
 
 async def cmd_show(ws: Workspace, args: argparse.Namespace) -> int:
     """One run's fields, and with ``--events`` its events."""
-    async with open_client(ws, listen=False) as client:
+    async with reading_client(ws) as client:
         await client.list_runs()  # reports orphaned runs as interrupted first
         run = masked(client, await client.resolve_run(args.run))
         events = await client.events(run.id) if args.events else []

@@ -8,8 +8,8 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
-from cockpit.cli.background import cmd_engine
 from cockpit.cli.doctor import cmd_doctor
+from cockpit.cli.engine import cmd_engine
 from cockpit.cli.gates import cmd_gates
 from cockpit.cli.guard import cmd_guard
 from cockpit.cli.repo import cmd_init, cmd_repo
@@ -56,5 +56,5 @@ COMMANDS: dict[str, Handler] = {
     "guard": on_workspace_async(cmd_guard),
     "approve": on_workspace_async(cmd_approve),
     "reject": on_workspace_async(cmd_reject),
-    "engine": on_workspace_async(cmd_engine),
+    "engine": on_workspace(cmd_engine),
 }

@@ -7,7 +7,6 @@ engine stores a batch (or, for runs other processes execute, every ``poll`` seco
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncGenerator, AsyncIterator, Collection
 from pathlib import Path
@@ -22,16 +21,10 @@ from engine.domain.guard import GuardRecord, GuardVerdict, ToolRequest
 from engine.domain.models import Run
 from engine.domain.review import WHOLE_RUN, Approval, Span
 from engine.domain.skills import Skill
-from engine.domain.state import RunState
 from engine.ports.sandbox import SandboxStatus
 from engine.services.engine import Engine, EngineOptions
+from engine.services.streams import POLL, EventStreams
 from engine.workspace import Workspace
-
-#: Seconds between reads of the store while nothing wakes a stream (runs other
-#: processes execute reach it this way).
-POLL = 0.5
-#: Events read from the store at a time.
-PAGE = 1000
 
 
 @contextlib.asynccontextmanager
@@ -52,13 +45,7 @@ class InProcessClient:
 
     def __init__(self, engine: Engine, poll: float = POLL) -> None:
         self._engine = engine
-        self._poll = poll
-        self._wakers: set[asyncio.Event] = set()
-        engine.on_events(self._stored)
-
-    def _stored(self, _batch: list[Event]) -> None:
-        for wake in self._wakers:
-            wake.set()
+        self._streams = EventStreams(engine, poll)
 
     # --- the engine in this process ------------------------------------------------
     @property
@@ -86,45 +73,12 @@ class InProcessClient:
     # --- streams ---------------------------------------------------------------------
     async def subscribe(self, after_id: int = 0) -> AsyncIterator[EventPage]:
         """See :meth:`cockpit.client.api.EngineClient.subscribe`."""
-        async with self._waker() as wake:
-            while True:
-                wake.clear()
-                last, events = await self._engine.follow_events(after_id, PAGE)
-                after_id = max(after_id, last)
-                if events:
-                    yield EventPage(after_id, events)
-                    continue  # there may be more than a page
-                await self._sleep(wake)
+        async for last_id, events in self._streams.pages(after_id):
+            yield EventPage(last_id, events)
 
-    async def run_events(self, run_id: str, after_seq: int = 0) -> AsyncIterator[Event]:
+    def run_events(self, run_id: str, after_seq: int = 0) -> AsyncIterator[Event]:
         """See :meth:`cockpit.client.api.EngineClient.run_events`."""
-        run_id = (await self._engine.resolve_run(run_id)).id  # a prefix, or UnknownRun
-        async with self._waker() as wake:
-            while True:
-                wake.clear()
-                for event in await self._engine.events(run_id, after_seq):
-                    after_seq = event.seq
-                    yield event
-                run = await self._engine.get_run(run_id)
-                if run is None or _settled(run.state):
-                    # Its last change was stored with its event: read once more, then done.
-                    for event in await self._engine.events(run_id, after_seq):
-                        yield event
-                    return
-                await self._sleep(wake)
-
-    @contextlib.asynccontextmanager
-    async def _waker(self) -> AsyncGenerator[asyncio.Event]:
-        wake = asyncio.Event()
-        self._wakers.add(wake)
-        try:
-            yield wake
-        finally:
-            self._wakers.discard(wake)
-
-    async def _sleep(self, wake: asyncio.Event) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(wake.wait(), self._poll)
+        return self._streams.run_events(run_id, after_seq)
 
     # --- runs: commands ------------------------------------------------------------------
     async def submit(
@@ -239,8 +193,3 @@ class InProcessClient:
 
     def redact(self, text: str) -> str:
         return self._engine.redact(text)
-
-
-def _settled(state: RunState) -> bool:
-    """A run in ``state`` moves no more until someone acts on it."""
-    return state.is_terminal or state is RunState.INTERRUPTED

@@ -11,6 +11,7 @@ from engine.adapters.doctor import Report, examine
 from engine.config_toml import describe_validation_error
 from engine.demo import DEMO_RUNS, build_demo_workspace
 from engine.disk import NO_SPACE, disk_full
+from engine.rpc.host import EngineRunning, serve_detached
 from engine.services.engine import EngineOptions
 from engine.workspace import (
     Workspace,
@@ -27,6 +28,7 @@ __all__ = [
     "DEMO_RUNS",
     "NO_SPACE",
     "EngineOptions",
+    "EngineRunning",
     "Report",
     "Workspace",
     "add_repo",
@@ -41,4 +43,5 @@ __all__ = [
     "poke_engines",
     "repo_problem",
     "repo_warnings",
+    "serve_detached",
 ]

@@ -68,3 +68,7 @@ class GatesRed(ReviewRefused):
     def __init__(self, message: str, gates: list[str]) -> None:
         super().__init__(message)
         self.gates = gates
+
+
+class EngineUnavailable(CockpitError):
+    """No engine answers for the workspace (none runs, it died, or it would not start)."""

@@ -77,6 +77,15 @@ class TurnFinished(EventBase):
     sha: str
 
 
+class SteeringQueued(EventBase):
+    """A steering message (or an answer) was sent to the run and waits for the agent:
+    every cockpit shows it as pending, whichever one it was typed in."""
+
+    type: Literal["steering_queued"] = "steering_queued"
+    steering_id: int
+    text: str
+
+
 class SteeringDelivered(EventBase):
     """A steering message (or an answer) reached the agent."""
 
@@ -190,6 +199,7 @@ Event = Annotated[
     | ToolCallFinished
     | FileChanged
     | TurnFinished
+    | SteeringQueued
     | SteeringDelivered
     | HumanAsked
     | UsageReported

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from engine.config import GuardRule
 from engine.domain.errors import BadInput, UnknownRepo, UnknownRun
-from engine.domain.events import RunStateChanged
+from engine.domain.events import RunStateChanged, SteeringQueued
 from engine.domain.gates import GateResult
 from engine.domain.guard import OVERRIDDEN, OVERRIDE, GuardRecord, GuardVerdict, ToolRequest
 from engine.domain.inputs import check_priority, check_text
@@ -34,6 +34,7 @@ from engine.ports.git import Salvage, Worktrees
 from engine.ports.sandbox import Sandbox, SandboxStatus
 from engine.ports.skills import SkillLibrary
 from engine.ports.store import RunStore
+from engine.services.bus import EventBus
 from engine.services.decisions import recover_decisions
 from engine.services.gates import check_tree, repo_gates, spec_of
 from engine.services.recovery import reap_orphans
@@ -55,6 +56,7 @@ class RunCommands:
     gates: dict[str, Gate]
     redactor: Redactor
     _scheduler: Scheduler
+    _bus: EventBus
     _sandbox: Sandbox | None
     _end_processes: Callable[[str], Awaitable[int]] | None
     _notify: Callable[[], Awaitable[Any]] | None
@@ -148,7 +150,10 @@ class RunCommands:
             raise BadInput("the steering message is empty")
         check_text("steering message", text)
         message = await self._store.add_steering(run.id, self.redactor.text(text))
-        if not self._scheduler.steering_arrived(run.id):
+        if self._scheduler.steering_arrived(run.id):
+            # Numbered by this engine, which executes the run: every client shows it.
+            self._bus.emit(SteeringQueued(run_id=run.id, steering_id=message.id, text=message.text))
+        else:
             await self._poke()  # executed elsewhere: its engine is told
         return message.id
 

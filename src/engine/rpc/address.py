@@ -1,0 +1,82 @@
+"""Where a workspace's engine listens: ``.cockpit/engine.sock``.
+
+A Unix socket's path is limited (108 bytes on Linux, the terminating NUL included). When
+``.cockpit/engine.sock`` would be longer, the socket is made under ``$XDG_RUNTIME_DIR``
+(the user's private runtime folder; a private folder under the system's temporary
+folder without it) and ``.cockpit/engine.sock`` is a link to it. Clients connect to the
+link's target, never through the link, for the same reason.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+#: Longest socket path we bind or connect to (sun_path is 108 bytes, NUL included).
+MAX_PATH = 107
+#: The name every workspace's engine socket has under ``.cockpit``.
+SOCKET_NAME = "engine.sock"
+#: The file the live engine holds locked (and writes its pid in) while it runs.
+LOCK_NAME = "engine.lock"
+
+
+def socket_link(state_dir: Path) -> Path:
+    """``.cockpit/engine.sock``: the socket itself, or a link to it."""
+    return state_dir / SOCKET_NAME
+
+
+def lock_path(state_dir: Path) -> Path:
+    """``.cockpit/engine.lock``: one engine per workspace holds it."""
+    return state_dir / LOCK_NAME
+
+
+def fits(path: Path) -> bool:
+    """Whether ``path`` is short enough to bind or connect a Unix socket to."""
+    return len(os.fsencode(str(path))) <= MAX_PATH
+
+
+def bind_path(state_dir: Path) -> Path:
+    """Where a new engine of this workspace makes its socket."""
+    link = socket_link(state_dir)
+    if fits(link):
+        return link
+    digest = hashlib.sha256(os.fsencode(str(state_dir.resolve()))).hexdigest()[:16]
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    base = Path(runtime) if runtime and Path(runtime).is_dir() else Path(tempfile.gettempdir())
+    folder = base / f"cockpit-{os.getuid()}"
+    return folder / f"{digest}.sock"
+
+
+def connect_path(state_dir: Path) -> Path | None:
+    """The socket a client connects to (the link's target), None when there is none."""
+    link = socket_link(state_dir)
+    if link.is_symlink():
+        target = Path(os.readlink(link))
+        return target if target.is_absolute() else link.parent / target
+    return link if link.exists() else None
+
+
+def lock_owner(state_dir: Path) -> int | None:
+    """The pid the lock file names (the live engine's, when one holds it)."""
+    try:
+        return int(lock_path(state_dir).read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def engine_alive(state_dir: Path) -> bool:
+    """Whether an engine holds this workspace's lock now."""
+    path = lock_path(state_dir)
+    if not path.exists():
+        return False
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
