@@ -1,5 +1,6 @@
-"""``kill -9`` of ``cockpit approve`` at ten moments, on a repo of 20,000 files with the
-base branch checked out, and a run adding 5,000 files, changing and deleting some.
+"""``kill -9`` of the engine making a ``cockpit approve`` at ten moments, on a repo of
+20,000 files with the base branch checked out, and a run adding 5,000 files, changing
+and deleting some.
 
 After each kill the next command that touches the repo (``cockpit runs``) must leave:
 the base at its old commit or at the merge; the checkout clean and at the base; the run
@@ -7,8 +8,11 @@ recorded approved exactly when the base has the merge; when merged, no branch an
 worktree left; when not, a run that approves cleanly; no journal, no lock file and no
 git process left behind.
 
-Six moments are exact (the approval stops at a named phase, ``COCKPIT_TEST_PAUSE``, and
-is killed there), two are in the middle of the two long git commands (``read-tree``
+The approval is made by the workspace's detached engine, started for each moment (with
+``COCKPIT_TEST_PAUSE`` in its environment when it must stop) before ``cockpit approve``
+asks it: that engine is what is killed; the command, its client, ends by itself. Six
+moments are exact (the approval stops at a named phase, ``COCKPIT_TEST_PAUSE``, and is
+killed there), two are in the middle of the two long git commands (``read-tree``
 writing the checkout, ``worktree remove`` deleting the run's worktree), two are at a
 fraction of an uninterrupted approval's duration.
 
@@ -23,7 +27,6 @@ import contextlib
 import json
 import os
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
@@ -32,8 +35,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from clikit import COCKPIT, cockpit
+from clikit import COCKPIT, alive, cockpit, engine_pid, kill_engine, start_engine, stop_engine
 
+from builders import engines_under, stop_engines_under
 from enginekit import git
 
 #: On one xdist worker: the module-scoped template (a repo of 20,000 files) is built once.
@@ -81,7 +85,10 @@ class Template:
         return self.ws / ".cockpit" / "worktrees" / "app" / self.run
 
     def fresh(self) -> None:
-        """The live copy, as the template is."""
+        """The live copy, as the template is, with no engine serving it (one a former
+        moment left would still hold the same paths)."""
+        stop_engines_under(self.live)
+        assert not engines_under(self.live)
         shutil.rmtree(self.live, ignore_errors=True)
         subprocess.run(["cp", "-a", str(self.saved), str(self.live)], check=True)
 
@@ -127,10 +134,15 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Template]:
     git(repo, "gc", "-q")
     old = git(repo, "rev-parse", "main").strip()
     tip = git(repo, "rev-parse", f"cockpit/{run}").strip()
+    # The run's engine, which `run --wait` started, must not serve the renamed folder.
+    stop_engine(ws)
     saved = base / "saved"
     live.rename(saved)
-    yield Template(saved, live, run, old, tip)
-    shutil.rmtree(base, ignore_errors=True)
+    try:
+        yield Template(saved, live, run, old, tip)
+    finally:
+        stop_engines_under(base)  # outside the tests' tmp_path: not stopped for us
+        shutil.rmtree(base, ignore_errors=True)
 
 
 # --- watching and killing an approval --------------------------------------------------
@@ -161,29 +173,44 @@ def _running(pid: int, words: str) -> bool:
     return False
 
 
-def _until(condition: Callable[[], bool], proc: subprocess.Popen, what: str) -> None:
+@dataclass(frozen=True)
+class Approving:
+    """``cockpit approve`` under way: the command, and the engine making the approval."""
+
+    proc: subprocess.Popen
+    engine: int
+
+
+def _until(condition: Callable[[], bool], a: Approving, what: str) -> None:
     deadline = time.monotonic() + 60
     while not condition():
-        assert proc.poll() is None, f"approve ended before {what}: {proc.communicate()}"
+        assert a.proc.poll() is None, f"approve ended before {what}: {a.proc.communicate()}"
+        assert alive(a.engine), f"the engine died before {what}"
         assert time.monotonic() < deadline, f"no {what} within 60 s"
         time.sleep(0.002)
 
 
-def _approve(t: Template, env: dict[str, str] | None = None) -> subprocess.Popen:
-    return subprocess.Popen(
+def _approve(t: Template, env: dict[str, str] | None = None) -> Approving:
+    """Start the workspace's engine (with ``env``: the engine makes the approval), then
+    ``cockpit approve`` asking it."""
+    engine = start_engine(t.ws, env)
+    proc = subprocess.Popen(
         [*COCKPIT, "approve", t.run],
         cwd=t.ws,
-        env={**os.environ, **(env or {})},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
+    return Approving(proc, engine)
 
 
-def _kill(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        os.kill(proc.pid, signal.SIGKILL)
-    proc.communicate()
+def _kill(t: Template, a: Approving) -> None:
+    """kill -9 the engine; the command waiting on it ends by itself, and starts no other."""
+    if alive(a.engine):  # (it may have ended by itself: never here, but a pid is reused)
+        kill_engine(t.ws, a.engine)
+    _, err = a.proc.communicate(timeout=30)
+    assert "Traceback" not in err, err
+    assert engine_pid(t.ws) is None
 
 
 def pause_at(phase: str) -> Callable[[Template], None]:
@@ -191,9 +218,11 @@ def pause_at(phase: str) -> Callable[[Template], None]:
 
     def kill(t: Template) -> None:
         marker = t.live / f"paused-{phase}"
-        proc = _approve(t, {"COCKPIT_TEST_PAUSE": f"{phase}@{marker}"})
-        _until(marker.exists, proc, f"phase {phase}")
-        _kill(proc)
+        a = _approve(t, {"COCKPIT_TEST_PAUSE": f"{phase}@{marker}"})
+        _until(lambda: marker.exists() and marker.read_text() != "", a, f"phase {phase}")
+        assert int(marker.read_text()) == a.engine  # the engine stopped there, not the command
+        _kill(t, a)
+        assert a.proc.returncode != 0  # the approval never ended
 
     return kill
 
@@ -208,29 +237,29 @@ def _entries(folder: Path) -> int:
 
 def while_writing_the_checkout(t: Template) -> None:
     """Kill once ``read-tree`` has written part of the 5,000 new files."""
-    proc = _approve(t)
+    a = _approve(t)
 
     def started() -> bool:
-        return _running(proc.pid, "read-tree") or (t.repo / "new").exists()
+        return _running(a.engine, "read-tree") or (t.repo / "new").exists()
 
-    _until(started, proc, "git read-tree")
+    _until(started, a, "git read-tree")
     with contextlib.suppress(AssertionError):  # git may finish first: a later moment
-        _until(lambda: (t.repo / "new" / "n10").exists(), proc, "new files")
-    _kill(proc)
+        _until(lambda: (t.repo / "new" / "n10").exists(), a, "new files")
+    _kill(t, a)
 
 
 def while_removing_the_worktree(t: Template) -> None:
     """Kill once ``worktree remove`` has deleted part of the run's worktree."""
-    proc = _approve(t)
+    a = _approve(t)
     whole = FOLDERS + 2  # d000..d199, new, .git
 
     def started() -> bool:
-        return _running(proc.pid, "worktree remove") or _entries(t.worktree) < whole
+        return _running(a.engine, "worktree remove") or _entries(t.worktree) < whole
 
-    _until(started, proc, "git worktree remove")
+    _until(started, a, "git worktree remove")
     with contextlib.suppress(AssertionError):  # git may finish first: a later moment
-        _until(lambda: _entries(t.worktree) < whole - 20, proc, "a removal")
-    _kill(proc)
+        _until(lambda: _entries(t.worktree) < whole - 20, a, "a removal")
+    _kill(t, a)
 
 
 def _journal(t: Template) -> Path:
@@ -245,10 +274,10 @@ def after(fraction: float) -> Callable[[Template], None]:
         if not _work:  # this moment alone was asked for
             test_an_uninterrupted_approval_on_20k_files(t)
             t.fresh()
-        proc = _approve(t)
-        _until(_journal(t).exists, proc, "the journal")
+        a = _approve(t)
+        _until(_journal(t).exists, a, "the journal")
         time.sleep(fraction * _work[0])
-        _kill(proc)
+        _kill(t, a)
 
     return kill
 
@@ -329,12 +358,12 @@ def assert_settled(t: Template) -> bool:
 
 def test_an_uninterrupted_approval_on_20k_files(template: Template) -> None:
     template.fresh()
-    proc = _approve(template)
-    _until(_journal(template).exists, proc, "the journal")
+    a = _approve(template)
+    _until(_journal(template).exists, a, "the journal")
     started = time.monotonic()
-    _, err = proc.communicate(timeout=120)
+    _, err = a.proc.communicate(timeout=120)
     _work.append(time.monotonic() - started)
-    assert proc.returncode == 0, err
+    assert a.proc.returncode == 0, err
     assert assert_settled(template)
     assert (template.repo / "new" / "n49" / "x4999.txt").read_text() == "new 4999\n"
     assert not (template.repo / "d000" / "f001.txt").exists()
@@ -346,6 +375,7 @@ def test_kill_9_during_approve_then_the_next_command_settles_it(
 ) -> None:
     template.fresh()
     kill(template)
+    # No engine runs: the command reads the store itself, settling the cut-short decision.
     done = cockpit("runs", "--json", cwd=template.ws)
     assert done.returncode == 0, done.stderr
     if assert_settled(template):

@@ -69,7 +69,9 @@ def test_without_bubblewrap_the_doctor_says_so_and_required_refuses_runs(
         while cockpit("engine", "status", cwd=workspace_root).returncode != 0:
             assert engine.poll() is None and time.monotonic() < deadline, "no engine"
             time.sleep(0.1)
-        refused = without_sandbox("run", "app", "a task", "--scenario", scenario, cwd=workspace_root)
+        refused = without_sandbox(
+            "run", "app", "a task", "--scenario", scenario, cwd=workspace_root
+        )
     finally:
         engine.terminate()
         engine.wait(30)

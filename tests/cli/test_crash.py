@@ -1,15 +1,16 @@
-"""kill -9 of the engine mid-run: the run is reported interrupted and resumes."""
+"""kill -9 of the engine mid-run (the workspace's detached engine, which a ``run --wait``
+started and follows): the run is reported interrupted and resumes."""
 
 from __future__ import annotations
 
-import os
 import re
-import signal
 import subprocess
 import time
 from pathlib import Path
 
-from clikit import COCKPIT, cockpit, cockpit_json
+from clikit import COCKPIT, cockpit, cockpit_json, engine_pid, kill_engine
+
+from engine.adapters.process import run_processes
 
 
 def test_kill_9_mid_run_then_resume(workspace_root: Path, write_scenario):
@@ -23,7 +24,7 @@ def test_kill_9_mid_run_then_resume(workspace_root: Path, write_scenario):
         [*COCKPIT, "run", "app", "crashy", "--scenario", path, "--wait"],
         cwd=workspace_root,
         stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
         text=True,
     )
     assert proc.stdout is not None
@@ -35,8 +36,16 @@ def test_kill_9_mid_run_then_resume(workspace_root: Path, write_scenario):
         if "turn 2 finished" in line:
             break
     assert any("turn 2 finished" in line for line in seen), seen
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
+    # The run executes in the engine the command started, not in the command.
+    engine = engine_pid(workspace_root)
+    assert engine is not None and engine != proc.pid
+    kill_engine(workspace_root, engine)
+    # The follower learns its engine is gone: it ends by itself, saying so in one line.
+    rest, err = proc.communicate(timeout=30)
+    seen += rest.splitlines(keepends=True)
+    assert proc.returncode != 0, (proc.returncode, rest, err)
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert engine_pid(workspace_root) is None  # nothing started another engine
 
     runs = cockpit_json("runs", cwd=workspace_root)
     assert len(runs) == 1
@@ -46,6 +55,7 @@ def test_kill_9_mid_run_then_resume(workspace_root: Path, write_scenario):
     worktree = Path(run["worktree"])
     assert (worktree / "one.txt").read_text() == "1\n"
     assert (worktree / "log.txt").read_text() == "twice\n"
+    assert run_processes(run["id"]) == []  # nothing of the run outlived its engine
 
     # Every event the subscriber (the --wait output) saw is in the database.
     printed = {int(m.group(1)) for line in seen if (m := re.search(r" #(\d+) ", line))}

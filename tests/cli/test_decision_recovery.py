@@ -6,13 +6,19 @@ cleanly, and a reject killed after it was recorded is finished by the next comma
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
 import time
 from pathlib import Path
 
-from clikit import COCKPIT, cockpit
+from clikit import (
+    COCKPIT,
+    alive,
+    cockpit,
+    engine_pid,
+    kill_engine,
+    start_engine,
+    stop_engine,
+)
 from test_cli_review import finished_run
 
 from enginekit import git
@@ -24,13 +30,16 @@ TWO_FILES = (
 
 
 def paused(root: Path, phase: str, *args: str) -> tuple[subprocess.Popen, Path]:
-    """``cockpit ARGS`` stopped at ``phase``: the process, and the marker file to delete
-    to let it go on."""
+    """``cockpit ARGS`` stopped at ``phase``: the command, and the marker file to delete
+    to let it go on. The decision is made by the workspace's engine: one is started for
+    it with ``COCKPIT_TEST_PAUSE`` in its environment (an engine already running, which
+    would not pause, is stopped first); the marker holds the engine's pid."""
+    stop_engine(root)
     marker = root / f"paused-{phase}"
+    engine = start_engine(root, env={"COCKPIT_TEST_PAUSE": f"{phase}@{marker}"})
     proc = subprocess.Popen(
         [*COCKPIT, *args],
         cwd=root,
-        env={**os.environ, "COCKPIT_TEST_PAUSE": f"{phase}@{marker}"},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -38,14 +47,25 @@ def paused(root: Path, phase: str, *args: str) -> tuple[subprocess.Popen, Path]:
     deadline = time.monotonic() + 60
     while not marker.exists():
         assert proc.poll() is None, proc.communicate()
+        assert alive(engine), "the engine died"
         assert time.monotonic() < deadline, f"never reached {phase}"
         time.sleep(0.02)
+    deadline = time.monotonic() + 5
+    while not marker.read_text():  # written, then filled with the pausing pid
+        assert time.monotonic() < deadline, "the marker stays empty"
+        time.sleep(0.01)
+    assert int(marker.read_text()) == engine  # the engine decides, not the command
     return proc, marker
 
 
-def kill(proc: subprocess.Popen) -> None:
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.communicate()
+def kill(root: Path, proc: subprocess.Popen) -> None:
+    """kill -9 the engine making the decision; the command waiting on it ends by itself
+    (failing, in one line), and nothing starts another engine."""
+    kill_engine(root)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode != 0, err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert engine_pid(root) is None
 
 
 def journals(root: Path) -> list[Path]:
@@ -88,7 +108,7 @@ def test_undoing_a_killed_approval_keeps_an_edit_made_meanwhile(
     run_id = finished_run(workspace_root, write_scenario, TWO_FILES)
     old = git(repo, "rev-parse", "main").strip()
     proc, _ = paused(workspace_root, "checkout-updated", "approve", run_id)
-    kill(proc)  # the checkout holds the merge, the base has not moved
+    kill(workspace_root, proc)  # the checkout holds the merge, the base has not moved
     (repo / "src" / "app.py").write_text("x = 3  # mine\n")
     done = cockpit("runs", cwd=workspace_root)
     assert done.returncode == 0, done.stderr
@@ -121,6 +141,7 @@ def test_a_base_moved_during_the_approval_refuses_and_puts_the_checkout_back(
     assert git(repo, "status", "--porcelain", "--untracked-files=all") == ""
     assert decision(workspace_root, run_id) is None
     assert not journals(workspace_root)
+    stop_engine(workspace_root)  # the next approval, in an engine that does not pause
     again = cockpit("approve", run_id, cwd=workspace_root)
     assert again.returncode == 0, again.stderr
     assert git(repo, "rev-parse", "main^1").strip() == elsewhere
@@ -133,7 +154,7 @@ def test_a_reject_killed_after_it_was_recorded_is_finished_by_the_next_command(
     run_id = finished_run(workspace_root, write_scenario)
     worktree = workspace_root / ".cockpit" / "worktrees" / "app" / run_id
     proc, _ = paused(workspace_root, "recorded", "reject", run_id)
-    kill(proc)
+    kill(workspace_root, proc)
     assert worktree.exists() and git(repo, "branch", "--list", f"cockpit/{run_id}").strip()
     assert cockpit("runs", cwd=workspace_root).returncode == 0
     assert decision(workspace_root, run_id) == "rejected"

@@ -1,6 +1,7 @@
-"""No process outlives its run: after kill -9 of the process executing a run, nothing the
-run started is left alive — for every backend, in the sandbox and without one — and a
-resumed run first ends whatever an earlier execution left behind, saying so.
+"""No process outlives its run: after kill -9 of the process executing a run (the
+workspace's detached engine, which ``cockpit run`` starts), nothing the run started is
+left alive — for every backend, in the sandbox and without one — and a resumed run first
+ends whatever an earlier execution left behind, saying so.
 
 Processes are found by the mark every process of a run carries in its environment
 (``COCKPIT_RUN=<id>``), which is also how the engine finds them.
@@ -9,13 +10,20 @@ Processes are found by the mark every process of a run carries in its environmen
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
-from clikit import COCKPIT, COCKPIT_WITHOUT_SANDBOX, cockpit, cockpit_json
+from clikit import (
+    COCKPIT,
+    COCKPIT_WITHOUT_SANDBOX,
+    cockpit,
+    cockpit_json,
+    engine_pid,
+    kill_engine,
+    start_engine_process,
+)
 
 from engine.adapters.process import run_processes
 from enginekit import acp_profile, codex_profile
@@ -51,21 +59,28 @@ def profiles(workspace_root: Path) -> Path:
     return workspace_root
 
 
-def _start(root: Path, backend: str, script: Path, sandbox: bool) -> subprocess.Popen[str]:
-    head = COCKPIT if sandbox else COCKPIT_WITHOUT_SANDBOX
+def _start(
+    root: Path, backend: str, script: Path, sandbox: bool
+) -> tuple[subprocess.Popen[str], subprocess.Popen[bytes] | None]:
+    """``cockpit run … --wait``, and the engine it was started first when ``sandbox`` is
+    false. The run executes in the workspace's engine: with a sandbox, the one the
+    command starts; without, one started first that finds no bubblewrap (the engine is
+    what jails a run: the command's own view of the machine does not reach it)."""
+    engine = None if sandbox else start_engine_process(root, head=COCKPIT_WITHOUT_SANDBOX)
     args = ["run", "app", "never ends", "--agent", backend, "--wait"]
     if backend == "acp":
         # The scripted ACP agent takes its script from its task: one that hangs.
         args[2] = "hang"
     else:
         args += ["--scenario", str(script)]
-    return subprocess.Popen(
-        [*head, *args],
+    command = subprocess.Popen(
+        [*COCKPIT, *args],
         cwd=root,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
+    return command, engine
 
 
 def _described(run_id: str) -> list[str]:
@@ -95,6 +110,24 @@ def reapers_of(engine_pid: int) -> list[int]:
     return found
 
 
+def _ancestors(pid: int) -> list[str]:
+    """The command names of ``pid`` and of its ancestors."""
+    names = []
+    while pid > 1:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            break
+        names.append(stat[stat.index("(") + 1 : stat.rindex(")")])
+        pid = int(stat[stat.rindex(")") + 2 :].split()[1])
+    return names
+
+
+def _jailed(run_id: str) -> bool:
+    """Whether the run's live processes run under bubblewrap."""
+    return any("bwrap" in _ancestors(pid) for pid in run_processes(run_id))
+
+
 def _wait_for(predicate, timeout: float, what) -> None:
     """Poll ``predicate``; fail after ``timeout`` s saying ``what`` (a callable is asked
     then, so the message shows the state at the failure)."""
@@ -117,21 +150,37 @@ def test_kill_9_of_the_engine_leaves_no_process_of_the_run(
 ) -> None:
     script = tmp_path / "script.toml"
     script.write_text(SCRIPTS[backend])
-    proc = _start(profiles, backend, script, sandbox)
+    proc, started = _start(profiles, backend, script, sandbox)
     try:
         _wait_for(lambda: cockpit_json("runs", cwd=profiles), 30, "the run was not submitted")
         run_id = _run_id(profiles)
         # Up and working: some process of the run is alive (its command, or its CLI).
         _wait_for(lambda: run_processes(run_id), 60, f"no process of the {backend} run started")
-    finally:
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait()
+        assert _jailed(run_id) == sandbox, _described(run_id)
+        engine = engine_pid(profiles)
+        assert engine is not None and engine != proc.pid
+        assert started is None or engine == started.pid
+    except BaseException:
+        proc.kill()
+        proc.communicate()
+        raise
+    kill_engine(profiles, engine)
+    if started is not None:
+        started.wait()
+    # The command following the run ends by itself once its engine is gone.
+    out, _ = proc.communicate(timeout=30)
+    assert proc.returncode != 0, out
+    assert "Traceback" not in out and "engine" in out.strip().splitlines()[-1], out
     _wait_for(
         lambda: not run_processes(run_id),
         10,
         lambda: f"processes of the run outlived kill -9 of its engine: {_described(run_id)}",
     )
-    worktree = Path(cockpit_json("show", run_id, cwd=profiles)["worktree"])
+    _wait_for(lambda: not reapers_of(engine), 10, "the killed engine's reaper never ended")
+    assert engine_pid(profiles) is None  # nothing started another engine meanwhile
+    run = cockpit_json("show", run_id, cwd=profiles)
+    assert run["state"] == "interrupted", run  # the read settles the orphaned run
+    worktree = Path(run["worktree"])
     time.sleep(0.5)
     assert not (worktree / "late.txt").exists()
 
@@ -156,11 +205,14 @@ def test_resume_ends_what_an_earlier_execution_left_and_says_so(
         30,
         "the run never started",
     )
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
+    engine = engine_pid(workspace_root)
+    assert engine is not None and engine != proc.pid
+    assert reapers_of(engine)  # the engine's, not the command's: the engine runs the run
+    kill_engine(workspace_root, engine)
+    assert proc.wait(timeout=30) != 0  # the follower ends with its engine
     # The killed engine's reaper ends what was left of the run; it must be done before
     # the straggler below appears, or it ends that too (rightly: it is marked the run's).
-    _wait_for(lambda: not reapers_of(proc.pid), 10, "the killed engine's reaper never ended")
+    _wait_for(lambda: not reapers_of(engine), 10, "the killed engine's reaper never ended")
     # A straggler of the earlier execution, detached from it, still marked as the run's.
     straggler = subprocess.Popen(
         ["sleep", "300"],

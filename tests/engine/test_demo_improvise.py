@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -222,6 +223,21 @@ def cockpit(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def engine_pid(root: Path) -> int | None:
+    """The pid of the workspace's detached engine, None when none runs."""
+    status = json.loads(cockpit(root, "engine", "status", "--json").stdout)
+    return status["pid"] if status["engine"] else None
+
+
+def alive(pid: int) -> bool:
+    """Whether ``pid`` (not this process's child) runs; a zombie does not."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[:1] != ["Z"]
+
+
 def show(root: Path, run_id: str) -> dict:
     done = cockpit(root, "show", run_id, "--json")
     assert done.returncode == 0, done.stderr
@@ -249,8 +265,18 @@ def test_an_improvised_run_resumes_after_kill_9_with_the_same_steps(tmp_path: Pa
             break
     assert any("waiting_for_human" in line for line in seen), seen
     run_id = seen[0].split()[1]
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
+    # The run executes in the workspace's engine, which the command started: kill that.
+    engine = engine_pid(root)
+    assert engine is not None and engine != proc.pid
+    os.kill(engine, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while alive(engine):
+        assert time.monotonic() < deadline, "the engine outlived kill -9"
+        time.sleep(0.02)
+    # The command following the run ends by itself with its engine.
+    proc.communicate(timeout=30)
+    assert proc.returncode != 0
+    assert engine_pid(root) is None
 
     runs = cockpit(root, "runs", "--json")
     assert runs.returncode == 0, runs.stderr

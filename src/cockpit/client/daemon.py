@@ -132,16 +132,16 @@ async def wait_for_engine(
     try:
         while True:
             report = starting.said()
-            if report is not None and "error" in report:
-                if report.get("running"):
-                    return await connect(workspace)  # another engine won the race
+            if report is not None and "error" in report and not report.get("running"):
                 wire.raise_error(report["error"])
-            if report is not None or starting.process.poll() is not None:
-                try:
-                    return await connect(workspace)
-                except EngineUnavailable:
-                    if report is not None:
-                        raise
+            # Ready, or another engine won the race and is starting: connect when it can.
+            try:
+                return await connect(workspace)
+            except EngineUnavailable:
+                exited = starting.process.poll() is not None
+                if exited and report is None and starting.said() is not None:
+                    continue  # it wrote why just before it exited: read that
+                if exited and report is None:
                     raise EngineUnavailable(
                         f"the engine did not start: {last_line(engine_log(workspace))} "
                         f"(see {engine_log(workspace)})"

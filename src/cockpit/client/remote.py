@@ -32,6 +32,7 @@ from engine.domain.review import WHOLE_RUN, Approval, Span
 from engine.domain.skills import Skill
 from engine.ports.sandbox import SandboxStatus
 from engine.rpc import wire
+from engine.rpc.address import peer_uid
 
 if TYPE_CHECKING:
     from engine.config import RepoConfig
@@ -69,6 +70,12 @@ class SocketClient:
             reader, writer = await asyncio.open_unix_connection(str(path), limit=wire.MAX_LINE)
         except OSError as exc:
             raise EngineUnavailable(f"no engine answers at {path}: {exc.strerror}") from None
+        owner = peer_uid(writer)
+        if owner != os.getuid():
+            # Whoever answers must be this user's engine: another user's socket in a
+            # shared folder must not get this user's requests.
+            writer.close()
+            raise EngineUnavailable(f"refused the socket {path}: served by uid {owner}")
         client = cls(reader, writer)
         try:
             info = await asyncio.wait_for(

@@ -9,11 +9,17 @@ link's target, never through the link, for the same reason.
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
 import hashlib
 import os
+import socket
+import stat
+import struct
 import tempfile
 from pathlib import Path
+
+from engine.domain.errors import BadInput
 
 #: Longest socket path we bind or connect to (sun_path is 108 bytes, NUL included).
 MAX_PATH = 107
@@ -39,15 +45,39 @@ def fits(path: Path) -> bool:
 
 
 def bind_path(state_dir: Path) -> Path:
-    """Where a new engine of this workspace makes its socket."""
+    """Where a new engine of this workspace makes its socket: ``.cockpit/engine.sock``,
+    or, when that is too long, the first place that fits of ``$XDG_RUNTIME_DIR`` and the
+    system's temporary folder (``BadInput`` naming them when none does)."""
     link = socket_link(state_dir)
     if fits(link):
         return link
     digest = hashlib.sha256(os.fsencode(str(state_dir.resolve()))).hexdigest()[:16]
-    runtime = os.environ.get("XDG_RUNTIME_DIR")
-    base = Path(runtime) if runtime and Path(runtime).is_dir() else Path(tempfile.gettempdir())
-    folder = base / f"cockpit-{os.getuid()}"
-    return folder / f"{digest}.sock"
+    bases = [os.environ.get("XDG_RUNTIME_DIR"), tempfile.gettempdir(), "/tmp"]
+    tried: list[str] = []
+    for base in bases:
+        if not base or not Path(base).is_dir() or base in tried:
+            continue
+        tried.append(base)
+        path = Path(base) / f"cockpit-{os.getuid()}" / f"{digest}.sock"
+        if fits(path):
+            return path
+    raise BadInput(
+        f"the engine's socket path is too long for the system ({link}), and so is every "
+        f"place tried instead ({', '.join(tried)}): use a shorter workspace path or "
+        "XDG_RUNTIME_DIR"
+    )
+
+
+def private_folder(folder: Path) -> None:
+    """Make ``folder`` (mode 0700) or check an existing one is this user's alone: a
+    folder another user made, or others may write, could have the socket swapped."""
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    info = folder.lstat()
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o022:
+        raise BadInput(
+            f"the socket folder {folder} is not private (owner uid {info.st_uid}, mode "
+            f"{stat.S_IMODE(info.st_mode):o}): remove it, or set XDG_RUNTIME_DIR"
+        )
 
 
 def connect_path(state_dir: Path) -> Path | None:
@@ -80,3 +110,13 @@ def engine_alive(state_dir: Path) -> bool:
     finally:
         os.close(fd)
     return False
+
+
+def peer_uid(writer: asyncio.StreamWriter) -> int | None:
+    """The uid of the process at the other end of a Unix socket (SO_PEERCRED)."""
+    sock: socket.socket | None = writer.get_extra_info("socket")
+    if sock is None:
+        return None
+    fmt = "3i"  # struct ucred: pid, uid, gid
+    raw = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize(fmt))
+    return struct.unpack(fmt, raw)[1]

@@ -29,7 +29,7 @@ from engine.domain.errors import CockpitError
 from engine.domain.redact import RedactingFilter
 from engine.domain.state import ACTIVE, RunState
 from engine.rpc import wire
-from engine.rpc.address import bind_path, lock_owner, lock_path, socket_link
+from engine.rpc.address import bind_path, lock_owner, lock_path, private_folder, socket_link
 from engine.rpc.server import EngineServer
 from engine.services.engine import Engine, EngineOptions
 from engine.services.notify import Notifier
@@ -81,7 +81,7 @@ def _place_socket(state_dir: Path) -> Path:
     if link.is_symlink() or link.exists():
         link.unlink()
     if target != link:
-        target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private_folder(target.parent)
         target.unlink(missing_ok=True)
         link.symlink_to(target)
     return target

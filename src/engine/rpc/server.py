@@ -17,8 +17,6 @@ import itertools
 import json
 import logging
 import os
-import socket
-import struct
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -27,6 +25,7 @@ from typing import Any
 from engine.domain.errors import CockpitError
 from engine.domain.events import Event
 from engine.rpc import wire
+from engine.rpc.address import peer_uid
 from engine.services.engine import Engine
 from engine.services.run_setup import key_variables
 from engine.services.streams import EventStreams
@@ -89,7 +88,7 @@ class EngineServer:
             self.path.unlink(missing_ok=True)
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        uid = _peer_uid(writer)
+        uid = peer_uid(writer)
         if uid != os.getuid():
             log.warning(
                 "refused a connection from uid %s (this engine is uid %s)", uid, os.getuid()
@@ -133,15 +132,6 @@ class EngineServer:
     @property
     def queue_limit(self) -> int:
         return self._queue_limit
-
-
-def _peer_uid(writer: asyncio.StreamWriter) -> int | None:
-    sock: socket.socket | None = writer.get_extra_info("socket")
-    if sock is None:
-        return None
-    fmt = "3i"  # struct ucred: pid, uid, gid
-    raw = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize(fmt))
-    return struct.unpack(fmt, raw)[1]
 
 
 class Connection:
