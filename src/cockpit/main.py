@@ -10,17 +10,17 @@ from collections.abc import Sequence
 
 from cockpit import cli
 from cockpit.cli.table import Handler, workspace_of
-from cockpit.client import open_client
+from cockpit.client.daemon import engine_client
 from cockpit.client.local import Workspace
 from engine.domain.models import Run
 
 
 def open_cockpit(args: argparse.Namespace) -> int:
-    """``cockpit``: the full-screen cockpit on the workspace."""
+    """``cockpit``: the full-screen cockpit on the workspace, a client of its engine."""
     ws = workspace_of(args)
     from cockpit.tui.app import CockpitApp
 
-    CockpitApp(ws, select=None, review=False).run()
+    say_farewell(CockpitApp(ws, select=None, review=False).run())
     return 0
 
 
@@ -30,8 +30,14 @@ def open_review(args: argparse.Namespace) -> int:
     from cockpit.tui.app import CockpitApp
 
     select = asyncio.run(_resolve(ws, args.run)).id
-    CockpitApp(ws, select=select, review=True).run()
+    say_farewell(CockpitApp(ws, select=select, review=True).run())
     return 0
+
+
+def say_farewell(line: str | None) -> None:
+    """Print what the cockpit said on its way out (what goes on in the engine)."""
+    if line:
+        print(line)
 
 
 def open_demo(args: argparse.Namespace) -> int:
@@ -42,8 +48,7 @@ def open_demo(args: argparse.Namespace) -> int:
 
 
 async def _resolve(ws: Workspace, ref: str) -> Run:
-    async with open_client(ws, listen=False) as client:
-        await client.list_runs()
+    async with engine_client(ws) as client:
         return await client.resolve_run(ref)
 
 

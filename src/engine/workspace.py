@@ -14,7 +14,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.adapters.git.runner import git_sync
 from engine.config import (
     NAME_PATTERN,
     AgentProfile,
@@ -26,6 +25,15 @@ from engine.config import (
 from engine.config_toml import toml_key, toml_string
 from engine.disk import NO_SPACE, disk_full
 from engine.domain.errors import BadInput, ConfigError, UnknownRepo, WorkspaceNotFound
+
+
+def git_sync(args: list[str], cwd: Path) -> str | None:
+    """``engine.adapters.git.runner.git_sync``, imported when first needed: opening a
+    workspace (as every front end does) must not load the git adapter's machinery."""
+    from engine.adapters.git.runner import git_sync as run
+
+    return run(args, cwd)
+
 
 CONFIG_NAME = "cockpit.toml"
 STATE_DIR = ".cockpit"

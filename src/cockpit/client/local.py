@@ -1,12 +1,11 @@
 """What a front end does in its own process, with no engine to ask: find and read the
 workspace's ``cockpit.toml``, add repos to it, check the machine (``doctor``), build the
-demo, and hand a queued run over to a background engine.
+demo, and host the detached engine itself (``cockpit engine start --foreground``).
 
 These read and write files the user owns, as a client of a detached engine still will;
 they are named here so the front ends import the engine only through this package.
 """
 
-from engine.adapters.control import poke_engines
 from engine.adapters.doctor import Report, examine
 from engine.config_toml import describe_validation_error
 from engine.demo import DEMO_RUNS, build_demo_workspace
@@ -40,7 +39,6 @@ __all__ = [
     "init_workspace",
     "list_repos",
     "open_workspace",
-    "poke_engines",
     "repo_problem",
     "repo_warnings",
     "serve_detached",

@@ -4,9 +4,10 @@ The app puts the cockpit together and keeps what is app-wide: the themes, the ke
 the keys and the command palette, the screens, quitting. The rest is in modules of one
 job each:
 
-* :mod:`cockpit.tui.session`: the engine (hosted on Textual's loop, reached only through
-  an :class:`~cockpit.client.EngineClient`) and the :class:`CockpitModel` it keeps
-  current from one stream of every run's stored events;
+* :mod:`cockpit.tui.session`: the link to the engine (the workspace's detached engine,
+  or one hosted on Textual's loop for tests: :mod:`cockpit.tui.connector`), reached only
+  through an :class:`~cockpit.client.EngineClient`, and the :class:`CockpitModel` it
+  keeps current from one stream of every run's stored events;
 * :mod:`cockpit.tui.router`: the commands, one table for the ``/`` commands, the keys
   and the palette (:mod:`cockpit.tui.palette_provider`);
 * :mod:`cockpit.tui.screens.main`: the main screen (list, panes, prompt bar), which draws
@@ -18,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Iterable, Mapping
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import events, work
 from textual.actions import ActionParseResult, parse
@@ -27,8 +28,9 @@ from textual.binding import Binding, BindingType
 from textual.dom import DOMNode
 from textual.screen import Screen
 
-from cockpit.client.local import EngineOptions, Workspace
+from cockpit.render import plural
 from cockpit.tui.commands import SlashCommand
+from cockpit.tui.connector import Connector, DetachedConnector, HostedConnector
 from cockpit.tui.memory import Collector
 from cockpit.tui.model import CockpitModel
 from cockpit.tui.palette_provider import system_commands
@@ -41,6 +43,10 @@ from cockpit.tui.settings import load_settings, settings_path
 from cockpit.tui.themes import DEFAULT_THEME, register_themes
 from cockpit.tui.ui_config import ui_sections
 from cockpit.tui.widgets.prompt_bar import PromptBar
+from engine.domain.state import RunState
+
+if TYPE_CHECKING:
+    from cockpit.client.local import EngineOptions, Workspace
 
 #: Longest the first frame waits for the stored runs and the repos' statuses.
 SNAPSHOT_WAIT = 1.0
@@ -48,8 +54,13 @@ SNAPSHOT_WAIT = 1.0
 ENGINE_CLOSE_WAIT = 5.0
 
 
-class CockpitApp(App[None]):
-    """Panes per repo and per run, a steering bar, an inbox."""
+class CockpitApp(App[str | None]):
+    """Panes per repo and per run, a steering bar, an inbox.
+
+    A client of the workspace's detached engine (started when none runs); given
+    ``engine_options``, it hosts an engine of its own instead (tests, benchmarks). Its
+    result is the line to print once it has left the terminal (what goes on without it).
+    """
 
     TITLE = "Cockpit"
     CSS_PATH = "app.tcss"
@@ -78,10 +89,16 @@ class CockpitApp(App[None]):
         self.model = CockpitModel()
         #: Runs full garbage collections while no key is pressed (see cockpit.tui.memory).
         self.collector = Collector()
-        self.session = EngineSession(self, workspace, engine_options or EngineOptions(), self.model)
-        self.router = CommandRouter(self.session, workspace)
         #: ``[ui]`` and ``[keys]`` of cockpit.toml (a mistake there: one ConfigError line).
         self.sections = ui_sections(workspace)
+        connector: Connector = (
+            DetachedConnector(workspace)
+            if engine_options is None
+            else HostedConnector(workspace, engine_options)
+        )
+        start_key = self.sections.keys.get("cockpit.start_engine", "ctrl+r")
+        self.session = EngineSession(self, workspace, connector, self.model, start_key)
+        self.router = CommandRouter(self.session, workspace)
         self._select, self._review, self._welcome = select, review, welcome
         self._main: MainScreen | None = None
         self.title = f"Cockpit — {workspace.root.name}"
@@ -183,31 +200,84 @@ class CockpitApp(App[None]):
         self.push_screen(HelpScreen(collect_bindings(self)))
 
     def action_quit_cockpit(self) -> None:
+        """Leave. A client detaches (its engine goes on with the runs); a hosted engine
+        stops with the cockpit, asking first when runs are in flight."""
+        if self.session.detached:
+            self.exit(self._farewell())
+            return
+        in_flight = self._in_flight()
+        if not in_flight:
+            self._stop_engine_and_exit()
+            return
+        self._ask_then_stop(
+            f"{len(in_flight)} run(s) in flight will be interrupted (resume them later). Quit?"
+        )
+
+    def action_quit_and_stop(self) -> None:
+        """Stop the engine and leave, asking first when runs are in flight."""
+        in_flight = self._in_flight()
+        if not in_flight:
+            self._stop_engine_and_exit()
+            return
+        self._ask_then_stop(
+            f"{plural(len(in_flight), 'run')} in flight become interrupted (resume them"
+            " later). Stop the engine and quit?"
+        )
+
+    def action_start_engine(self) -> None:
+        """Start the workspace's engine when none answers (the session links to it)."""
+        if self.session.start_engine():
+            self.notify("starting the engine…", timeout=3)
+        elif self.session.detached:
+            self.notify("the engine is running", timeout=3)
+        else:
+            self.notify("this cockpit hosts its own engine", timeout=3)
+
+    def _in_flight(self) -> list[str]:
+        """Runs that stopping the engine would interrupt."""
+        if self.session.detached:
+            if self.session.client is None:
+                return []  # no engine: nothing to stop
+            return [v.run.id for v in self.model.runs.values() if v.run.state.is_active]
         executing = self.session.executing()
-        in_flight = [
+        return [
             v.run.id
             for v in self.model.runs.values()
             if v.run.state.is_active and v.run.id in executing
         ]
-        if not in_flight:
-            self._stop_engine_and_exit()
-            return
 
+    def _farewell(self) -> str | None:
+        """What a detaching cockpit says once it is gone: what goes on without it."""
+        if self.session.client is None:
+            return None  # no engine to go on
+        going = sum(
+            1
+            for v in self.model.runs.values()
+            if v.run.state.is_active or v.run.state is RunState.QUEUED
+        )
+        if going:
+            keeps = "keeps" if going == 1 else "keep"
+            return f"{plural(going, 'run')} {keeps} going in the engine — cockpit to come back"
+        idle = _duration(self.workspace.config.engine.idle_exit)
+        return f"the engine stays up (it exits after {idle} idle)"
+
+    def _ask_then_stop(self, question: str) -> None:
         def confirmed(yes: bool | None) -> None:
             if yes:
                 self._stop_engine_and_exit()
 
-        self.push_screen(
-            ConfirmScreen(
-                f"{len(in_flight)} run(s) in flight will be interrupted (resume them later). Quit?"
-            ),
-            confirmed,
-        )
+        self.push_screen(ConfirmScreen(question), confirmed)
 
     @work(group="commands")
     async def _stop_engine_and_exit(self) -> None:
+        stopping = self.session.detached and self.session.client is not None
+        interrupted = len(self._in_flight())
         await self.session.stop()
-        self.exit()
+        if not stopping:
+            self.exit()  # a hosted engine stops with the cockpit, as it always did
+            return
+        said = f": {plural(interrupted, 'run')} interrupted (resume later)" if interrupted else ""
+        self.exit(f"the engine stopped{said}")
 
     def action_focus_next(self) -> None:
         if not self.main_screen.cycle_panels(1):
@@ -223,3 +293,12 @@ class CockpitApp(App[None]):
 
     def on_inbox_screen_resume(self, message: InboxScreen.Resume) -> None:
         self.router.run(SlashCommand("resume", [message.run_id]))
+
+
+def _duration(seconds: float) -> str:
+    """``600`` → ``10m``; ``90`` → ``1m30s``; as cockpit.toml writes durations."""
+    whole = round(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = [f"{n}{unit}" for n, unit in ((hours, "h"), (minutes, "m"), (secs, "s")) if n]
+    return "".join(parts) or "0s"

@@ -21,7 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "skills": ("/skills [RUN|REPO]", "the skills a run loaded and those it could load"),
     "theme": ("/theme NAME", "switch the colour theme (remembered)"),
     "help": ("/help", "show every key binding"),
-    "quit": ("/quit", "leave the cockpit"),
+    "quit": ("/quit", "leave the cockpit (runs keep going in the engine)"),
 }
 
 _NO_ARGS = {"inbox", "help", "quit"}

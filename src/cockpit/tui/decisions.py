@@ -13,9 +13,9 @@ import asyncio
 
 from textual.notifications import SeverityLevel
 
-from cockpit.client.local import repo_problem
 from cockpit.tui.commands import SlashCommand
 from cockpit.tui.model import RunView
+from cockpit.tui.reads import repo_problem
 from cockpit.tui.router import CommandRouter
 from cockpit.tui.screens.confirm import ConfirmScreen
 from cockpit.tui.selection import RepoRow
@@ -174,11 +174,8 @@ def verify(router: CommandRouter) -> None:
 
 
 async def _check_repo_gates(router: CommandRouter, name: str) -> None:
-    client = router.session.client
+    client = await router.client()
     app, model = router.app, router.model
-    if client is None:
-        app.notify("the engine is still starting", severity="warning")
-        return
     problem = await asyncio.to_thread(repo_problem, router.workspace.repo_path(name))
     if problem:
         model.repo_problems[name] = problem

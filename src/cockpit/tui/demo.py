@@ -57,7 +57,12 @@ def run_demo(directory: str | None) -> int:
     from cockpit.tui.app import CockpitApp
 
     ws, select = prepare_demo(directory)
-    CockpitApp(ws, select=select, welcome=WELCOME).run()
+    # The runs were built by an engine of this process, which is closed by now: the
+    # cockpit is a client of the workspace's detached engine (started for it), which
+    # executes the queued runs and goes on when the cockpit quits.
+    farewell = CockpitApp(ws, select=select, welcome=WELCOME).run()
+    if farewell:
+        print(farewell)
     print(f"demo workspace: {ws.root} (open it again with: {_command()} --workspace {ws.root})")
     return 0
 

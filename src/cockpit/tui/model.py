@@ -25,6 +25,7 @@ from engine.domain.events import (
     RunStateChanged,
     SkillsLoaded,
     SteeringDelivered,
+    SteeringQueued,
     ToolCallFinished,
     ToolCallRequested,
     TurnFinished,
@@ -102,8 +103,11 @@ class RunView:
     diff: WorktreeDiff | None = None
     last_seq: int = 0
     files_touched: int = 0
-    #: Ids of steering messages sent from this cockpit and not yet delivered.
+    #: Steering messages sent (from this cockpit or another) and not yet delivered.
     pending_steering: dict[int, str] = field(default_factory=dict)
+    #: Ids of every steering message shown as sent: each is shown once, whether this
+    #: cockpit's own receipt or the engine's event comes first.
+    _steering_shown: set[int] = field(default_factory=set)
     #: Entries ever added (the deque keeps only the newest), so views append exactly once.
     entries_total: int = 0
     #: The latest verdict of each gate, by gate name.
@@ -167,8 +171,11 @@ class RunView:
             case TurnFinished(turn=turn):
                 self.run.turns_completed = turn
                 self._add(Entry("turn", f"turn {turn} done"))
+            case SteeringQueued(steering_id=sid, text=text):
+                self.note_sent(sid, text)
             case SteeringDelivered(steering_id=sid, text=text):
                 self.pending_steering.pop(sid, None)
+                self._steering_shown.add(sid)  # a receipt coming after it adds nothing
                 self._add(Entry("delivered", text))
             case HumanAsked(question=question, kind=kind, choices=choices):
                 self.question = question
@@ -280,7 +287,11 @@ class RunView:
         return len(scratch.entries)
 
     def note_sent(self, steering_id: int, text: str) -> None:
-        """The human sent a steering message from this cockpit (receipt comes later)."""
+        """A steering message was sent (typed here, or the engine said so): shown once,
+        pending until its agent gets it."""
+        if steering_id in self._steering_shown:
+            return
+        self._steering_shown.add(steering_id)
         self.pending_steering[steering_id] = text
         self._add(Entry("you", text))
 

@@ -98,8 +98,15 @@ class CommandRouter(Commands):
             self.app.notify(str(exc), severity="error")
 
     def in_background(self, work: Coroutine[Any, Any, None], name: str) -> None:
-        """Run ``work`` (a coroutine) as the commands run: the decisions, which ask first."""
-        self.app.run_worker(work, name=name, group="commands")
+        """Run ``work`` (a coroutine) as the commands run: the decisions, which ask first.
+        An error (no engine to ask) is one notification line."""
+        self.app.run_worker(self._said(work), name=name, group="commands")
+
+    async def _said(self, work: Coroutine[Any, Any, None]) -> None:
+        try:
+            await work
+        except CockpitError as exc:
+            self.app.notify(str(exc), severity="error")
 
 
 #: Every command, in the order of the app's BINDINGS (the footer's, help's and the
@@ -220,13 +227,29 @@ ROUTES: tuple[Route, ...] = (
     ),
     Route(
         "quit",
-        "leave the cockpit",
+        "leave the cockpit: runs keep going in the engine",
         "quit_cockpit",
         (
             Key("q", "Quit", "cockpit.quit"),
             Key("ctrl+c", "Quit", "cockpit.quit_ctrl_c", show=False, priority=True, tooltip=""),
         ),
         slash=True,
+        app_wide=True,
+    ),
+    Route(
+        "quit_and_stop",
+        "stop the workspace's engine and leave (runs in flight are interrupted; asks first)",
+        "quit_and_stop",
+        # Not in the footer (80 columns hold no more keys): help and the palette list it.
+        (Key("Q", "Stop engine & quit", "cockpit.quit_and_stop", show=False),),
+        app_wide=True,
+    ),
+    # Priority: the engine may stop while any screen is shown.
+    Route(
+        "start_engine",
+        "start the workspace's engine again, once it stopped",
+        "start_engine",
+        (Key("ctrl+r", "Start engine", "cockpit.start_engine", show=False, priority=True),),
         app_wide=True,
     ),
     # No key: the palette offers them.

@@ -1,48 +1,60 @@
-"""The engine session: the engine the cockpit hosts, seen through its client.
+"""The engine session: the cockpit's link to the engine, and the model kept from it.
 
-:class:`EngineSession` opens the client (the engine runs on Textual's loop, in a
-worker), reads the snapshot (every stored run with its recent events, the repos), follows
-every run's events from one subscription and folds them into the
+:class:`EngineSession` links to the engine through a
+:class:`~cockpit.tui.connector.Connector` (the workspace's detached engine, or one hosted
+in this process), reads the snapshot (every stored run with its recent events, the
+repos), follows every run's events from one subscription and folds them into the
 :class:`~cockpit.tui.model.CockpitModel`, and keeps the repos, the runs' diffs and older
-transcript pages coming. It never touches a widget: what changed is said with the
-messages below, posted to its listener (the main screen), which draws it.
+transcript pages coming (:mod:`cockpit.tui.reads`).
+
+A detached engine may go away while the cockpit is open (stopped, killed): the session
+then says so once (:class:`EngineSession.Lost`), keeps the model as it was, refuses
+commands with that one line, and links again by itself as soon as an engine answers
+(or starts one when the human asks): the runs are read again and the subscription
+resumes after the last event folded in, so nothing is missed and nothing is shown twice.
+
+It never touches a widget: what changed is said with the messages below, posted to its
+listener (the main screen), which draws it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.app import App
 from textual.message import Message
 from textual.message_pump import MessagePump
-from textual.timer import Timer
 
-from cockpit.client import EngineClient, InProcessClient, open_client
-from cockpit.client.local import EngineOptions, Workspace, repo_problem
-from cockpit.tui.model import CockpitModel, RunView
-from engine.domain.errors import CockpitError
+from cockpit.client.api import EngineClient
+from cockpit.tui.connector import Connector, Link
+from cockpit.tui.model import CockpitModel
+from cockpit.tui.reads import PAGE, OlderLoaded, Reads, ReposChanged, RunsChanged
+from engine.domain.errors import CockpitError, EngineUnavailable
 from engine.domain.events import Event
 
-__all__ = ["PAGE", "REPO_POLL", "EngineSession"]
+if TYPE_CHECKING:
+    from cockpit.client.local import Workspace
+
+__all__ = ["PAGE", "RECONNECT_POLL", "REPO_POLL", "EngineSession"]
 
 #: How often the repos are re-read.
 REPO_POLL = 3.0
-#: Events read per run at start-up, and per "older" page; the store keeps them all.
-PAGE = 300
+#: How often, while the detached engine is gone, the session looks for one again.
+RECONNECT_POLL = 1.0
 #: Events after which a run's stored fields (worktree, base sha, error) and its diff may
 #: have changed: the run is read again.
 _REFETCH_ON = ("turn_finished", "work_committed", "file_changed", "run_state_changed")
 
 
-class EngineSession:
-    """The client of the engine the app hosts, and the model kept up to date from it.
+class EngineSession(Reads):
+    """The link to the engine, and the model kept up to date from it.
 
-    ``start`` (as the app loads) opens the engine in a worker; ``ready`` is set once the
-    snapshot is in the model and the listener was told; ``closed`` once the engine has
-    closed its store (or could not start). The session's workers and timers are the
+    ``start`` (as the app loads) links in a worker; ``ready`` is set once the first
+    snapshot is in the model and the listener was told; ``closed`` once the session has
+    ended (the app leaving; a hosted engine that stopped or could not start). ``lost``
+    is the line said while no engine answers. The session's workers and timers are the
     app's (a session is no widget); its messages go to the listener given to ``attach``.
     """
 
@@ -63,128 +75,211 @@ class EngineSession:
             super().__init__()
             self.notices = notices
 
-    class RunsChanged(Message):
-        """The views of ``run_ids`` changed; ``new_rows``: runs were added to the model."""
+    #: What the reads say (defined with them, named after the session).
+    RunsChanged = RunsChanged
+    ReposChanged = ReposChanged
+    OlderLoaded = OlderLoaded
 
-        def __init__(self, run_ids: set[str], new_rows: bool = False) -> None:
+    class Lost(Message):
+        """No engine answers (it stopped, died, or could not start): ``line`` says so."""
+
+        def __init__(self, line: str) -> None:
             super().__init__()
-            self.run_ids = run_ids
-            self.new_rows = new_rows
+            self.line = line
 
-    class ReposChanged(Message):
-        """Every repo's status (and working-tree diff) was read again."""
-
-    class OlderLoaded(Message):
-        """``added`` older transcript entries were put in front of ``view``'s."""
-
-        def __init__(self, view: RunView, added: int) -> None:
-            super().__init__()
-            self.view = view
-            self.added = added
+    class Back(Message):
+        """An engine answers again; what it did meanwhile is in the model."""
 
     def __init__(
         self,
         app: App[Any],
         workspace: Workspace,
-        options: EngineOptions,
+        connector: Connector,
         model: CockpitModel,
+        start_key: str = "ctrl+r",
     ) -> None:
-        self.app = app
-        self.workspace = workspace
-        self.model = model
-        #: The client (None until the engine opened, and once it closed).
-        self.client: InProcessClient | None = None
-        #: The snapshot is in the model and the listener was told: commands may go.
-        self.ready = asyncio.Event()
-        #: The stored runs and the repos are in the model (or the engine gave up).
+        super().__init__(app, workspace, model)
+        #: The stored runs and the repos are in the model (or no engine could be reached).
         self.snapshot_read = asyncio.Event()
-        #: The engine closed its store (or never opened it).
+        #: The session ended: the app is leaving, or a hosted engine stopped.
         self.closed = asyncio.Event()
-        self._options = options
+        #: While no engine answers: the one line that says so (None while linked).
+        self.lost: str | None = None
+        self._connector = connector
+        #: The key that starts an engine again, as the lines name it.
+        self._start_key = start_key
+        self._link: Link | None = None
         self._started = False
-        self._listener: MessagePump | None = None
+        self._leaving = False
+        #: Runs were read from an engine at least once (the model holds its snapshot).
+        self._had_snapshot = False
+        #: The human asked for an engine (the start key): the next try starts one.
+        self._wanted = asyncio.Event()
+        #: Set while no engine answers (commands waiting for the first link stop waiting).
+        self._gone = asyncio.Event()
         self._attached = asyncio.Event()
-        # One consumer folds batches in arrival order: views drop seqs they have passed, so
-        # a batch overtaking an earlier one would lose events.
-        self._batches: asyncio.Queue[list[Event]] = asyncio.Queue()
         self._last_event_id = 0
-        self._poll: Timer | None = None
+
+    @property
+    def detached(self) -> bool:
+        """Whether the engine is a process of its own (it goes on when the cockpit quits)."""
+        return self._connector.detached
 
     # --- lifecycle ----------------------------------------------------------------
     def start(self) -> None:
-        """Open the engine in a worker of the app (the repos are listed at once, unread)."""
+        """Link to the engine in a worker of the app (the repos are listed at once,
+        unread)."""
         for name in self.workspace.config.repos:
             self.model.repos[name] = None
         self.app.run_worker(self._main(), group="engine", name="engine", exit_on_error=False)
         self._started = True
 
     def attach(self, listener: MessagePump) -> None:
-        """Post this session's messages to ``listener`` (the main screen, once mounted:
-        until then, what the engine read waits in the model)."""
-        self._listener = listener
+        super().attach(listener)
         self._attached.set()
 
     async def wait_closed(self, timeout: float) -> None:
-        """Wait (at most ``timeout`` seconds) for a started engine to close its store."""
+        """Wait (at most ``timeout`` seconds) for a started session to end (a hosted
+        engine closes its store on the way)."""
         if self._started:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.closed.wait(), timeout)
 
     def executing(self) -> list[str]:
-        """The runs this process's engine executes now."""
-        client = self.client
-        return client.executing() if client is not None else []
+        """The runs this process executes now (a hosted engine's; a client runs none)."""
+        link = self._link
+        return link.executing() if link is not None else []
 
-    async def stop(self) -> None:
-        """Stop the engine (runs in flight become interrupted) and wait until it has."""
-        client = self.client
-        if client is None:
+    async def current_client(self) -> EngineClient:
+        """The engine's client, once the first snapshot is shown; while no engine
+        answers, :class:`EngineUnavailable` with the line that says so."""
+        if not self.ready.is_set() and not self._gone.is_set():
+            waits = [asyncio.ensure_future(e.wait()) for e in (self.ready, self._gone)]
+            try:
+                await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for waiting in waits:
+                    waiting.cancel()
+        if self.client is None:
+            raise EngineUnavailable(self.lost or "the engine is not reachable")
+        return self.client
+
+    def start_engine(self) -> bool:
+        """Start an engine now (the start key), when none answers; False: one does (or
+        the engine is this process's own)."""
+        if not self.detached or self.client is not None:
+            return False
+        self._wanted.set()
+        return True
+
+    async def stop(self, timeout: float = 15.0) -> None:
+        """Stop the engine (runs in flight become interrupted) and wait (at most
+        ``timeout`` seconds) until it has; the session ends with it."""
+        self._leaving = True
+        link = self._link
+        if link is None:
             return
-        client.stop()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(link.stop_engine(), timeout)
         for worker in self.app.workers:
             if worker.group == "engine":
-                await worker.wait()
-
-    def _post(self, message: Message) -> None:
-        if self._listener is not None:
-            self._listener.post_message(message)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(worker.wait(), timeout)
 
     async def _main(self) -> None:
+        start = True  # the first link starts an engine when none runs
         try:
-            await self._serve()
-        except CockpitError as exc:
-            # The cockpit stays open (the store can be moved aside, then the cockpit
-            # reopened); what went wrong is said, not left to an empty screen.
-            self.app.notify(f"the engine could not start: {exc}", severity="error", timeout=60)
+            while True:
+                line = await self._linked_once(start)
+                if self._leaving or not self.detached:
+                    return
+                self._lose(line)
+                start = await self._next_try()
         finally:
-            # Also when the engine could not start: the screen must not wait for it.
+            # Also when no engine was ever reached: neither the screen nor a command
+            # waits for one.
             self.snapshot_read.set()
+            self._gone.set()
             self.closed.set()
 
-    async def _serve(self) -> None:
-        async with open_client(self.workspace, self._options) as client:
-            self.client = client
-            await self._read_snapshot(client)
-            self.snapshot_read.set()
-            await self._attached.wait()
-            self._post(self.Opened())
-            self.ready.set()
-            for view in self.model.runs.values():
-                self.fetch_diff(view.run.id)
-            status = await client.sandbox_status()
-            if not status.enforced:
-                self._post(self.Unconfined(status.detail))
-            self.app.run_worker(self._follow_events(client), group="follow", name="follow")
-            self.app.run_worker(self._ingest_loop(), group="ingest", name="ingest")
-            self._poll = self.app.set_interval(REPO_POLL, self.refresh_repos)
-            try:
-                await client.serve()
-            finally:
-                # Nothing may touch the store once the context below closes it.
-                self.client = None
-                self._poll.stop()
-                for group in ("follow", "ingest", "diff", "older"):
-                    self.app.workers.cancel_group(self.app, group)
+    async def _linked_once(self, start: bool) -> str | None:
+        """Link (``start``: starting an engine when none runs) and follow the engine
+        until it goes; then the line that says so (None: still none to link to)."""
+        linked = False
+        try:
+            async with self._connector.link(start=start) as link:
+                linked = True
+                await self._follow(link)
+        except CockpitError as exc:
+            if not self.detached:
+                # The cockpit stays open (the store can be moved aside, then the cockpit
+                # reopened); what went wrong is said, not left to an empty screen.
+                self.app.notify(f"the engine could not start: {exc}", severity="error", timeout=60)
+                return None
+            if not linked:
+                if not start:
+                    return None  # looked for one: none runs yet
+                return f"the engine could not start: {exc} — {self._start_key} tries again"
+        return (
+            "the engine stopped — runs in flight are interrupted; "
+            f"{self._start_key} starts it again"
+        )
+
+    # --- the engine going and coming back ---------------------------------------------
+    def _lose(self, line: str | None) -> None:
+        """No engine answers: ``line`` says so (None: nothing new to say)."""
+        self.snapshot_read.set()  # the screen shows what it has, not placeholders
+        self._gone.set()
+        if line is None:
+            return
+        self.lost = line
+        self._post(self.Lost(line))
+
+    async def _next_try(self) -> bool:
+        """Wait until it is time to look for an engine again; True: start one (asked)."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wanted.wait(), RECONNECT_POLL)
+        wanted = self._wanted.is_set()
+        self._wanted.clear()
+        return wanted
+
+    async def _follow(self, link: Link) -> None:
+        """Read what the engine has (all of it the first time; what was missed after),
+        then fold its events in until it goes."""
+        client = link.client
+        self.client, self._link = client, link
+        batches: asyncio.Queue[tuple[int, list[Event]]] = asyncio.Queue()
+        try:
+            if self._had_snapshot:
+                await self._catch_up(client)
+            else:
+                await self._read_snapshot(client)
+                self.lost = None
+                self._gone.clear()
+                await self._opened(client)
+            self.app.run_worker(self._subscribe(client, batches), group="follow", name="follow")
+            self.app.run_worker(self._ingest_loop(batches), group="ingest", name="ingest")
+            await link.held()
+        finally:
+            # Nothing may touch the engine once the link closes.
+            self._link = None
+            self.client = None
+            for group in ("follow", "ingest", "diff", "older", "repos"):
+                self.app.workers.cancel_group(self.app, group)
+
+    async def _opened(self, client: EngineClient) -> None:
+        """The first snapshot is in the model: tell the listener, start the repo poll."""
+        self._had_snapshot = True
+        self.snapshot_read.set()
+        await self._attached.wait()
+        self._post(self.Opened())
+        self.ready.set()
+        for view in self.model.runs.values():
+            self.fetch_diff(view.run.id)
+        self.app.set_interval(REPO_POLL, self.refresh_repos)
+        status = await client.sandbox_status()
+        if not status.enforced:
+            self._post(self.Unconfined(status.detail))
 
     async def _read_snapshot(self, client: EngineClient) -> None:
         """Read every run, its recent events and the repos into the model (no widgets:
@@ -205,17 +300,43 @@ class EngineSession:
         # The repos' git processes run while the store is read.
         await asyncio.gather(read_runs(), self._read_repos(client), read_gates())
 
-    # --- events -------------------------------------------------------------------
-    async def _follow_events(self, client: EngineClient) -> None:
-        """Every run's stored events, this engine's and other processes' (a CLI `--wait`,
-        a background engine), page by page from where the snapshot left off."""
-        async for page in client.subscribe(self._last_event_id):
-            self._last_event_id = page.last_id
-            self._batches.put_nowait(page.events)
+    async def _catch_up(self, client: EngineClient) -> None:
+        """After the engine was gone: every run's stored row again, and the runs started
+        meanwhile with their recent events; then the listener is told the engine is
+        back. What happened to the known runs comes with the subscription, resumed after
+        the last event folded in."""
+        new_rows = False
+        for run in await client.list_runs():
+            if run.id in self.model.runs:
+                self.model.upsert(run)
+            else:
+                self.model.upsert(run).load(await client.events_tail(run.id, PAGE))
+                new_rows = True
+        self.lost = None
+        self._gone.clear()
+        self._post(self.Back())
+        self._post(self.RunsChanged(set(self.model.runs), new_rows))
+        self.app.run_worker(self.refresh_repos(), group="repos")
 
-    async def _ingest_loop(self) -> None:
-        while True:
-            await self._ingest(await self._batches.get())
+    # --- events -------------------------------------------------------------------
+    async def _subscribe(
+        self, client: EngineClient, batches: asyncio.Queue[tuple[int, list[Event]]]
+    ) -> None:
+        """Every run's stored events, this engine's and other processes', page by page
+        from the last one folded in."""
+        with contextlib.suppress(EngineUnavailable):  # the link ends: _follow says so
+            async for page in client.subscribe(self._last_event_id):
+                batches.put_nowait((page.last_id, page.events))
+
+    async def _ingest_loop(self, batches: asyncio.Queue[tuple[int, list[Event]]]) -> None:
+        # One consumer folds batches in arrival order: views drop seqs they have passed,
+        # so a batch overtaking an earlier one would lose events.
+        with contextlib.suppress(EngineUnavailable):
+            while True:
+                last_id, events = await batches.get()
+                await self._ingest(events)
+                # Only now: a link that breaks mid-batch resumes before this batch.
+                self._last_event_id = last_id
 
     async def _ingest(self, events: list[Event]) -> None:
         client = self.client
@@ -247,68 +368,3 @@ class EngineSession:
             # Events are stored before they are delivered, so the row is never older.
             self.model.runs[run_id].run = run
             self.fetch_diff(run_id)
-
-    # --- diffs, repos, older pages ----------------------------------------------------
-    def fetch_diff(self, run_id: str) -> None:
-        """Read the run's worktree diff again (in the background; many may run at once)."""
-        self.app.run_worker(self._fetch_diff(run_id), group="diff", exclusive=False)
-
-    async def _fetch_diff(self, run_id: str) -> None:
-        view = self.model.runs.get(run_id)
-        client = self.client
-        if client is None or view is None or not view.run.worktree or not view.run.base_sha:
-            return
-        worktree = Path(view.run.worktree)
-        if not worktree.is_dir():
-            return
-        with contextlib.suppress(CockpitError):
-            view.diff = await client.worktree_diff(worktree, view.run.base_sha)
-            self._post(self.RunsChanged({run_id}))
-
-    async def _read_repos(self, client: EngineClient) -> None:
-        """Every repo's status (and working-tree diff when dirty) into the model."""
-        model = self.model
-
-        async def read(name: str) -> None:
-            path = self.workspace.repo_path(name)
-            try:
-                if model.repos.get(name) is None:  # first read: is it a repo at all?
-                    problem = await asyncio.to_thread(repo_problem, path)
-                    if problem:
-                        raise CockpitError(problem)
-                status = await client.repo_status(path)
-            except CockpitError as exc:
-                problem = await asyncio.to_thread(repo_problem, path)
-                model.repo_problems[name] = problem or str(exc)
-                return
-            model.repo_problems.pop(name, None)
-            model.repos[name] = status
-            if status.head_sha and not status.clean:
-                with contextlib.suppress(CockpitError):
-                    model.repo_diffs[name] = await client.worktree_diff(path, status.head_sha)
-            else:
-                model.repo_diffs.pop(name, None)
-
-        # Repos are independent git processes: read them side by side.
-        await asyncio.gather(*(read(name) for name in list(model.repos)))
-
-    async def refresh_repos(self) -> None:
-        """Read every repo again (every REPO_POLL seconds once the snapshot is shown)."""
-        client = self.client
-        if client is None or not self.ready.is_set():
-            return
-        await self._read_repos(client)
-        self._post(self.ReposChanged())
-
-    def load_older(self, view: RunView) -> None:
-        """Put the run's previous page of events in front of its view (one at a time)."""
-        self.app.run_worker(self._load_older(view), group="older", exclusive=True)
-
-    async def _load_older(self, view: RunView) -> None:
-        client = self.client
-        if client is None or view.first_seq <= 1:
-            return
-        older = await client.events_tail(view.run.id, PAGE, before_seq=view.first_seq)
-        added = view.prepend(older)
-        if added:
-            self._post(self.OlderLoaded(view, added))

@@ -11,19 +11,21 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from textual.app import App
 from textual.message import Message
 
-from cockpit.client import InProcessClient
-from cockpit.client.local import Workspace
+from cockpit.client.api import EngineClient
 from cockpit.tui.commands import SlashCommand
 from cockpit.tui.model import CockpitModel
 from cockpit.tui.selection import RepoRow, Row, RunRow
 from cockpit.tui.session import EngineSession
 from cockpit.tui.themes import switch_theme
 from engine.domain.errors import BadInput, CockpitError
+
+if TYPE_CHECKING:
+    from cockpit.client.local import Workspace
 
 __all__ = ["Commands", "Handler", "Listener"]
 
@@ -102,12 +104,10 @@ class Commands:
         if self._listener is not None:
             self._listener.post_message(message)
 
-    async def client(self) -> InProcessClient:
-        """The engine's client, once the snapshot is shown."""
-        await self.session.ready.wait()
-        client = self.session.client
-        assert client is not None
-        return client
+    async def client(self) -> EngineClient:
+        """The engine's client, once the snapshot is shown (``EngineUnavailable``, its
+        one line naming the key that starts it, while no engine answers)."""
+        return await self.session.current_client()
 
     def run_named(self, command: SlashCommand) -> str | None:
         """The run a command is about: named, else the highlighted one (None, said in

@@ -6,10 +6,14 @@ and its line, as the engine's own sections get.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from cockpit.client.local import Workspace, describe_validation_error
 from engine.domain.errors import ConfigError
+
+if TYPE_CHECKING:
+    from cockpit.client.local import Workspace
 
 
 class UiConfig(BaseModel):
@@ -45,4 +49,8 @@ def ui_sections(workspace: Workspace) -> UiSections:
             text = path.read_text(encoding="utf-8")
         except OSError:
             text = ""
+        # Imported only for a mistake: cockpit.client.local brings the engine's modules,
+        # which a cockpit that is the engine's client never loads otherwise.
+        from cockpit.client.local import describe_validation_error
+
         raise ConfigError(describe_validation_error(exc, text, path)) from None

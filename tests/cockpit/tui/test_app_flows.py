@@ -289,9 +289,7 @@ async def test_quit_with_a_run_in_flight_asks_then_interrupts_it(ws: Workspace, 
     async with app.run_test(size=SIZE) as pilot:
         run_id = await start_run(pilot, path)
         await until(pilot, lambda: state_of(app, run_id) is RunState.RUNNING)
-        client = app.session.client
-        assert client is not None
-        await until(pilot, lambda: run_id in client.executing())
+        await until(pilot, lambda: run_id in app.session.executing())
         await pilot.press("q")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         confirm = app.screen

@@ -151,9 +151,7 @@ async def test_an_interrupted_run_waits_in_the_inbox_and_one_key_resumes_it(
     app = make_app(ws)
     async with app.run_test(size=SIZE) as pilot:
         run_id = await start_run(pilot, path)
-        client = app.session.client
-        assert client is not None
-        await until(pilot, lambda: run_id in client.executing())
+        await until(pilot, lambda: run_id in app.session.executing())
         await pilot.press("q")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         await pilot.press("y")

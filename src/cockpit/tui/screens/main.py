@@ -16,7 +16,6 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Footer, Header
 
-from cockpit.client.local import Workspace
 from cockpit.tui import decisions, outside
 from cockpit.tui.commands import SlashCommand, parse
 from cockpit.tui.focus import PanelFocus
@@ -41,6 +40,7 @@ from engine.domain.state import RunState
 # Screens other than the inbox and the confirmations are imported when first opened:
 # start-up (the first frame) does not wait for modules it does not show.
 if TYPE_CHECKING:
+    from cockpit.client.local import Workspace
     from cockpit.tui.screens.findings import Place
 
 
@@ -120,9 +120,14 @@ class MainScreen(Screen[None]):
         mount and the read)."""
         if self._snapshot_shown:
             return
-        self._snapshot_shown = True
         run_list = self.query_one(RunList)
         run_list.rebuild(self.model)
+        if not self.session.ready.is_set() and self.session.lost is not None:
+            # No engine could be reached yet: the repos now, the runs once one answers.
+            self._show_selected()
+            self._update_counts()
+            return
+        self._snapshot_shown = True
         if self._initial_select:
             run_list.select(RunRow(self._initial_select))
             if self._initial_review:
@@ -147,6 +152,16 @@ class MainScreen(Screen[None]):
         # The header says it once the notification is out: after the app has taken the
         # notification from its queue, where the header's update goes behind it.
         self.app.call_later(self._update_counts)
+
+    def on_engine_session_lost(self, message: EngineSession.Lost) -> None:
+        """No engine answers: said once; what the model has stays on the screen."""
+        self.notify(message.line, title="Engine", severity="error", timeout=10)
+        self._show_snapshot()  # when none was ever reached: the repos at least
+        self._update_counts()
+
+    def on_engine_session_back(self, _message: EngineSession.Back) -> None:
+        self.notify("the engine is back: the runs are up to date", title="Engine", timeout=5)
+        self._update_counts()
 
     def on_engine_session_noticed(self, message: EngineSession.Noticed) -> None:
         for notice in message.notices:
@@ -228,6 +243,9 @@ class MainScreen(Screen[None]):
         return self._welcome.replace("{inbox}", hint) if self._welcome else ""
 
     def _update_counts(self) -> None:
+        if self.session.lost is not None:
+            self.app.sub_title = f"{self.workspace.root} · {self.session.lost}"
+            return
         counts = self.model.counts()
         self.app.sub_title = (
             f"{self.workspace.root} · {counts['running']} running · "
@@ -274,7 +292,7 @@ class MainScreen(Screen[None]):
         view = self.model.runs.get(run_id)
         client = self.session.client
         if client is None or view is None:
-            self.notify("the engine is still starting", severity="warning")
+            self.notify(self.session.lost or "the engine is still starting", severity="warning")
             return
 
         def closed(outcome: str | None) -> None:

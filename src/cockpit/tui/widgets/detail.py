@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.app import ComposeResult
 from textual.widgets import ContentSwitcher
 
-from cockpit.client.local import Workspace
 from cockpit.tui.model import CockpitModel, RunView
 from cockpit.tui.selection import RepoRow, Row, RunRow
 from cockpit.tui.widgets.diff_panel import DiffPanel
 from cockpit.tui.widgets.repo_pane import RepoPane
 from cockpit.tui.widgets.run_pane import RunPane, Transcript
+
+if TYPE_CHECKING:
+    from cockpit.client.local import Workspace
 
 __all__ = ["DetailPane"]
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from rich.color import Color as RichColor
@@ -88,7 +89,7 @@ def test_review_side_by_side_sizes(snap_compare, size: tuple[int, int]) -> None:
 
 
 # --- widths ---------------------------------------------------------------------------
-def _in_cockpit(size: tuple[int, int], check: Callable[[Pilot[None]], Awaitable[None]]) -> None:
+def _in_cockpit(size: tuple[int, int], check: Callable[[Pilot[Any]], Awaitable[None]]) -> None:
     """Run ``check`` on the snapshot cockpit (waiting run selected) at ``size``."""
     app = _cockpit(f"layout-pilot-{_ids(size)}", select="a5k5e5d5")
 
