@@ -18,6 +18,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from cockpit.client.daemon import process_running
 from engine.adapters.store.sqlite import SqliteRunStore
 from engine.domain.events import AgentText, Event, RunStateChanged
 from engine.domain.models import Run, utcnow
@@ -275,21 +276,18 @@ def stop_engines_under(folder: Path, timeout: float = 15.0) -> list[int]:
         with _gone():
             os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and any(_running(p) for p in pids):
+    while time.monotonic() < deadline and any(alive(p) for p in pids):
         time.sleep(0.05)
     for pid in pids:
-        if _running(pid):
+        if alive(pid):
             with _gone():
                 os.kill(pid, signal.SIGKILL)
     return pids
 
 
-def _running(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rpartition(")")[2].split()[:1] != ["Z"]
+#: Whether a pid runs, read from /proc (it holds for a process that is not this one's
+#: child; a zombie counts as dead): the client's own check.
+alive = process_running
 
 
 def _gone():

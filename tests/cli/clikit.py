@@ -11,6 +11,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from builders import alive
+
 COCKPIT = [sys.executable, "-m", "cockpit"]
 #: ``cockpit`` as on a machine where no sandbox can be had (bubblewrap reported missing).
 COCKPIT_WITHOUT_SANDBOX = [
@@ -64,14 +66,6 @@ def assert_one_line_error(done: subprocess.CompletedProcess, *needles: str) -> N
 
 
 # --- the workspace's detached engine -----------------------------------------------------
-def alive(pid: int) -> bool:
-    """Whether ``pid`` runs: read from /proc, so it holds for a process that is not this
-    one's child (a zombie, dead but not yet waited for, counts as dead)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rpartition(")")[2].split()[:1] != ["Z"]
 
 
 def engine_pid(cwd: Path) -> int | None:

@@ -32,7 +32,7 @@ import pytest
 from clikit import COCKPIT, cockpit, cockpit_json, wait_run
 
 import builders
-from builders import engines_under
+from builders import alive, engines_under
 from engine.adapters.process import run_processes
 from engine.rpc import wire
 from engine.rpc.address import MAX_PATH, lock_owner
@@ -99,15 +99,6 @@ def wait_for(predicate: Callable[[], Any], timeout: float, what: str | Callable[
             return value
         assert time.monotonic() < deadline, what() if callable(what) else what
         time.sleep(0.05)
-
-
-def alive(pid: int) -> bool:
-    """Whether ``pid`` runs (a zombie does not)."""
-    try:
-        text = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return text.rpartition(")")[2].split()[:1] != ["Z"]
 
 
 def status(root: Path, env: dict | None = None) -> tuple[int, dict]:

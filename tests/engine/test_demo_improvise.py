@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from builders import alive
 from engine.adapters.agents.improvise import improvise
 from engine.adapters.agents.scenario import Scenario
 from engine.bootstrap import open_engine
@@ -227,15 +228,6 @@ def engine_pid(root: Path) -> int | None:
     """The pid of the workspace's detached engine, None when none runs."""
     status = json.loads(cockpit(root, "engine", "status", "--json").stdout)
     return status["pid"] if status["engine"] else None
-
-
-def alive(pid: int) -> bool:
-    """Whether ``pid`` (not this process's child) runs; a zombie does not."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rpartition(")")[2].split()[:1] != ["Z"]
 
 
 def show(root: Path, run_id: str) -> dict:

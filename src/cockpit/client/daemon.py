@@ -204,7 +204,7 @@ async def stop_engine(workspace: Workspace, timeout: float = STOP_TIMEOUT) -> in
         with contextlib.suppress(EngineUnavailable):
             await client.stop_engine()
         await client.close()
-    if pid is None or not _alive(pid):
+    if pid is None or not process_running(pid):
         return pid if client is not None else None
     if await _exited(pid, timeout):
         return pid
@@ -222,7 +222,7 @@ def _lock_pid(workspace: Workspace) -> int | None:
     return lock_owner(workspace.state_dir)
 
 
-def _alive(pid: int) -> bool:
+def process_running(pid: int) -> bool:
     """Whether ``pid`` runs (a zombie, dead but not yet waited for, does not)."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
@@ -234,7 +234,7 @@ def _alive(pid: int) -> bool:
 async def _exited(pid: int, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if not _alive(pid):
+        if not process_running(pid):
             return True
         await asyncio.sleep(0.05)
-    return not _alive(pid)
+    return not process_running(pid)

@@ -16,7 +16,7 @@ import contextlib
 import itertools
 import json
 import os
-from collections.abc import AsyncIterator, Collection
+from collections.abc import AsyncGenerator, AsyncIterator, Collection
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -195,46 +195,43 @@ class SocketClient:
                 self._writer.write(wire.request(None, "unsubscribe", {"subscription": sub}))
 
     # --- streams ---------------------------------------------------------------------
+    async def _pages(self, **params: Any) -> AsyncGenerator[dict[str, Any]]:
+        """The pages of one subscription, until the engine says this client fell behind
+        (``resync``: the caller subscribes again after what it has)."""
+        sub, queue = await self._open_stream(**params)
+        try:
+            while True:
+                msg = await queue.get()
+                if isinstance(msg, _Gone):
+                    raise EngineUnavailable(self._why)
+                if msg["method"] == wire.RESYNC:
+                    return
+                yield msg["params"]
+        finally:
+            await self._close_stream(sub)
+
     async def subscribe(self, after_id: int = 0) -> AsyncIterator[EventPage]:
         """See :meth:`cockpit.client.api.EngineClient.subscribe`."""
         while True:
-            sub, queue = await self._open_stream(after_id=after_id)
-            try:
-                while True:
-                    msg = await queue.get()
-                    if isinstance(msg, _Gone):
-                        raise EngineUnavailable(self._why)
-                    if msg["method"] == wire.RESYNC:
-                        break  # fell behind: subscribe again after what was yielded
-                    params = msg["params"]
-                    events = wire.decode_events(params["events"])
-                    after_id = int(params["last_id"])
-                    yield EventPage(after_id, events)
-            finally:
-                await self._close_stream(sub)
+            async with contextlib.aclosing(self._pages(after_id=after_id)) as pages:
+                async for page in pages:
+                    after_id = int(page["last_id"])
+                    yield EventPage(after_id, wire.decode_events(page["events"]))
 
     async def run_events(self, run_id: str, after_seq: int = 0) -> AsyncIterator[Event]:
         """See :meth:`cockpit.client.api.EngineClient.run_events`."""
         while True:
-            sub, queue = await self._open_stream(run_id=run_id, after_seq=after_seq)
-            try:
-                while True:
-                    msg = await queue.get()
-                    if isinstance(msg, _Gone):
-                        raise EngineUnavailable(self._why)
-                    if msg["method"] == wire.RESYNC:
-                        break
-                    params = msg["params"]
-                    for event in wire.decode_events(params["events"]):
+            params = {"run_id": run_id, "after_seq": after_seq}
+            async with contextlib.aclosing(self._pages(**params)) as pages:
+                async for page in pages:
+                    for event in wire.decode_events(page["events"]):
                         if event.seq > after_seq:
                             after_seq = event.seq
                             yield event
-                    if params.get("error"):
-                        wire.raise_error(params["error"])
-                    if params.get("done"):
+                    if page.get("error"):
+                        wire.raise_error(page["error"])
+                    if page.get("done"):
                         return
-            finally:
-                await self._close_stream(sub)
 
     # --- the engine process ----------------------------------------------------------
     async def status(self) -> dict[str, Any]:

@@ -289,8 +289,12 @@ class EngineSession(Reads):
             # The id first: what is stored meanwhile is followed too (a view drops the
             # events its recent ones already hold).
             self._last_event_id = await client.last_event_id()
-            for run in await client.list_runs():
-                self.model.upsert(run).load(await client.events_tail(run.id, PAGE))
+            runs = await client.list_runs()
+            # Asked all at once: the engine reads the next pages while this process
+            # rebuilds the ones come (in the runs' order, as asked one by one).
+            tails = await asyncio.gather(*(client.events_tail(run.id, PAGE) for run in runs))
+            for run, tail in zip(runs, tails, strict=True):
+                self.model.upsert(run).load(tail)
 
         async def read_gates() -> None:
             for name in self.workspace.config.repos:
