@@ -756,3 +756,29 @@ def test_two_commands_at_once_start_one_engine(
         lambda: len(engines_under(tmp_path)) == 1, 10, lambda: f"engines: {engines_under(tmp_path)}"
     )
     assert engines_under(tmp_path) == [engine_pid(root)]
+
+
+def test_the_engine_follows_an_edited_config(
+    workspace_root: Path, make_repo, write_scenario
+) -> None:
+    """A repo added (and a broken edit) while the engine runs: the next command sees the
+    new repo without a restart; a config that does not load is one line from the
+    command, and the engine keeps serving with the one it had."""
+    pid = start(workspace_root)
+    extra = make_repo("extra")
+    added = cockpit("repo", "add", str(extra), cwd=workspace_root)
+    assert added.returncode == 0, added.stderr
+    scenario = write_scenario('[[step]]\nwrite = { path = "x.txt", content = "x\\n" }\n')
+    done = cockpit("run", "extra", "on the new repo", "--scenario", scenario, "--wait",
+                   cwd=workspace_root)  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert engine_pid(workspace_root) == pid  # the same engine, not a new one
+    config = workspace_root / "cockpit.toml"
+    good = config.read_text()
+    config.write_text(good + "\n[limits]\nmax_running = 'many'\n")
+    broken = cockpit("runs", cwd=workspace_root)
+    assert broken.returncode == 2 and len(broken.stderr.strip().splitlines()) == 1
+    config.write_text(good)
+    again = cockpit("run", "extra", "again", "--scenario", scenario, "--wait", cwd=workspace_root)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert engine_pid(workspace_root) == pid

@@ -30,6 +30,7 @@ from engine.domain.redact import RedactingFilter
 from engine.domain.state import ACTIVE, RunState
 from engine.rpc import wire
 from engine.rpc.address import bind_path, lock_owner, lock_path, private_folder, socket_link
+from engine.rpc.reload import ConfigFollower
 from engine.rpc.server import EngineServer
 from engine.services.engine import Engine, EngineOptions
 from engine.services.notify import Notifier
@@ -112,12 +113,14 @@ async def serve_detached(
         async def status() -> dict[str, Any]:
             return await _status(engine, started, socket_link(state_dir))
 
-        server = EngineServer(engine, status, engine.request_stop)
+        config = ConfigFollower(workspace)
+        server = EngineServer(engine, status, engine.request_stop, before_call=config.refresh)
         await server.start(target)
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             loop.add_signal_handler(sig, engine.request_stop)  # runs → interrupted
         idle = loop.create_task(_exit_when_idle(engine, server, idle_after))
+        following = loop.create_task(config.follow())
         log.info("engine serving %s on %s", workspace.root, target)
         if on_ready is not None:
             on_ready(target)
@@ -125,6 +128,7 @@ async def serve_detached(
             await engine.run()
         finally:
             idle.cancel()
+            following.cancel()
             await server.close()
             await notifier.close(grace=NOTIFY_GRACE)
             link = socket_link(state_dir)

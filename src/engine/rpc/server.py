@@ -45,8 +45,10 @@ class EngineServer:
         status: Callable[[], Awaitable[dict[str, Any]]],
         on_stop: Callable[[], None],
         queue_limit: int = QUEUE_LIMIT,
+        before_call: Callable[[], Awaitable[object]] | None = None,
     ) -> None:
         self.engine = engine
+        self._before_call = before_call
         self._status = status
         self._on_stop = on_stop
         self._queue_limit = queue_limit
@@ -113,6 +115,8 @@ class EngineServer:
         if method not in self._methods:
             raise LookupError(method)
         kwargs = wire.decode_params(method, params)
+        if self._before_call is not None:
+            await self._before_call()  # e.g. follow an edited cockpit.toml first
         return await getattr(self.engine, method)(**kwargs)
 
     async def status(self, asker: Connection | None = None) -> dict[str, Any]:
