@@ -28,6 +28,7 @@ from cockpit.client.daemon import connect
 from cockpit.client.local import open_workspace
 from cockpit.client.remote import SocketClient
 from common import (
+    builders,
     emit,
     log,
     make_repo,
@@ -58,6 +59,20 @@ class Received:
     count: int = 0
 
 
+@dataclass
+class Figures:
+    """What one measurement gave (events/s; delays in ms)."""
+
+    #: Events stored per second by the engine (the baseline).
+    ingest: float
+    #: Events per second delivered to the slower client.
+    delivered: float
+    #: Each client's delivery rate, in the order they connected.
+    rates: list[float]
+    p50_delay_ms: float
+    p95_delay_ms: float
+
+
 async def receive(client: SocketClient, after_id: int, total: int, got: Received) -> None:
     async for page in client.subscribe(after_id):
         wall = utcnow()
@@ -69,7 +84,7 @@ async def receive(client: SocketClient, after_id: int, total: int, got: Received
             return
 
 
-async def measure(root: Path, scenario: str) -> dict[str, float]:
+async def measure(root: Path, scenario: str) -> Figures:
     ws = open_workspace(root)
     subprocess.run(
         [sys.executable, "-m", "cockpit", "--workspace", str(root), "engine", "start"],
@@ -100,13 +115,13 @@ async def measure(root: Path, scenario: str) -> dict[str, float]:
         # last one's arrival (a slow client's lag lengthens its window).
         rates = [(len(stamps) - 1) / (g.times[-1] - stamps[0]) for g in got]
         slow = min(range(len(got)), key=lambda i: rates[i])
-        return {
-            "ingest": ingest,
-            "delivered": rates[slow],
-            "rates": rates,  # type: ignore[dict-item]
-            "p50_delay_ms": median(got[slow].delays) * 1000,
-            "p95_delay_ms": percentile(got[slow].delays, 95) * 1000,
-        }
+        return Figures(
+            ingest=ingest,
+            delivered=rates[slow],
+            rates=rates,
+            p50_delay_ms=median(got[slow].delays) * 1000,
+            p95_delay_ms=percentile(got[slow].delays, 95) * 1000,
+        )
     finally:
         try:
             await clients[0].stop_engine()
@@ -123,20 +138,25 @@ def main() -> None:
         )
         scenario = write_scenario(tmp / "scenarios", STREAM)
         log(f"engine_fanout: {RUNS} runs x {COUNT} events at 100/s, {CLIENTS} clients")
-        figures = asyncio.run(measure(root, scenario))
+        try:
+            figures = asyncio.run(measure(root, scenario))
+        finally:
+            # The engine was asked to stop; one that did not (a failure on the way) must
+            # not outlive the folder it serves.
+            builders.stop_engines_under(tmp)
     emit(
         "engine_fanout",
-        figures["delivered"],
+        figures.delivered,
         "events/s",
         "engine ingest (events stored per second, same run)",
-        figures["ingest"],
+        figures.ingest,
         goal=">= 0.5",
         digits=1,
         clients=CLIENTS,
         runs=RUNS,
-        client_rates=[round(r, 1) for r in figures["rates"]],  # type: ignore[union-attr]
-        p50_delay_ms=round(figures["p50_delay_ms"], 1),
-        p95_delay_ms=round(figures["p95_delay_ms"], 1),
+        client_rates=[round(r, 1) for r in figures.rates],
+        p50_delay_ms=round(figures.p50_delay_ms, 1),
+        p95_delay_ms=round(figures.p95_delay_ms, 1),
     )
 
 

@@ -1,10 +1,13 @@
 """keypress_p95: milliseconds from a keypress to the screen showing its effect, under load.
 
 The load: 20 scripted runs, each streaming ``AgentText`` events (scenario ``stream = {
-count = N, interval = 0.01 }`` in one step, i.e. up to 100 events/s per run) through the
-cockpit's own engine, with ``max_running = max_running_per_repo = 20``. They are submitted
-through the app's client (``app.session.client.submit``) once the app is up; measuring starts when all 20 are
-``running`` in the app's model (and have streamed for a moment).
+count = N, interval = 0.01 }`` in one step, i.e. up to 100 events/s per run) in the
+workspace's detached engine (``cockpit engine start`` before the app, ``cockpit engine
+stop`` after it), with ``max_running = max_running_per_repo = 20``. The cockpit is a
+client of that engine (``CockpitApp(ws)``, no engine of its own: asserted). The runs are
+submitted through the app's client (``app.session.client.submit``, over the socket) once
+the app is up; measuring starts when all 20 are ``running`` in the app's model (and have
+streamed for a moment).
 
 The app runs in ``app.run_test(size=(160, 48))`` with the run list focused. A press is a
 ``Key`` event posted to the app (``app.post_message``, as a terminal driver does; not
@@ -16,12 +19,13 @@ the header's region (see :class:`FrameWatch`), not merely follow the header bein
 it. Presses are 40-60 ms apart (a fast typist; at random, so they land at any phase of
 Textual's 60 fps screen updates, as a person's do), 100 of them after 5 warm-ups.
 
-The baseline is the same app on the same workspace with no runs: the cursor bounces over
-the repo rows, the clock stops at the first frame writing the highlighted repo's name in
-its pane. ``cpu_share`` is process CPU time / wall time over the measurement window
-(``time.process_time()``, all threads). ``events_per_s`` is the rate events were stored
-during the window (the client's ``last_event_id`` at its start and end; 20 runs x 100/s
-is the nominal 2,000/s).
+The baseline is the same app, a client of an idle engine, on a workspace with no runs:
+the cursor bounces over the repo rows, the clock stops at the first frame writing the
+highlighted repo's name in its pane. ``cpu_share`` is the app process's CPU time / wall
+time over the measurement window (``time.process_time()``, all threads; the engine is
+another process). ``events_per_s`` is the rate events were stored during the window (the
+client's ``last_event_id`` at its start and end; 20 runs x 100/s is the nominal
+2,000/s).
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ from cockpit.tui.app import CockpitApp
 from cockpit.tui.widgets.run_list import RunList
 from common import (
     emit,
+    engine_running,
     log,
     make_repo,
     median,
@@ -97,6 +102,7 @@ class Window:
 async def measure(root: Path, scenario: str | None) -> Window:
     """Latencies (ms) of PRESSES presses, with CPU share and event rate over the window."""
     app = CockpitApp(open_workspace(root))
+    assert app.session.detached, "the cockpit hosts an engine"
     result: Window | None = None
     try:
         async with app.run_test(size=SIZE) as pilot:
@@ -112,7 +118,7 @@ async def measure(root: Path, scenario: str | None) -> Window:
 
 
 async def drive(app: CockpitApp, pilot: Pilot, scenario: str | None) -> Window:
-    """Submit the load (if any), take the presses, stop the engine: the window's figures."""
+    """Submit the load (if any), take the presses, leave: the window's figures."""
     await wait_until(lambda: app.session.client is not None, 30, "the engine")
     client = app.session.client
     assert client is not None
@@ -169,12 +175,8 @@ async def drive(app: CockpitApp, pilot: Pilot, scenario: str | None) -> Window:
     cpu = time.process_time() - cpu0
     events_in_window = await client.last_event_id() - first_event
     still_running = app.model.counts()["running"]
-    # Cockpit's own way out: stop the engine (runs become interrupted), then exit.
-    client.stop()
-    for worker in list(app.workers):
-        if worker.group == "engine":
-            await worker.wait()
-    app.exit()
+    # Cockpit's own way out: a client detaches (the engine is stopped after the app).
+    app.action_quit_cockpit()
     if scenario is not None and still_running < RUNS:
         log(f"keypress: only {still_running} of {RUNS} runs still streamed at the end")
     return Window(latencies, cpu / wall, events_in_window / wall, still_running)
@@ -192,9 +194,11 @@ def main() -> None:
             tmp / "ws-idle", repos, max_running=RUNS, max_running_per_repo=RUNS
         )
         log("keypress: baseline (no runs)")
-        idle = asyncio.run(measure(idle_root, None))
+        with engine_running(idle_root):
+            idle = asyncio.run(measure(idle_root, None))
         log(f"keypress: {RUNS} streaming runs")
-        loaded = asyncio.run(measure(loaded_root, scenario))
+        with engine_running(loaded_root):
+            loaded = asyncio.run(measure(loaded_root, scenario))
     ours, theirs = loaded.latencies, idle.latencies
     log(
         f"keypress: loaded p50 {median(ours):.1f} p95 {percentile(ours, 95):.1f} max "

@@ -2,13 +2,16 @@
 
 The store is filled directly (``append_events``; run rows fixed in state ``finished``, no
 agent executes): per run a queued and a running state change, ~10,000 ``AgentText``
-events of ~80 characters, a finished state change. Each measurement is a fresh child
-process (``python -c CHILD``) that opens the workspace, runs ``CockpitApp`` in
-``app.run_test(size=(160, 48))``, waits until the app's model holds every stored run and
-the run list shows them, lets the app settle (``pilot.pause()`` and 0.5 s), collects
-garbage and reads ``VmRSS`` from ``/proc/self/status`` (``VmHWM``, the peak, is an
-extra). The baseline is the same app on a workspace with the same repos and no runs.
-Both alternate, 3 repetitions each; medians.
+events of ~80 characters, a finished state change. Each workspace's detached engine is
+started (``cockpit engine start``) before the repetitions and stopped (``cockpit engine
+stop``) after them: what is measured is the cockpit, a client of it. Each measurement is
+a fresh child process (``python -c CHILD``) that opens the workspace, runs ``CockpitApp``
+(no engine of its own: asserted) in ``app.run_test(size=(160, 48))``, waits until the
+app's model holds every stored run and the run list shows them, lets the app settle
+(``pilot.pause()`` and 0.5 s), collects garbage and reads ``VmRSS`` from
+``/proc/self/status`` (``VmHWM``, the peak, is an extra), then detaches. The baseline is
+the same app on a workspace with the same repos and no runs. Both alternate, 3
+repetitions each; medians.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from pathlib import Path
 
 from common import (
     emit,
+    engine_running,
     log,
     make_repo,
     median,
@@ -54,6 +58,7 @@ def status(field):
 async def main():
     runs = int(sys.argv[2])
     app = CockpitApp(open_workspace(Path(sys.argv[1])))
+    assert app.session.detached, "the cockpit hosts an engine"
     async with app.run_test(size=(160, 48)) as pilot:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + 120
@@ -73,11 +78,7 @@ async def main():
         result = {"rss": status("VmRSS"), "hwm": status("VmHWM"), "runs": len(app.model.runs)}
         # Printed before shutting down: a failure on the way out does not void the figure.
         print(json.dumps(result), flush=True)
-        app.session.client.stop()
-        for worker in list(app.workers):
-            if worker.group == "engine":
-                await worker.wait()
-        app.exit()
+        app.action_quit_cockpit()  # a client detaches: its engine goes on
 
 asyncio.run(main())
 """
@@ -112,18 +113,19 @@ def main() -> None:
         ws = open_workspace(loaded_root)
         asyncio.run(seed_finished_runs(ws.db_path, REPOS, RUNS, EVENTS_PER_RUN))
         db_mib = ws.db_path.stat().st_size / 2**20
-        for rep in range(1, REPEATS + 1):
-            ours = measure(loaded_root, RUNS)
-            theirs = measure(empty_root, 0)
-            if ours["runs"] != RUNS:
-                raise RuntimeError(f"the app loaded {ours['runs']} of {RUNS} runs")
-            loaded.append(ours)
-            empty.append(theirs)
-            log(
-                f"rss rep {rep}: {RUNS}x{EVENTS_PER_RUN} {ours['rss'] / 1024:.1f} MiB "
-                f"(peak {ours['hwm'] / 1024:.1f}); no runs {theirs['rss'] / 1024:.1f} MiB "
-                f"(peak {theirs['hwm'] / 1024:.1f})"
-            )
+        with engine_running(loaded_root), engine_running(empty_root):
+            for rep in range(1, REPEATS + 1):
+                ours = measure(loaded_root, RUNS)
+                theirs = measure(empty_root, 0)
+                if ours["runs"] != RUNS:
+                    raise RuntimeError(f"the app loaded {ours['runs']} of {RUNS} runs")
+                loaded.append(ours)
+                empty.append(theirs)
+                log(
+                    f"rss rep {rep}: {RUNS}x{EVENTS_PER_RUN} {ours['rss'] / 1024:.1f} MiB "
+                    f"(peak {ours['hwm'] / 1024:.1f}); no runs {theirs['rss'] / 1024:.1f} "
+                    f"MiB (peak {theirs['hwm'] / 1024:.1f})"
+                )
     emit(
         "rss_20x10k",
         median([m["rss"] for m in loaded]) / 1024,

@@ -11,6 +11,7 @@ import contextlib
 import json
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -46,7 +47,9 @@ from engine.domain.state import RunState
 __all__ = [
     "NOOP_SCENARIO",
     "builders",
+    "cockpit_command",
     "emit",
+    "engine_running",
     "git",
     "log",
     "make_repo",
@@ -130,6 +133,40 @@ def make_repo(path: Path, files: int = 2, dirs: int = 1) -> Path:
     return builders.make_repo(
         path, {"README.md": f"# {path.name}\n", **python_modules(files, dirs)}
     )
+
+
+# --- detached engines ----------------------------------------------------------------------
+
+
+def cockpit_command(root: Path, *args: str) -> str:
+    """Run ``cockpit --workspace ROOT ARGS…`` to its end; its stdout (raises on failure)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "cockpit", "--workspace", str(root), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"cockpit {' '.join(args)} failed ({done.returncode}): {done.stderr}")
+    return done.stdout
+
+
+@contextlib.contextmanager
+def engine_running(root: Path) -> Generator[int]:
+    """The workspace's detached engine for the block (``cockpit engine start``; ``cockpit
+    engine stop`` after): its pid. No engine serving the workspace outlives the block,
+    and another one (a cockpit that started its own) is an error."""
+    try:
+        cockpit_command(root, "engine", "start")
+        pid = json.loads(cockpit_command(root, "engine", "status", "--json"))["pid"]
+        yield pid
+        others = [p for p in builders.engines_under(root) if p != pid]
+        if others:
+            raise RuntimeError(f"engines other than {pid} served {root}: {others}")
+    finally:
+        with contextlib.suppress(RuntimeError, subprocess.TimeoutExpired):
+            cockpit_command(root, "engine", "stop")
+        builders.stop_engines_under(root)
 
 
 # --- helpers of the UI benchmarks (bench_ui_*.py) -----------------------------------------

@@ -1,32 +1,45 @@
 """The ``cockpit`` command: the headless command line (``cockpit.cli``) plus the
 sub-commands that open the full-screen cockpit. Textual is imported only when one of
-those runs, so the headless commands start without it."""
+those runs, so the headless commands start without it.
+
+``cockpit`` alone (``cockpit [--workspace DIR]``), the command a person types most, opens
+the cockpit without loading the headless command line (every sub-command's parser and
+handler, and through them the engine's modules): its first frame waits for nothing it
+does not show. Anything else, and any failure on the way, goes through ``cockpit.cli``.
+"""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-from collections.abc import Sequence
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
 
-from cockpit import cli
-from cockpit.cli.table import Handler, workspace_of
-from cockpit.client.daemon import engine_client
-from cockpit.client.local import Workspace
-from engine.domain.models import Run
+if TYPE_CHECKING:
+    from cockpit.cli.table import Handler
+    from cockpit.client.local import Workspace
+    from engine.domain.models import Run
 
 
 def open_cockpit(args: argparse.Namespace) -> int:
     """``cockpit``: the full-screen cockpit on the workspace, a client of its engine."""
-    ws = workspace_of(args)
-    from cockpit.tui.app import CockpitApp
+    from cockpit.tui.memory import starting
 
-    say_farewell(CockpitApp(ws, select=None, review=False).run())
+    with starting():
+        ws = _workspace_of(args)
+        from cockpit.tui.app import CockpitApp
+
+        app = CockpitApp(ws, select=None, review=False)
+    say_farewell(app.run())
     return 0
 
 
 def open_review(args: argparse.Namespace) -> int:
     """``cockpit review RUN``: the cockpit opened on that run's diff."""
-    ws = workspace_of(args)
+    import asyncio
+
+    ws = _workspace_of(args)
     from cockpit.tui.app import CockpitApp
 
     select = asyncio.run(_resolve(ws, args.run)).id
@@ -47,7 +60,17 @@ def open_demo(args: argparse.Namespace) -> int:
     return run_demo(args.dir)
 
 
+def _workspace_of(args: argparse.Namespace) -> Workspace:
+    """The workspace ``--workspace`` names, or the nearest one up from the cwd (as
+    ``cockpit.cli.table.workspace_of``, without loading the command line)."""
+    from cockpit.client.local import find_workspace, open_workspace
+
+    return open_workspace(find_workspace(Path.cwd(), args.workspace))
+
+
 async def _resolve(ws: Workspace, ref: str) -> Run:
+    from cockpit.client.daemon import engine_client
+
     async with engine_client(ws) as client:
         return await client.resolve_run(ref)
 
@@ -62,4 +85,40 @@ FRONT_ENDS: dict[str | None, Handler] = {
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``cockpit`` console script and of ``python -m cockpit``."""
-    return cli.main(argv, FRONT_ENDS)
+    workspace = _only_workspace(sys.argv[1:] if argv is None else list(argv))
+    if workspace is not None:
+        args = argparse.Namespace(workspace=workspace or None, command=None)
+        try:
+            return open_cockpit(args)
+        except BaseException as exc:  # said below, as the command line says it
+            failed = exc
+        # The command line says what went wrong, its way (one line, its exit code): its
+        # handler for `cockpit` raises the failure again.
+        return _command_line(argv, {None: _raising(failed)})
+    return _command_line(argv, FRONT_ENDS)
+
+
+def _only_workspace(argv: list[str]) -> str | None:
+    """For ``cockpit`` with no sub-command and at most ``--workspace DIR``: DIR (``""``
+    when none is given); else None (the command line parses it)."""
+    match argv:
+        case []:
+            return ""
+        case ["--workspace", str(value)] if not value.startswith("-"):
+            return value or None
+        case [str(option)] if option.startswith("--workspace=") and len(option) > 12:
+            return option.removeprefix("--workspace=")
+    return None
+
+
+def _raising(failure: BaseException) -> Callable[[argparse.Namespace], NoReturn]:
+    def handler(_args: argparse.Namespace) -> NoReturn:
+        raise failure
+
+    return handler
+
+
+def _command_line(argv: Sequence[str] | None, front_ends: dict[str | None, Handler]) -> int:
+    from cockpit import cli
+
+    return cli.main(argv, front_ends)

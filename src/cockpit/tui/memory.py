@@ -5,13 +5,17 @@ transcripts, events and rendered lines in memory made one take about 150 ms: a f
 screen, with a key press waiting behind it. Young collections (under a millisecond) stay
 automatic; full ones are left to :class:`Collector`, which runs them while the keyboard
 and mouse are quiet, and at the latest every ``FULL_AT_LATEST`` seconds.
+
+Start-up itself (``cockpit``: the modules loading, the app being built) runs with no
+collection at all (:func:`starting`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 
 #: Seconds without a key or mouse event before a full collection may run.
 QUIET = 2.0
@@ -22,6 +26,22 @@ FULL_AT_LATEST = 300.0
 #: The oldest generation's threshold while the cockpit decides: never reached in practice
 #: (it counts young collections, a few hundred a minute).
 NO_AUTOMATIC_FULL = 10**9
+
+
+@contextlib.contextmanager
+def starting() -> Generator[None]:
+    """No collection while the cockpit starts: loading its modules makes objects by the
+    hundred thousand, nearly all of them for good, and each full pass walked them all
+    (a good part of the start-up's time). What was made is then frozen, out of the
+    collector's sight, until :meth:`Collector.settle` looks at everything once."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if enabled:
+            gc.enable()
 
 
 class Collector:
@@ -37,6 +57,7 @@ class Collector:
     def settle(self) -> None:
         """After start-up: collect once, move what survived (modules, widgets, the stored
         runs) out of the collector's sight for good, and stop automatic full passes."""
+        gc.unfreeze()  # what start-up froze (see starting) is looked at too
         gc.collect()
         gc.freeze()
         if self._saved is None:

@@ -43,6 +43,9 @@ __all__ = ["PAGE", "RECONNECT_POLL", "REPO_POLL", "EngineSession"]
 REPO_POLL = 3.0
 #: How often, while the detached engine is gone, the session looks for one again.
 RECONNECT_POLL = 1.0
+#: Runs whose recent events the snapshot asks for at once: the engine reads some while
+#: others are folded in; all at once would hold every page in memory together.
+TAILS_AT_ONCE = 5
 #: Events after which a run's stored fields (worktree, base sha, error) and its diff may
 #: have changed: the run is read again.
 _REFETCH_ON = ("turn_finished", "work_committed", "file_changed", "run_state_changed")
@@ -290,16 +293,18 @@ class EngineSession(Reads):
             # events its recent ones already hold).
             self._last_event_id = await client.last_event_id()
             runs = await client.list_runs()
-            # Asked all at once: the engine reads the next pages while this process
-            # rebuilds the ones come (in the runs' order, as asked one by one).
-            tails = await asyncio.gather(*(client.events_tail(run.id, PAGE) for run in runs))
-            for run, tail in zip(runs, tails, strict=True):
-                self.model.upsert(run).load(tail)
+            # A few pages asked at once: the engine reads the next ones while this
+            # process rebuilds those that came (folded in the runs' order all the same).
+            for start in range(0, len(runs), TAILS_AT_ONCE):
+                some = runs[start : start + TAILS_AT_ONCE]
+                tails = await asyncio.gather(*(client.events_tail(r.id, PAGE) for r in some))
+                for run, tail in zip(some, tails, strict=True):
+                    self.model.upsert(run).load(tail)
 
         async def read_gates() -> None:
-            for name in self.workspace.config.repos:
-                if await client.gate_names(name):
-                    self.model.gated_repos.add(name)
+            names = list(self.workspace.config.repos)
+            gates = await asyncio.gather(*(client.gate_names(name) for name in names))
+            self.model.gated_repos.update(name for name, g in zip(names, gates, strict=True) if g)
 
         # The repos' git processes run while the store is read.
         await asyncio.gather(read_runs(), self._read_repos(client), read_gates())

@@ -73,12 +73,14 @@ def api_methods() -> tuple[str, ...]:
 def _hints(method: str) -> dict[str, Any]:
     function = getattr(EngineApi, method)
     try:
-        return typing.get_type_hints(function)
+        return typing.get_type_hints(function, include_extras=True)
     except NameError:
         # A type the API names only for type checkers (RepoConfig): loaded on first use.
         from engine.config import RepoConfig
 
-        return typing.get_type_hints(function, localns={"RepoConfig": RepoConfig})
+        return typing.get_type_hints(
+            function, localns={"RepoConfig": RepoConfig}, include_extras=True
+        )
 
 
 @functools.cache
