@@ -782,3 +782,15 @@ def test_the_engine_follows_an_edited_config(
     again = cockpit("run", "extra", "again", "--scenario", scenario, "--wait", cwd=workspace_root)
     assert again.returncode == 0, again.stdout + again.stderr
     assert engine_pid(workspace_root) == pid
+
+
+def test_a_folder_where_the_socket_goes_is_one_line(workspace_root: Path) -> None:
+    (workspace_root / ".cockpit" / "engine.sock").mkdir(parents=True)
+    for argv in (("engine", "start"), ("run", "app", "a task")):
+        done = cockpit(*argv, cwd=workspace_root)
+        assert done.returncode == 2, (argv, done.stdout, done.stderr)
+        assert done.stderr.strip().splitlines() == [
+            f"cockpit: {workspace_root / '.cockpit' / 'engine.sock'} is a folder, not the "
+            "engine's socket: move it aside"
+        ]
+    assert not engines_under(workspace_root)

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.bootstrap import open_engine
-from engine.domain.errors import CockpitError
+from engine.domain.errors import BadInput, CockpitError
 from engine.domain.redact import RedactingFilter
 from engine.domain.state import ACTIVE, RunState
 from engine.rpc import wire
@@ -79,6 +79,8 @@ def _place_socket(state_dir: Path) -> Path:
     (whatever a dead engine left there goes: the lock says it is stale)."""
     link = socket_link(state_dir)
     target = bind_path(state_dir)
+    if link.is_dir() and not link.is_symlink():
+        raise BadInput(f"{link} is a folder, not the engine's socket: move it aside")
     if link.is_symlink() or link.exists():
         link.unlink()
     if target != link:
