@@ -438,6 +438,36 @@ async def test_the_pane_follows_the_highlight_in_the_same_turn(ws: Workspace) ->
             assert f" {name}" in str(body.content)
 
 
+async def test_a_transcript_at_its_end_stays_there_when_its_pane_gets_shorter(
+    ws: Workspace, scenario
+) -> None:
+    """Only the height changes (as when the header above grows a line): the transcript
+    that followed its end still shows the end, without a new line to scroll it."""
+    lines = "\n".join(f"line {i}" for i in range(150))
+    path = scenario(f'[[step]]\nsay = """{lines}"""\n')
+    app = make_app(ws)
+    async with app.run_test(size=SIZE) as pilot:
+        run_id = await start_run(pilot, path)
+        await until(pilot, lambda: state_of(app, run_id) is RunState.FINISHED)
+        transcript = app.query_one(Transcript)
+        await until(
+            pilot,
+            lambda: (
+                "— finished —" in transcript_text(app)
+                and 0 < transcript.max_scroll_y == transcript.scroll_y
+            ),
+        )
+        before = transcript.max_scroll_y
+        await pilot.resize_terminal(SIZE[0], SIZE[1] - 6)
+        await until(
+            pilot,
+            lambda: (
+                transcript.max_scroll_y > before and transcript.scroll_y == transcript.max_scroll_y
+            ),
+            what="the transcript shorter and still at its end",
+        )
+
+
 async def test_the_transcript_draws_and_drags_its_own_scroll_bar(ws: Workspace, scenario) -> None:
     lines = "\n".join(f"line {i}" for i in range(150))
     path = scenario(f'[[step]]\nsay = """{lines}"""\n')

@@ -198,6 +198,10 @@ class Transcript(Log):
         # (zoom, a resized terminal). Textual calls RichLog's own handler after this one.
         if self._view is not None and self.scrollable_content_region.width != self._wrapped_at:
             self.show(self._view)
+        elif self.auto_scroll:
+            # Only the height changed (the header above grew a line as the run ended):
+            # a transcript following its end stays at it, as a write would keep it.
+            self.scroll_end(animate=False, immediate=False, x_axis=False)
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_y(old_value, new_value)
