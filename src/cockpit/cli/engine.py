@@ -81,8 +81,10 @@ def _foreground(ws: Workspace, report_fd: int | None) -> int:
         said = one_line(exc)
         if said is not None:  # the starting command says it as its own error
             text, code = said
-            data = wire.error_data(exc) if isinstance(exc, CockpitError) else {"exit_code": code}
-            error = {"code": wire.COCKPIT_ERROR, "message": text, "data": data}
+            if isinstance(exc, CockpitError):
+                error = wire.refusal(exc, text)
+            else:
+                error = {"code": wire.COCKPIT_ERROR, "message": text, "data": {"exit_code": code}}
             tell({"error": error, "running": isinstance(exc, EngineRunning)})
         raise
     finally:

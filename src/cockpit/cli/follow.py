@@ -32,13 +32,10 @@ async def follow(client: EngineClient, run: Run, as_json: bool) -> int:
     # soft_wrap: one event per line even in a narrow terminal or a pipe.
     console = Console(stderr=as_json, highlight=False, soft_wrap=True)
 
-    def show(events: list) -> None:
-        for event in events:
-            if event.run_id != run.id:
-                continue
-            stamp = event.at.astimezone().strftime("%H:%M:%S")
-            text = escape(client.redact(describe_event(event)))
-            console.print(f"[dim]{stamp}[/] [bold]{run.id}[/] #{event.seq} {text}")
+    def show(event: Event) -> None:
+        stamp = event.at.astimezone().strftime("%H:%M:%S")
+        text = escape(client.redact(describe_event(event)))
+        console.print(f"[dim]{stamp}[/] [bold]{run.id}[/] #{event.seq} {text}")
 
     # On a terminal a question is answered here: each line typed while the run waits
     # is sent as the answer (elsewhere the printed `cockpit steer` line is the way).
@@ -66,7 +63,7 @@ async def follow(client: EngineClient, run: Run, as_json: bool) -> int:
             loop.call_soon_threadsafe(answer, line)
 
     def new_event(event: Event) -> None:
-        show([event])
+        show(event)
         if isinstance(event, HumanAsked):
             waiting["open"] = True
             console.print(escape(client.redact(steer_hint(run.id, event))))

@@ -166,7 +166,8 @@ async def _exit_when_idle(engine: Engine, server: EngineServer, after: float) ->
     idle_since: float | None = None
     while True:
         await asyncio.sleep(min(IDLE_CHECK, after / 4))
-        busy = server.clients > 0 or any(await _counts(engine))
+        # The store is read only when no client is attached and nothing executes here.
+        busy = server.clients > 0 or bool(engine.running_ids) or any(await _counts(engine))
         now = time.monotonic()
         if busy:
             idle_since = None

@@ -121,8 +121,8 @@ class EngineServer:
 
     async def status(self, asker: Connection | None = None) -> dict[str, Any]:
         """The host's status, with how many clients are attached (the asker not counted)."""
-        others = sum(1 for c in self._connections if c.greeted and c is not asker)
-        return {**await self._status(), "clients": others}
+        asking = asker is not None and asker.greeted
+        return {**await self._status(), "clients": self.clients - asking}
 
     def stop(self) -> None:
         self._on_stop()
@@ -269,28 +269,20 @@ class Connection:
 
     async def _answer(self, msg_id: Any, work: Awaitable[Any]) -> None:
         try:
-            value = await work
+            reply = wire.result(msg_id, await work)
         except LookupError as exc:
-            if msg_id is not None:
-                self.send(wire.failure(msg_id, wire.METHOD_NOT_FOUND, f"no method {exc}"))
-            return
+            reply = wire.failure(msg_id, wire.METHOD_NOT_FOUND, f"no method {exc}")
         except CockpitError as exc:
-            text = self._server.engine.redact(str(exc))
-            if msg_id is not None:
-                self.send(wire.failure(msg_id, wire.COCKPIT_ERROR, text, wire.error_data(exc)))
-            return
+            error = wire.refusal(exc, self._server.engine.redact(str(exc)))
+            reply = wire.message({"id": msg_id, "error": error})
         except ValueError as exc:
-            if msg_id is not None:
-                self.send(wire.failure(msg_id, wire.INVALID_PARAMS, str(exc)))
-            return
+            reply = wire.failure(msg_id, wire.INVALID_PARAMS, str(exc))
         except Exception as exc:
             log.exception("request failed")
             text = self._server.engine.redact(f"engine error: {type(exc).__name__}: {exc}")
-            if msg_id is not None:
-                self.send(wire.failure(msg_id, wire.INTERNAL_ERROR, text))
-            return
-        if msg_id is not None:
-            self.send(wire.result(msg_id, value))
+            reply = wire.failure(msg_id, wire.INTERNAL_ERROR, text)
+        if msg_id is not None:  # a notification gets no answer
+            self.send(reply)
 
     # --- subscriptions -----------------------------------------------------------------
     def _subscribe(self, msg_id: Any, params: dict[str, Any]) -> None:
@@ -334,7 +326,7 @@ class Connection:
         try:
             run_id = (await self._server.engine.resolve_run(ref)).id
         except CockpitError as exc:
-            self.send(wire.failure(msg_id, wire.COCKPIT_ERROR, str(exc), wire.error_data(exc)))
+            self.send(wire.message({"id": msg_id, "error": wire.refusal(exc)}))
             return
         self.send(wire.result(msg_id, {"subscription": sub, "run_id": run_id}))
         try:
@@ -346,8 +338,7 @@ class Connection:
                 after_seq = events[-1].seq
         except CockpitError as exc:
             # The run's end could not be recorded: the stream ends with why.
-            error = {"code": wire.COCKPIT_ERROR, "message": str(exc), "data": wire.error_data(exc)}
-            self._page(sub, {"events": [], "done": True, "error": error})
+            self._page(sub, {"events": [], "done": True, "error": wire.refusal(exc)})
             return
         self._page(sub, {"events": [], "done": True})
 

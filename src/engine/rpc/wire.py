@@ -154,6 +154,16 @@ def failure(msg_id: Any, code: int, text: str, data: dict[str, Any] | None = Non
     return message({"id": msg_id, "error": error})
 
 
+def refusal(exc: errors.CockpitError, text: str | None = None) -> dict[str, Any]:
+    """The JSON-RPC error object of a domain error: its text (``text`` when given, e.g.
+    masked), its class and exit code."""
+    return {
+        "code": COCKPIT_ERROR,
+        "message": str(exc) if text is None else text,
+        "data": error_data(exc),
+    }
+
+
 def error_data(exc: errors.CockpitError) -> dict[str, Any]:
     """What a client needs to raise ``exc`` again: its class and exit code."""
     data: dict[str, Any] = {"type": type(exc).__name__, "exit_code": exc.exit_code}

@@ -26,8 +26,10 @@ from pilotkit import (
 )
 from textual import events
 from textual.geometry import Region
+from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
+from cockpit.tui.app import CockpitApp
 from cockpit.tui.screens.confirm import ConfirmScreen
 from cockpit.tui.screens.findings import FindingsScreen
 from cockpit.tui.screens.help import HelpScreen
@@ -438,25 +440,32 @@ async def test_the_pane_follows_the_highlight_in_the_same_turn(ws: Workspace) ->
             assert f" {name}" in str(body.content)
 
 
+async def long_finished_transcript(pilot: Pilot, app: CockpitApp, scenario) -> Transcript:
+    """A run that said 150 lines, finished, its transcript written to the end (the last
+    line is the run's end) and followed there: no write is left whose scroll to the end
+    could come after what the test does next."""
+    lines = "\n".join(f"line {i}" for i in range(150))
+    run_id = await start_run(pilot, scenario(f'[[step]]\nsay = """{lines}"""\n'))
+    await until(pilot, lambda: state_of(app, run_id) is RunState.FINISHED)
+    transcript = app.query_one(Transcript)
+    await until(
+        pilot,
+        lambda: (
+            "— finished —" in transcript_text(app)
+            and 0 < transcript.max_scroll_y == transcript.scroll_y
+        ),
+    )
+    return transcript
+
+
 async def test_a_transcript_at_its_end_stays_there_when_its_pane_gets_shorter(
     ws: Workspace, scenario
 ) -> None:
     """Only the height changes (as when the header above grows a line): the transcript
     that followed its end still shows the end, without a new line to scroll it."""
-    lines = "\n".join(f"line {i}" for i in range(150))
-    path = scenario(f'[[step]]\nsay = """{lines}"""\n')
     app = make_app(ws)
     async with app.run_test(size=SIZE) as pilot:
-        run_id = await start_run(pilot, path)
-        await until(pilot, lambda: state_of(app, run_id) is RunState.FINISHED)
-        transcript = app.query_one(Transcript)
-        await until(
-            pilot,
-            lambda: (
-                "— finished —" in transcript_text(app)
-                and 0 < transcript.max_scroll_y == transcript.scroll_y
-            ),
-        )
+        transcript = await long_finished_transcript(pilot, app, scenario)
         before = transcript.max_scroll_y
         await pilot.resize_terminal(SIZE[0], SIZE[1] - 6)
         await until(
@@ -469,22 +478,9 @@ async def test_a_transcript_at_its_end_stays_there_when_its_pane_gets_shorter(
 
 
 async def test_the_transcript_draws_and_drags_its_own_scroll_bar(ws: Workspace, scenario) -> None:
-    lines = "\n".join(f"line {i}" for i in range(150))
-    path = scenario(f'[[step]]\nsay = """{lines}"""\n')
     app = make_app(ws)
     async with app.run_test(size=SIZE) as pilot:
-        run_id = await start_run(pilot, path)
-        await until(pilot, lambda: state_of(app, run_id) is RunState.FINISHED)
-        transcript = app.query_one(Transcript)
-        # Everything written (the last line is the run's end) and the pane followed it to
-        # the end: no write is left whose scroll to the end would come after scroll_home.
-        await until(
-            pilot,
-            lambda: (
-                "— finished —" in transcript_text(app)
-                and 0 < transcript.max_scroll_y == transcript.scroll_y
-            ),
-        )
+        transcript = await long_finished_transcript(pilot, app, scenario)
         content = transcript.scrollable_content_region
         # The bar is the content's last column, in the widget's own coordinates.
         top = content.y - transcript.region.y
