@@ -133,6 +133,9 @@ async def wait_for_engine(
         while True:
             report = starting.said()
             if report is not None and "error" in report and not report.get("running"):
+                # It is on its way out: let it go before saying why, so no engine
+                # outlives the command that reports it could not start.
+                await asyncio.to_thread(reap, starting.process)
                 wire.raise_error(report["error"])
             # Ready, or another engine won the race and is starting: connect when it can.
             try:
@@ -154,6 +157,15 @@ async def wait_for_engine(
             await asyncio.sleep(0.02)
     finally:
         starting.close()
+
+
+def reap(process: subprocess.Popen[bytes], timeout: float = 5.0) -> None:
+    """Wait for an engine that said it could not start to exit (killed past ``timeout``)."""
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def last_line(path: Path) -> str:

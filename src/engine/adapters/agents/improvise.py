@@ -153,7 +153,9 @@ def _pick_module(
             with warnings.catch_warnings():  # a bad escape in it is no concern here
                 warnings.simplefilter("ignore")
                 ast.parse(text, path)
-        except (OSError, UnicodeDecodeError, SyntaxError, ValueError):
+        except (OSError, UnicodeDecodeError, SyntaxError, ValueError, SystemError):
+            # SystemError: CPython 3.11's ast may raise it when a finalizer fails while the
+            # tree is built (gh-106905); that module is skipped like one that does not parse.
             continue
         if not text.strip():
             continue
