@@ -335,8 +335,9 @@ async def test_a_crashed_agent_fails_the_run_with_its_stderr_kept(
 async def test_a_hung_agent_fails_with_its_stderr_kept(workspace_root: Path) -> None:
     # The silence is counted from the agent's start: on a busy machine the scripted agent
     # took more than 1.5 s to import its libraries and say it hangs, so it was stopped
-    # before it had anything on stderr to keep.
-    ws = with_profiles(workspace_root, acp_profile("slow") + "idle_timeout = 4\n")
+    # before it had anything on stderr to keep; with three test workers beside it, it
+    # took more than 4 s: 8 s of silence are asked for.
+    ws = with_profiles(workspace_root, acp_profile("slow") + "idle_timeout = 8\n")
     async with running_engine(ws) as engine:
         run = await engine.submit("app", "hang forever", "slow")
         run = await wait_for_state(engine, run.id, RunState.FAILED, timeout=60)
