@@ -123,7 +123,7 @@ async def screen_opens(ws: Workspace, run: Run, repeats: int) -> list[float]:
         frames = FrameWatch(app)
         async with app.run_test(size=(160, 48)) as pilot:
             for _ in range(repeats):
-                screen = ReviewScreen(client, RunView(run.model_copy()))
+                screen = ReviewScreen(client, RunView(run.copy()))
 
                 def shown(screen: ReviewScreen = screen) -> bool:
                     return (

@@ -11,6 +11,7 @@ import sys
 from cockpit.client import EngineClient, reading_client
 from cockpit.client.local import Workspace, repo_warnings
 from cockpit.render import describe_event, hidden_by_default, run_row
+from engine.domain import codec
 from engine.domain.models import Run
 from engine.domain.redact import masked_value
 
@@ -19,9 +20,7 @@ def masked(client: EngineClient, run: Run) -> Run:
     """``run`` with its task and error masked as they are shown (a run stored before
     tasks were masked may still hold a key)."""
     mask = client.redact
-    return run.model_copy(
-        update={"task": mask(run.task), "error": mask(run.error) if run.error else run.error}
-    )
+    return run.copy(task=mask(run.task), error=mask(run.error) if run.error else run.error)
 
 
 async def cmd_runs(ws: Workspace, args: argparse.Namespace) -> int:
@@ -62,7 +61,7 @@ async def cmd_show(ws: Workspace, args: argparse.Namespace) -> int:
     if args.json:
         data = run.public_dict()
         if args.events:
-            data["events"] = [masked_value(mask, e.model_dump(mode="json")) for e in events]
+            data["events"] = [masked_value(mask, codec.encode(e)) for e in events]
         print(json.dumps(data, indent=2))
         return 0
     shown = run.public_dict()

@@ -10,6 +10,7 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
 from cockpit.render import hidden_by_default, plural
 from engine.domain.diffs import RepoStatus, WorktreeDiff
@@ -275,7 +276,7 @@ class RunView:
         """
         if not older:
             return 0
-        scratch = RunView(self.run.model_copy())
+        scratch = RunView(self.run.copy())
         for event in older:
             scratch.apply(event)
         self._transitions[:0] = scratch._transitions
@@ -360,6 +361,8 @@ class CockpitModel:
 
     runs: dict[str, RunView] = field(default_factory=dict)
     repos: dict[str, RepoStatus | None] = field(default_factory=dict)
+    #: Each configured repo's absolute path, as the engine has it (``EngineApi.repos``).
+    repo_paths: dict[str, Path] = field(default_factory=dict)
     #: Runs the human dismissed from the inbox in this cockpit (an approved or rejected
     #: run is left out by its own ``review``).
     reviewed: set[str] = field(default_factory=set)

@@ -6,9 +6,8 @@ bytes that are not UTF-8 (in patches and in paths) arrive as U+FFFD.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Literal
-
-from pydantic import BaseModel, ConfigDict
 
 #: How a file changed: Added, Modified, Deleted, Renamed (possibly edited too), or Type
 #: change — a file became a symlink (or back), or only its mode changed (e.g. +x).
@@ -22,10 +21,9 @@ MAX_LINE_CHARS = 1_000
 MAX_FILES = 1_000
 
 
-class FileDiff(BaseModel):
+@dataclass(frozen=True, kw_only=True)
+class FileDiff:
     """One changed file: what happened to it, its line counts and its patch."""
-
-    model_config = ConfigDict(frozen=True)
 
     #: Path relative to the worktree's top (the new path of a rename).
     path: str
@@ -44,13 +42,12 @@ class FileDiff(BaseModel):
     truncated: bool = False
 
 
-class WorktreeDiff(BaseModel):
+@dataclass(frozen=True, kw_only=True)
+class WorktreeDiff:
     """Every change between a base commit and a worktree as it is now."""
 
-    model_config = ConfigDict(frozen=True)
-
     #: Changed files in git's order (by path), at most ``MAX_FILES`` of them.
-    files: list[FileDiff] = []
+    files: list[FileDiff] = field(default_factory=list)
     #: Changed files beyond ``MAX_FILES``: only their count and line counts are kept.
     omitted_files: int = 0
     omitted_added: int = 0
@@ -72,10 +69,9 @@ class WorktreeDiff(BaseModel):
         return len(self.files) + self.omitted_files
 
 
-class RepoStatus(BaseModel):
+@dataclass(frozen=True, kw_only=True)
+class RepoStatus:
     """The state of the user's checkout of a repo: branch, upstream, uncommitted files."""
-
-    model_config = ConfigDict(frozen=True)
 
     #: The checked-out branch (short name, e.g. "main"); None when HEAD is detached.
     branch: str | None
@@ -90,7 +86,7 @@ class RepoStatus(BaseModel):
     #: Uncommitted files as (porcelain XY code, path): e.g. (".M", "a.py") for an unstaged
     #: edit, ("??", "new.txt") for an untracked file, ("UU", …) for a conflict. A rename
     #: lists its new path.
-    dirty: list[tuple[str, str]] = []
+    dirty: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def untracked(self) -> int:

@@ -1,4 +1,4 @@
-"""Typed domain events (past tense), a pydantic discriminated union on ``type``.
+"""Typed domain events (past tense): dataclasses told apart by their ``type`` field.
 
 Every event carries the run it belongs to, a per-run sequence number (assigned by the
 engine that owns the run, so it is dense and ordered) and a UTC timestamp.
@@ -6,23 +6,27 @@ engine that owns the run, so it is dense and ordered) and a UTC timestamp.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field, TypeAdapter
-
+from engine.domain import codec
 from engine.domain.models import utcnow
 from engine.domain.state import RunState
 
 
-class EventBase(BaseModel):
+@dataclass(kw_only=True)
+class EventBase:
     """Fields every event has. ``seq`` is 0 until the bus assigns it."""
 
     run_id: str
     seq: int = 0
-    at: datetime = Field(default_factory=utcnow)
+    at: datetime = field(default_factory=utcnow)
 
 
+@dataclass(kw_only=True)
 class RunStateChanged(EventBase):
     """The run moved from ``old`` to ``new``; ``reason`` says why when it is not obvious."""
 
@@ -32,6 +36,7 @@ class RunStateChanged(EventBase):
     reason: str | None = None
 
 
+@dataclass(kw_only=True)
 class AgentText(EventBase):
     """Text the agent said (a whole message or a streamed chunk)."""
 
@@ -39,6 +44,7 @@ class AgentText(EventBase):
     text: str
 
 
+@dataclass(kw_only=True)
 class ToolCallRequested(EventBase):
     """The agent asked to run a tool; ``kind`` is the guard's tool kind (shell/read/write/edit)."""
 
@@ -46,9 +52,10 @@ class ToolCallRequested(EventBase):
     call_id: str
     tool: str
     kind: str = "other"
-    arguments: dict[str, Any] = Field(default_factory=dict)
+    arguments: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(kw_only=True)
 class ToolCallFinished(EventBase):
     """A tool call ended; ``output`` is the (possibly truncated) result shown to the agent."""
 
@@ -60,6 +67,7 @@ class ToolCallFinished(EventBase):
     exit_code: int | None = None
 
 
+@dataclass(kw_only=True)
 class FileChanged(EventBase):
     """A file in the worktree was added, modified or deleted."""
 
@@ -68,6 +76,7 @@ class FileChanged(EventBase):
     change: Literal["added", "modified", "deleted"]
 
 
+@dataclass(kw_only=True)
 class TurnFinished(EventBase):
     """An agent turn ended and the worktree was snapshotted on ``ref``."""
 
@@ -77,6 +86,7 @@ class TurnFinished(EventBase):
     sha: str
 
 
+@dataclass(kw_only=True)
 class SteeringQueued(EventBase):
     """A steering message (or an answer) was sent to the run and waits for the agent:
     every cockpit shows it as pending, whichever one it was typed in."""
@@ -86,6 +96,7 @@ class SteeringQueued(EventBase):
     text: str
 
 
+@dataclass(kw_only=True)
 class SteeringDelivered(EventBase):
     """A steering message (or an answer) reached the agent."""
 
@@ -94,6 +105,7 @@ class SteeringDelivered(EventBase):
     text: str
 
 
+@dataclass(kw_only=True)
 class HumanAsked(EventBase):
     """The run waits for the human's answer: an agent's ``question``, or (``kind``
     ``permission``) the guard asking whether a tool call may run, with the answers the
@@ -102,9 +114,10 @@ class HumanAsked(EventBase):
     type: Literal["human_asked"] = "human_asked"
     question: str
     kind: Literal["question", "permission"] = "question"
-    choices: list[str] = Field(default_factory=list)
+    choices: list[str] = field(default_factory=list)
 
 
+@dataclass(kw_only=True)
 class UsageReported(EventBase):
     """Token counts and cost, when the backend reports them."""
 
@@ -114,6 +127,7 @@ class UsageReported(EventBase):
     cost_usd: float | None = None
 
 
+@dataclass(kw_only=True)
 class ErrorOccurred(EventBase):
     """Something went wrong; ``detail`` may hold stderr or a traceback summary."""
 
@@ -122,6 +136,7 @@ class ErrorOccurred(EventBase):
     detail: str | None = None
 
 
+@dataclass(kw_only=True)
 class WorkCommitted(EventBase):
     """At the end of a run the worktree's work was committed to the run's branch."""
 
@@ -131,6 +146,7 @@ class WorkCommitted(EventBase):
     message: str = ""
 
 
+@dataclass(kw_only=True)
 class GateDecided(EventBase):
     """A gate judged the run's tree: ``tree`` is the commit it judged (a turn snapshot,
     or the final commit), so a verdict on an older tree can be shown as stale.
@@ -141,12 +157,13 @@ class GateDecided(EventBase):
     kind: str
     status: str
     blocking: bool = True
-    findings: list[dict[str, Any]] = Field(default_factory=list)
+    findings: list[dict[str, Any]] = field(default_factory=list)
     detail: str = ""
     tree: str | None = None
     turn: int | None = None
 
 
+@dataclass(kw_only=True)
 class GuardDecided(EventBase):
     """A guard rule judged a tool call before it ran: its ``decision`` (allow, ask, deny)
     and the ``outcome`` (``allowed`` or ``refused``, after the human for an ask). The
@@ -161,6 +178,7 @@ class GuardDecided(EventBase):
     reason: str = ""
 
 
+@dataclass(kw_only=True)
 class ReviewDecided(EventBase):
     """The human decided a finished run: ``approved`` (its branch merged into ``base`` as
     ``sha``, squashed or not, ``gates_overridden`` naming red blocking gates let
@@ -171,12 +189,13 @@ class ReviewDecided(EventBase):
     base: str = ""
     sha: str | None = None
     squash: bool = False
-    gates_overridden: list[str] = Field(default_factory=list)
+    gates_overridden: list[str] = field(default_factory=list)
     salvage: str | None = None
     #: False when the base already had every change and nothing was merged.
     merged: bool = True
 
 
+@dataclass(kw_only=True)
 class SkillsLoaded(EventBase):
     """The skills the run loaded (names, in the order the agent gets them)."""
 
@@ -184,6 +203,7 @@ class SkillsLoaded(EventBase):
     names: list[str]
 
 
+@dataclass(kw_only=True)
 class ProcessesEnded(EventBase):
     """Processes left alive by an earlier execution of the run (its engine was killed)
     were ended before the run went on."""
@@ -192,7 +212,7 @@ class ProcessesEnded(EventBase):
     count: int
 
 
-Event = Annotated[
+Event = (
     RunStateChanged
     | AgentText
     | ToolCallRequested
@@ -209,18 +229,26 @@ Event = Annotated[
     | GuardDecided
     | SkillsLoaded
     | ProcessesEnded
-    | ReviewDecided,
-    Field(discriminator="type"),
-]
-
-EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
+    | ReviewDecided
+)
 
 
 def event_from_json(data: str | bytes) -> Event:
     """Parse one stored event back into its typed class."""
-    return EVENT_ADAPTER.validate_json(data)
+    return event_from_data(json.loads(data))
+
+
+def events_from_json(texts: Iterable[str | bytes]) -> list[Event]:
+    """Stored events back into their typed classes, the JSON of all parsed at once."""
+    items = [t.decode() if isinstance(t, bytes) else t for t in texts]
+    return codec.decode(list[Event], json.loads("[" + ",".join(items) + "]"))
+
+
+def event_from_data(data: Any) -> Event:
+    """One event from its JSON data (``ValueError`` when it is not one)."""
+    return codec.decode(Event, data)
 
 
 def event_to_json(event: Event) -> str:
     """Serialise one event for storage."""
-    return event.model_dump_json()
+    return json.dumps(codec.encode(event), separators=(",", ":"), ensure_ascii=False)

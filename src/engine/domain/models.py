@@ -1,14 +1,18 @@
-"""Domain models: runs, steering messages and the identity of an engine process."""
+"""Domain models: runs, steering messages and the identity of an engine process.
+
+Plain dataclasses (:mod:`engine.domain.codec` turns them into JSON and back): a client
+such as the cockpit holds runs without loading a validation library."""
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, ConfigDict, Field
-
+from engine.domain import codec
 from engine.domain.state import RunState
 
 if TYPE_CHECKING:
@@ -35,10 +39,9 @@ def turn_ref(run_id: str, turn: int) -> str:
     return f"refs/cockpit/{run_id}/turn-{turn}"
 
 
-class Run(BaseModel):
+@dataclass(kw_only=True)
+class Run:
     """A run: one agent working on one task in one repo, in its own worktree and branch."""
-
-    model_config = ConfigDict(frozen=False)
 
     id: str
     repo: str
@@ -47,15 +50,15 @@ class Run(BaseModel):
     state: RunState = RunState.QUEUED
     priority: int = 0
     scenario: str | None = None
-    skills: list[str] = Field(default_factory=list)
+    skills: list[str] = field(default_factory=list)
     branch: str = ""
     base: str = ""
     base_sha: str | None = None
     worktree: str | None = None
     turns_completed: int = 0
     error: str | None = None
-    created_at: datetime = Field(default_factory=utcnow)
-    updated_at: datetime = Field(default_factory=utcnow)
+    created_at: datetime = field(default_factory=utcnow)
+    updated_at: datetime = field(default_factory=utcnow)
     started_at: datetime | None = None
     finished_at: datetime | None = None
     #: Engine currently executing the run (``EngineId.token``), None when nobody owns it.
@@ -94,14 +97,18 @@ class Run(BaseModel):
         """The JSON shape scripts rely on (`--json`): id, repo, state, branch, worktree,
         decision, merge_sha, decided_at, …; ``branch`` and ``worktree`` are null once
         removed (a decided run, or one that ended before its worktree was made)."""
-        data = self.model_dump(
-            mode="json", exclude={"owner", "lease_expires_at", "nothing_to_merge"}
-        )
+        data = codec.encode(self)
+        for private in ("owner", "lease_expires_at", "nothing_to_merge"):
+            del data[private]
         ended_without_worktree = self.worktree is None and self.finished_at is not None
         if self.decided or ended_without_worktree:
             data["branch"] = None
             data["worktree"] = None
         return data
+
+    def copy(self, **changes: object) -> Run:
+        """A shallow copy, with ``changes`` to its fields."""
+        return dataclasses.replace(self, **changes)
 
 
 def apply_decision(run: Run, event: ReviewDecided) -> None:
@@ -112,17 +119,19 @@ def apply_decision(run: Run, event: ReviewDecided) -> None:
     run.nothing_to_merge = event.decision == "approved" and not event.merged
 
 
-class SteeringMessage(BaseModel):
+@dataclass(kw_only=True)
+class SteeringMessage:
     """A message from the human to a run: steering text or the answer to a question."""
 
     id: int
     run_id: str
     text: str
-    created_at: datetime = Field(default_factory=utcnow)
+    created_at: datetime = field(default_factory=utcnow)
     delivered_at: datetime | None = None
 
 
-class EngineId(BaseModel):
+@dataclass(kw_only=True)
+class EngineId:
     """Who owns a lease: an engine process on a host."""
 
     host: str

@@ -12,18 +12,14 @@ the same :class:`~engine.domain.errors.CockpitError` an in-process call would ha
 
 from __future__ import annotations
 
-import collections.abc
 import functools
 import inspect
 import json
 import typing
 from typing import Any
 
-from pydantic import TypeAdapter
-from pydantic_core import to_jsonable_python
-
 from engine.api import EngineApi
-from engine.domain import errors
+from engine.domain import codec, errors
 from engine.domain.events import Event
 
 #: The protocol's version. A client and an engine of different versions do not talk:
@@ -83,27 +79,19 @@ def _hints(method: str) -> dict[str, Any]:
         )
 
 
-@functools.cache
-def _adapter(hint: Any) -> TypeAdapter[Any]:
-    if typing.get_origin(hint) is collections.abc.Collection:
-        # A collection crosses as a JSON array.
-        return TypeAdapter(list[typing.get_args(hint)[0]])  # ty: ignore[invalid-type-form]
-    return TypeAdapter(hint)
-
-
 def encode(value: Any) -> Any:
-    """A domain value as JSON-able data (models, dataclasses, paths, enums, times)."""
-    return to_jsonable_python(value)
+    """A domain value as JSON-able data (dataclasses, paths, enums, times)."""
+    return codec.encode(value)
 
 
 def decode_result(method: str, value: Any) -> Any:
     """What ``method`` returned, rebuilt from its JSON with the API's return hint."""
-    return _adapter(_hints(method)["return"]).validate_python(value)
+    return codec.decode(_hints(method)["return"], value)
 
 
 def decode_events(value: Any) -> list[Event]:
     """A page of events from its JSON."""
-    return _adapter(list[Event]).validate_python(value)
+    return codec.decode(list[Event], value)
 
 
 def decode_params(method: str, params: Any) -> dict[str, Any]:
@@ -121,7 +109,7 @@ def decode_params(method: str, params: Any) -> dict[str, Any]:
         if name not in hints or name == "return":
             raise ValueError(f"{method} takes no parameter {name!r}")
         try:
-            decoded[name] = _adapter(hints[name]).validate_python(value)
+            decoded[name] = codec.decode(hints[name], value)
         except ValueError as exc:
             first = str(exc).splitlines()
             raise ValueError(f"{method}: bad {name!r}: {first[-1] if first else exc}") from None

@@ -13,6 +13,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 
+from engine.domain import codec
 from engine.domain.errors import CockpitError
 from engine.domain.events import Event
 from engine.domain.models import Run
@@ -142,6 +143,6 @@ class EventBus:
 
 def redacted(event: Event, redactor: Redactor) -> Event:
     """``event`` with keys and tokens masked in every text it carries (itself when none)."""
-    data = event.model_dump()
+    data = codec.encode(event)
     masked = redactor.value(data)
-    return event if masked == data else type(event).model_validate(masked)
+    return event if masked == data else codec.decode(type(event), masked)

@@ -40,6 +40,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.config import NotifyKind, NotifySettings
+from engine.domain import codec
 from engine.domain.events import Event, RunStateChanged
 from engine.domain.models import Run
 from engine.domain.redact import masked_value
@@ -236,7 +237,7 @@ class Notifier:
             "task": task,
             "state": event.new.value,
             "reason": reason,
-            "event": masked_value(self._redact, event.model_dump(mode="json")),
+            "event": masked_value(self._redact, codec.encode(event)),
             "summary": summary(notification.kind, event.run_id, repo, task, reason),
         }
 

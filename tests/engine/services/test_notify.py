@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from engine.config import NotifySettings
+from engine.domain import codec
 from engine.domain.events import RunStateChanged
 from engine.domain.models import Run
 from engine.domain.redact import MASK, Redactor
@@ -154,7 +155,7 @@ async def test_a_finished_run_notifies_review_once(
         "reason": None,
         "summary": f"run {run_id} on app is ready for review: add a greeting",
     }
-    assert RunStateChanged.model_validate(event).new is RunState.FINISHED
+    assert codec.decode(RunStateChanged, event).new is RunState.FINISHED
     assert event["run_id"] == run_id and event["old"] == "running"
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from engine.domain.events import event_to_json
 from engine.domain.redact import MASK, PATTERNS, RedactingFilter, Redactor
 from engine.domain.state import RunState
 from engine.workspace import open_workspace
@@ -90,7 +91,7 @@ async def test_a_planted_key_leaves_no_trace_in_the_store(
     async with running_engine(ws) as engine:
         run = await engine.submit("app", "leak", "leaky", path)
         run = await wait_for_state(engine, run.id, RunState.FINISHED, RunState.FAILED, timeout=60)
-        texts = [e.model_dump_json() for e in await engine._store.events_for(run.id)]
+        texts = [event_to_json(e) for e in await engine._store.events_for(run.id)]
     assert run.state is RunState.FINISHED, run.error
     assert any(MASK in t for t in texts)
     stored = b"".join(p.read_bytes() for p in ws.db_path.parent.glob("cockpit.db*"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import sqlite3
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -75,7 +76,7 @@ async def test_migrations_apply_once_and_reopen_is_noop(db_path: Path) -> None:
     columns = [row[1] for row in con.execute("PRAGMA table_info(runs)")]
     con.close()
     assert columns == list(RUN_COLUMNS)
-    assert set(RUN_COLUMNS) == set(Run.model_fields) - set(DECISION_FIELDS)
+    assert set(RUN_COLUMNS) == {f.name for f in dataclasses.fields(Run)} - set(DECISION_FIELDS)
 
 
 async def test_concurrent_first_open_migrates_once(db_path: Path) -> None:

@@ -43,7 +43,7 @@ from engine.adapters.store.sqlite.rows import (
 from engine.adapters.store.sqlite.schema import migrate_to, migrations
 from engine.disk import disk_full, free_space, nearly_full
 from engine.domain.errors import BadInput, CockpitError, StoreError, UnknownRun
-from engine.domain.events import Event, event_from_json
+from engine.domain.events import Event, events_from_json
 from engine.domain.guard import OVERRIDE, GuardRecord
 from engine.domain.models import Run, SteeringMessage, utcnow
 from engine.domain.redact import KEY_VARIABLES, Redactor
@@ -423,7 +423,7 @@ class SqliteRunStore:
     async def events_for(self, run_id: str, after_seq: int = 0) -> list[Event]:
         """Events of one run with ``seq > after_seq``, in seq order, as their own classes."""
         rows = await self._read(QUERIES["events_for"], (run_id, after_seq))
-        return [event_from_json(row[0]) for row in rows]
+        return events_from_json(row[0] for row in rows)
 
     async def follow_events(
         self, after_id: int, limit: int = 1000, skip_runs: Collection[str] = ()
@@ -437,7 +437,7 @@ class SqliteRunStore:
         if not rows:
             return after_id, []
         skip = set(skip_runs)
-        events = [event_from_json(data) for _, run_id, data in rows if run_id not in skip]
+        events = events_from_json(data for _, run_id, data in rows if run_id not in skip)
         return rows[-1][0], events
 
     async def events_tail(
@@ -451,7 +451,7 @@ class SqliteRunStore:
             QUERIES["events_tail"],
             (run_id, before_seq if before_seq is not None else 2**62, limit),
         )
-        return [event_from_json(row[0]) for row in reversed(rows)]
+        return events_from_json(row[0] for row in reversed(rows))
 
     async def last_event_id(self) -> int:
         """The id of the newest event of any run (0 when none): where a follower starts."""
