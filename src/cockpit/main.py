@@ -27,7 +27,8 @@ def open_cockpit(args: argparse.Namespace) -> int:
     from cockpit.tui.memory import starting
 
     with starting():
-        ws = _workspace_of(args)
+        ws = _client_workspace_of(args)
+        _engine_ready(ws)
         from cockpit.tui.app import CockpitApp
 
         app = CockpitApp(ws, select=None, review=False)
@@ -66,6 +67,41 @@ def _workspace_of(args: argparse.Namespace) -> Workspace:
     from cockpit.client.local import find_workspace, open_workspace
 
     return open_workspace(find_workspace(Path.cwd(), args.workspace))
+
+
+def _client_workspace_of(args: argparse.Namespace) -> Workspace:
+    """The workspace as the cockpit, a client of its engine, opens it: found as
+    :func:`_workspace_of` finds it, its config left to the engine to read."""
+    from cockpit.client.local import client_workspace, find_workspace
+
+    return client_workspace(find_workspace(Path.cwd(), args.workspace))
+
+
+def _engine_ready(ws: Workspace) -> None:
+    """Start the workspace's engine when none runs, and have it check ``cockpit.toml``:
+    a file that does not load is this command's one line (exit code 2) before the
+    screen is taken, as for every other command. Any other reason the engine cannot be
+    reached is left to the cockpit, which says it and offers to start one again."""
+    import asyncio
+
+    from cockpit.client.daemon import connect_or_start
+    from engine.domain.errors import CockpitError, ConfigError
+
+    async def ask() -> str | None:
+        client = await connect_or_start(ws)
+        try:
+            return client.engine_info.get("config_error")
+        finally:
+            await client.close()
+
+    try:
+        problem = asyncio.run(ask())
+    except ConfigError:
+        raise
+    except CockpitError:
+        return
+    if problem:
+        raise ConfigError(problem)
 
 
 async def _resolve(ws: Workspace, ref: str) -> Run:

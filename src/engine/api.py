@@ -141,6 +141,11 @@ class EngineApi(Protocol):
         ...
 
     # --- repos, gates, guard, skills, settings ------------------------------------------
+    async def repos(self) -> dict[str, Path]:
+        """Every configured repo's name and absolute path, in the config's order (what a
+        client lists without reading ``cockpit.toml`` itself)."""
+        ...
+
     async def repo_settings(self, repo: str) -> RepoConfig:
         """A repo's settings as configured (``UnknownRepo`` when there is none)."""
         ...

@@ -9,7 +9,6 @@ names the file and the offending line or key (found in the text by :mod:`engine.
 from __future__ import annotations
 
 import re
-import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -24,7 +23,7 @@ from pydantic import (
 )
 
 from engine.backends import BACKENDS
-from engine.config_toml import describe_toml_error, describe_validation_error
+from engine.config_toml import describe_validation_error, parse_toml, read_toml
 from engine.domain.errors import ConfigError
 from engine.gate_kinds import GATES
 
@@ -325,26 +324,16 @@ class CockpitConfig(_Model):
 
 def load_config(path: Path) -> CockpitConfig:
     """Read and validate ``path``; any problem becomes a one-line :class:`ConfigError`."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise ConfigError(f"no cockpit.toml at {path}") from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise ConfigError(f"{path}: line {line}: not valid UTF-8") from None
-    return parse_config(text, path)
+    text, raw = read_toml(path)
+    return _validated(raw, text, path)
 
 
 def parse_config(text: str, path: Path) -> CockpitConfig:
     """Validate TOML ``text`` as if read from ``path`` (which only names it in errors)."""
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: {describe_toml_error(str(exc), text)}") from None
+    return _validated(parse_toml(text, path), text, path)
+
+
+def _validated(raw: dict[str, Any], text: str, path: Path) -> CockpitConfig:
     try:
         return CockpitConfig.model_validate(raw)
     except ValidationError as exc:

@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import ValidationError
+from engine.domain.errors import ConfigError
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
 
 _TOML_AT = re.compile(r"^(?P<msg>.*?)\s*\(at line (?P<line>\d+), column (?P<col>\d+)\)$", re.S)
 _TOML_AT_END = re.compile(r"^(?P<msg>.*?)\s*\(at end of document\)$", re.S)
@@ -32,6 +36,40 @@ def describe_toml_error(message: str, text: str) -> str:
         line = max(1, len(text.splitlines()))
         return f"line {line} (end of file): invalid TOML: {match['msg']}"
     return f"invalid TOML: {message}"
+
+
+def read_toml(path: Path) -> tuple[str, dict[str, Any]]:
+    """The text of the TOML file at ``path`` and its tables; a file that is missing,
+    unreadable, not UTF-8 or not TOML is one :class:`ConfigError` line naming it."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"no cockpit.toml at {path}") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ConfigError(f"{path}: line {line}: not valid UTF-8") from None
+    return text, parse_toml(text, path)
+
+
+def parse_toml(text: str, path: Path) -> dict[str, Any]:
+    """The tables of TOML ``text`` read from ``path`` (``ConfigError`` when it is not TOML)."""
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: {describe_toml_error(str(exc), text)}") from None
+
+
+def config_mistake(path: Path, text: str, loc: Sequence[int | str], problem: str) -> str:
+    """One line for a value of the TOML ``text`` read from ``path`` that is wrong:
+    ``PATH: KEY.PATH: problem (line N)``, the line found by scanning ``text``."""
+    where = _format_loc(loc) or "(top level)"
+    line = _find_line(text, loc)
+    suffix = f" (line {line})" if line else ""
+    return f"{path}: {where}: {problem}{suffix}"
 
 
 _MSG_PREFIXES = ("Value error, ", "Assertion failed, ")
@@ -53,17 +91,13 @@ def describe_validation_error(exc: ValidationError, text: str, path: Path) -> st
         problem = error["msg"]
         for prefix in _MSG_PREFIXES:
             problem = problem.removeprefix(prefix)
-    problem = " ".join(problem.split())
-    where = _format_loc(loc) or "(top level)"
-    line = _find_line(text, loc)
-    suffix = f" (line {line})" if line else ""
-    return f"{path}: {where}: {problem}{suffix}"
+    return config_mistake(path, text, loc, " ".join(problem.split()))
 
 
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
-def _format_loc(loc: list[int | str]) -> str:
+def _format_loc(loc: Sequence[int | str]) -> str:
     out = ""
     for part in loc:
         if isinstance(part, int):
@@ -187,7 +221,7 @@ def _with_indexes(parts: list[str], arrays: dict[tuple[str, ...], int]) -> tuple
     return tuple(out)
 
 
-def _find_line(text: str, loc: list[int | str]) -> int | None:
+def _find_line(text: str, loc: Sequence[int | str]) -> int | None:
     """The line defining ``loc`` or its nearest defined parent, if a text scan finds one."""
     lines = _key_lines(text)
     for n in range(len(loc), 0, -1):

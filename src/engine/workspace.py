@@ -11,20 +11,31 @@ import os
 import shutil
 import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from engine.config import (
-    NAME_PATTERN,
-    AgentProfile,
-    CockpitConfig,
-    RepoConfig,
-    load_config,
-    parse_config,
-)
 from engine.config_toml import toml_key, toml_string
 from engine.disk import NO_SPACE, disk_full
 from engine.domain.errors import BadInput, ConfigError, UnknownRepo, WorkspaceNotFound
+
+if TYPE_CHECKING:
+    from engine.config import AgentProfile, CockpitConfig, RepoConfig
+
+
+def load_config(path: Path) -> CockpitConfig:
+    """``engine.config.load_config``, imported when first needed: the schema's models
+    (and the validation library under them) are not loaded by a client that never
+    reads the config itself, such as the cockpit."""
+    from engine.config import load_config as load
+
+    return load(path)
+
+
+def parse_config(text: str, path: Path) -> CockpitConfig:
+    """``engine.config.parse_config``, imported when first needed (see :func:`load_config`)."""
+    from engine.config import parse_config as parse
+
+    return parse(text, path)
 
 
 def git_sync(args: list[str], cwd: Path) -> str | None:
@@ -71,13 +82,31 @@ def find_workspace(cwd: Path, explicit: str | None = None) -> Path:
     )
 
 
-@dataclass
 class Workspace:
-    """An opened workspace: its root, its parsed config and where its state lives."""
+    """An opened workspace: its root, its parsed config and where its state lives.
 
-    root: Path
-    config_path: Path
-    config: CockpitConfig
+    The config is read when first asked for when none is given (:func:`client_workspace`):
+    the engine and the command line read it as they open the workspace, a client of the
+    engine such as the cockpit only when it needs more than the engine tells it."""
+
+    def __init__(self, root: Path, config_path: Path, config: CockpitConfig | None = None) -> None:
+        self.root = root
+        self.config_path = config_path
+        self._config = config
+
+    def __repr__(self) -> str:
+        return f"Workspace(root={self.root!r})"
+
+    @property
+    def config(self) -> CockpitConfig:
+        """The parsed ``cockpit.toml`` (``ConfigError`` when it does not load)."""
+        if self._config is None:
+            self._config = load_config(self.config_path)
+        return self._config
+
+    @config.setter
+    def config(self, config: CockpitConfig) -> None:
+        self._config = config
 
     @property
     def state_dir(self) -> Path:
@@ -147,6 +176,13 @@ def open_workspace(root: Path) -> Workspace:
         # Worktrees configured elsewhere must not show up in a repo's tracked tree either.
         ensure_git_excluded(workspace.worktrees_dir)
     return workspace
+
+
+def client_workspace(root: Path) -> Workspace:
+    """The workspace at ``root`` as a client of its engine sees it: nothing created or
+    read yet (the engine does that as it starts), the config read when first asked for."""
+    root = Path(root).expanduser().resolve()
+    return Workspace(root=root, config_path=root / CONFIG_NAME)
 
 
 def _git_toplevel(directory: Path) -> Path | None:
@@ -347,6 +383,8 @@ def add_repo(root: Path, path: str, name: str | None = None) -> tuple[str, Path,
         raise BadInput(f"{path}: not a git repository (it lies inside {top}; add that instead)")
 
     name = name if name is not None else target.name
+    from engine.config import NAME_PATTERN
+
     if not NAME_PATTERN.match(name):
         raise BadInput(
             f"invalid repo name {name!r}: use letters, digits, '.', '_' or '-', "

@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import sys
+from collections.abc import Callable
 
 from cockpit.cli.errors import one_line
 from cockpit.client.daemon import (
@@ -44,11 +45,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     status.add_argument("--json", action="store_true")
 
 
-def cmd_engine(ws: Workspace, args: argparse.Namespace) -> int:
-    """Dispatch ``engine ACTION``."""
+def cmd_engine(open_workspace: Callable[[], Workspace], args: argparse.Namespace) -> int:
+    """Dispatch ``engine ACTION`` (``open_workspace``: the workspace the command names)."""
     action = args.engine_command
     if action == "start" and args.foreground:
-        return _foreground(ws, args.report_fd)
+        return _foreground(open_workspace, args.report_fd)
+    ws = open_workspace()
     if action == "start":
         return asyncio.run(_start(ws))
     if action == "stop":
@@ -58,7 +60,7 @@ def cmd_engine(ws: Workspace, args: argparse.Namespace) -> int:
     raise BadInput("engine: say start, stop or status")
 
 
-def _foreground(ws: Workspace, report_fd: int | None) -> int:
+def _foreground(open_workspace: Callable[[], Workspace], report_fd: int | None) -> int:
     logging.basicConfig(
         level=logging.INFO,
         format=f"%(asctime)s engine[{os.getpid()}] %(levelname)s %(name)s: %(message)s",
@@ -76,6 +78,9 @@ def _foreground(ws: Workspace, report_fd: int | None) -> int:
         tell({"ready": str(path), "pid": os.getpid()})
 
     try:
+        # Opened here, so that a workspace that does not open (its cockpit.toml does not
+        # load) is reported to the command that started this engine, as its own error.
+        ws = open_workspace()
         asyncio.run(serve_detached(ws, on_ready=ready))
     except (CockpitError, OSError) as exc:
         said = one_line(exc)

@@ -56,5 +56,7 @@ COMMANDS: dict[str, Handler] = {
     "guard": on_workspace_async(cmd_guard),
     "approve": on_workspace_async(cmd_approve),
     "reject": on_workspace_async(cmd_reject),
-    "engine": on_workspace(cmd_engine),
+    # The workspace opened by the command itself: an engine started in the background
+    # says on its report pipe why it could not open it (a cockpit.toml that does not load).
+    "engine": lambda args: cmd_engine(lambda: workspace_of(args), args),
 }

@@ -168,6 +168,9 @@ class InProcessClient:
     async def repo_status(self, path: Path) -> RepoStatus:
         return await self._engine.repo_status(path)
 
+    async def repos(self) -> dict[str, Path]:
+        return await self._engine.repos()
+
     async def gate_names(self, repo: str) -> list[str]:
         return await self._engine.gate_names(repo)
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from engine.adapters.doctor import Report, examine
-    from engine.config_toml import describe_validation_error
+    from engine.config_toml import config_mistake, describe_validation_error, read_toml
     from engine.demo import DEMO_RUNS, build_demo_workspace
     from engine.disk import NO_SPACE, disk_full
     from engine.rpc.host import EngineRunning, serve_detached
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from engine.workspace import (
         Workspace,
         add_repo,
+        client_workspace,
         find_workspace,
         init_workspace,
         list_repos,
@@ -35,7 +36,9 @@ if TYPE_CHECKING:
 _HOMES = {
     "Report": "engine.adapters.doctor",
     "examine": "engine.adapters.doctor",
+    "config_mistake": "engine.config_toml",
     "describe_validation_error": "engine.config_toml",
+    "read_toml": "engine.config_toml",
     "DEMO_RUNS": "engine.demo",
     "build_demo_workspace": "engine.demo",
     "NO_SPACE": "engine.disk",
@@ -45,6 +48,7 @@ _HOMES = {
     "EngineOptions": "engine.services.engine",
     "Workspace": "engine.workspace",
     "add_repo": "engine.workspace",
+    "client_workspace": "engine.workspace",
     "find_workspace": "engine.workspace",
     "init_workspace": "engine.workspace",
     "list_repos": "engine.workspace",
@@ -62,6 +66,8 @@ __all__ = [
     "Workspace",
     "add_repo",
     "build_demo_workspace",
+    "client_workspace",
+    "config_mistake",
     "describe_validation_error",
     "disk_full",
     "examine",
@@ -69,6 +75,7 @@ __all__ = [
     "init_workspace",
     "list_repos",
     "open_workspace",
+    "read_toml",
     "repo_problem",
     "repo_warnings",
     "serve_detached",

@@ -342,6 +342,9 @@ class SocketClient:
     async def repo_status(self, path: Path) -> RepoStatus:
         return await self._call("repo_status", path=path)
 
+    async def repos(self) -> dict[str, Path]:
+        return await self._call("repos")
+
     async def gate_names(self, repo: str) -> list[str]:
         return await self._call("gate_names", repo=repo)
 

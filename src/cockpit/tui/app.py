@@ -33,10 +33,7 @@ from cockpit.tui.commands import SlashCommand
 from cockpit.tui.connector import Connector, DetachedConnector, HostedConnector
 from cockpit.tui.memory import Collector
 from cockpit.tui.model import CockpitModel
-from cockpit.tui.palette_provider import system_commands
 from cockpit.tui.router import SCREEN_ACTIONS, CommandRouter, bindings
-from cockpit.tui.screens.confirm import ConfirmScreen
-from cockpit.tui.screens.inbox import InboxScreen
 from cockpit.tui.screens.main import MainScreen
 from cockpit.tui.session import EngineSession
 from cockpit.tui.settings import load_settings, settings_path
@@ -45,8 +42,11 @@ from cockpit.tui.ui_config import ui_sections
 from cockpit.tui.widgets.prompt_bar import PromptBar
 from engine.domain.state import RunState
 
+# The palette's entries and the screens pushed later (a confirmation) are imported when
+# first needed: the first frame does not wait for them.
 if TYPE_CHECKING:
     from cockpit.client.local import EngineOptions, Workspace
+    from cockpit.tui.screens.inbox import InboxScreen
 
 #: Longest the first frame waits for the stored runs and the repos' statuses.
 SNAPSHOT_WAIT = 1.0
@@ -159,6 +159,8 @@ class CockpitApp(App[str | None]):
         return await super().run_action(action, default_namespace, namespaces)
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        from cockpit.tui.palette_provider import system_commands
+
         return system_commands(self, screen, self.router, super().get_system_commands(screen))
 
     # --- lifecycle ----------------------------------------------------------------
@@ -258,13 +260,17 @@ class CockpitApp(App[str | None]):
         if going:
             keeps = "keeps" if going == 1 else "keep"
             return f"{plural(going, 'run')} {keeps} going in the engine — cockpit to come back"
-        idle = _duration(self.workspace.config.engine.idle_exit)
+        # The engine's own setting, as it said when the cockpit linked to it.
+        info = getattr(self.session.client, "engine_info", {})
+        idle = _duration(info.get("idle_exit") or self.workspace.config.engine.idle_exit)
         return f"the engine stays up (it exits after {idle} idle)"
 
     def _ask_then_stop(self, question: str) -> None:
         def confirmed(yes: bool | None) -> None:
             if yes:
                 self._stop_engine_and_exit()
+
+        from cockpit.tui.screens.confirm import ConfirmScreen
 
         self.push_screen(ConfirmScreen(question), confirmed)
 

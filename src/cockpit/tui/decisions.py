@@ -176,7 +176,7 @@ def verify(router: CommandRouter) -> None:
 async def _check_repo_gates(router: CommandRouter, name: str) -> None:
     client = await router.client()
     app, model = router.app, router.model
-    problem = await asyncio.to_thread(repo_problem, router.workspace.repo_path(name))
+    problem = await asyncio.to_thread(repo_problem, model.repo_paths[name])
     if problem:
         model.repo_problems[name] = problem
         app.notify(f"{name}: {problem}", severity="error")

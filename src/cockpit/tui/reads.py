@@ -140,11 +140,21 @@ class Reads:
 
     # --- repos --------------------------------------------------------------------------
     async def _read_repos(self, client: EngineClient) -> None:
-        """Every repo's status (and working-tree diff when dirty) into the model."""
+        """The configured repos, as the engine has them now (one added to
+        ``cockpit.toml`` meanwhile is listed), and every repo's status (and working-tree
+        diff when dirty) into the model."""
         model = self.model
+        paths = await client.repos()
+        for gone in set(model.repos) - set(paths):
+            for table in (model.repos, model.repo_problems, model.repo_diffs, model.repo_gates):
+                table.pop(gone, None)
+        model.repo_paths = paths
+        known = dict(model.repos)
+        model.repos.clear()  # in place, in the config's order: the screen holds this dict
+        model.repos.update((name, known.get(name)) for name in paths)
 
         async def read(name: str) -> None:
-            path = self.workspace.repo_path(name)
+            path = model.repo_paths[name]
             try:
                 if model.repos.get(name) is None:  # first read: is it a repo at all?
                     problem = await asyncio.to_thread(repo_problem, path)

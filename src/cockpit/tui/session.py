@@ -130,10 +130,8 @@ class EngineSession(Reads):
 
     # --- lifecycle ----------------------------------------------------------------
     def start(self) -> None:
-        """Link to the engine in a worker of the app (the repos are listed at once,
-        unread)."""
-        for name in self.workspace.config.repos:
-            self.model.repos[name] = None
+        """Link to the engine in a worker of the app (the repos come with the snapshot,
+        as the engine has them configured)."""
         self.app.run_worker(self._main(), group="engine", name="engine", exit_on_error=False)
         self._started = True
 
@@ -233,10 +231,25 @@ class EngineSession(Reads):
         """No engine answers: ``line`` says so (None: nothing new to say)."""
         self.snapshot_read.set()  # the screen shows what it has, not placeholders
         self._gone.set()
+        if not self.model.repos:
+            self._list_configured_repos()
         if line is None:
             return
         self.lost = line
         self._post(self.Lost(line))
+
+    def _list_configured_repos(self) -> None:
+        """No engine has said which repos there are: list those of ``cockpit.toml`` as
+        this cockpit reads it (unread; nothing if it does not load)."""
+        try:
+            names = list(self.workspace.config.repos)
+            paths = {name: self.workspace.repo_path(name) for name in names}
+        except CockpitError:
+            return
+        self.model.repo_paths = paths
+        for name in names:
+            self.model.repos.setdefault(name, None)
+        self._post(self.ReposChanged())
 
     async def _next_try(self) -> bool:
         """Wait until it is time to look for an engine again; True: start one (asked)."""
@@ -302,12 +315,16 @@ class EngineSession(Reads):
                     self.model.upsert(run).load(tail)
 
         async def read_gates() -> None:
-            names = list(self.workspace.config.repos)
+            names = list(self.model.repos)
             gates = await asyncio.gather(*(client.gate_names(name) for name in names))
             self.model.gated_repos.update(name for name, g in zip(names, gates, strict=True) if g)
 
+        async def read_repos() -> None:
+            await self._read_repos(client)
+            await read_gates()  # of the repos the engine listed
+
         # The repos' git processes run while the store is read.
-        await asyncio.gather(read_runs(), self._read_repos(client), read_gates())
+        await asyncio.gather(read_runs(), read_repos())
 
     async def _catch_up(self, client: EngineClient) -> None:
         """After the engine was gone: every run's stored row again, and the runs started

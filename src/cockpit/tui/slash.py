@@ -139,7 +139,7 @@ class Commands:
         view = self.model.runs.get(run_id) if run_id else None
         repo = view.run.repo if view is not None else repo_row
         runs = ([run_id] if run_id else []) + [r for r in reversed(self.model.runs) if r != run_id]
-        configured = list(self.workspace.config.repos)
+        configured = list(self.model.repos)  # as the engine has them configured
         if kind == "repo":
             return ([repo] if repo else []) + [r for r in configured if r != repo]
         if kind == "run":
@@ -151,7 +151,10 @@ class Commands:
         if kind == "theme":
             return sorted(self.app.available_themes)
         if kind == "agent":
-            return list(self.workspace.config.agents)
+            try:  # read from cockpit.toml when first offered (the engine checked it)
+                return list(self.workspace.config.agents)
+            except CockpitError:
+                return []
         return []
 
     def switch_theme(self, name: str) -> None:
@@ -230,7 +233,7 @@ async def skills(commands: Commands, command: SlashCommand) -> None:
     selected = commands.selected
     highlighted_repo = selected.name if isinstance(selected, RepoRow) else None
     target = command.args[0] if command.args else commands.selected_run_id() or highlighted_repo
-    if target in commands.workspace.config.repos:
+    if target in commands.model.repos:
         repo, loaded, title = target, None, f"Skills for runs on {target}"
     elif target is not None:
         run = await client.resolve_run(target)

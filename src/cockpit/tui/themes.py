@@ -27,14 +27,16 @@ reported as a one-line error string instead.
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import reprlib
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from rich.color import Color as RichColor
 from rich.color import ColorSystem
 from rich.color_triplet import ColorTriplet
@@ -45,6 +47,7 @@ from textual.color import Color, ColorParseError
 from textual.theme import Theme
 
 from cockpit.tui.settings import load_settings, save_settings
+from cockpit.tui.ui_config import lenient_bool
 from engine.domain.errors import CockpitError
 
 __all__ = [
@@ -70,29 +73,19 @@ DEFAULT_THEME = "cockpit-dark"
 SHIPPED_THEMES = ("cockpit-dark", "cockpit-light", "cockpit-high-contrast")
 """Names of the themes shipped in the repository's ``themes/`` folder."""
 
-_COLOUR_KEYS = (
-    "primary",
-    "secondary",
-    "accent",
-    "foreground",
-    "background",
-    "surface",
-    "panel",
-    "success",
-    "warning",
-    "error",
-    "boost",
-)
-
 
 class ThemeFileError(Exception):
     """A theme file could not be read or validated; ``str()`` is one line naming the file."""
 
 
-class ThemeFile(BaseModel):
-    """The validated contents of one theme TOML file."""
+@dataclass(frozen=True, kw_only=True)
+class ThemeFile:
+    """The validated contents of one theme TOML file.
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    Build it with :meth:`from_toml`, which checks the data; the constructor trusts its
+    arguments. (Checked by hand rather than with pydantic, which costs the cockpit's
+    start-up more than everything else here.)
+    """
 
     name: str
     dark: bool
@@ -107,26 +100,38 @@ class ThemeFile(BaseModel):
     warning: str
     error: str
     boost: str | None = None
-    variables: dict[str, str] = Field(default_factory=dict)
+    variables: dict[str, str] = field(default_factory=dict)
 
-    @field_validator("name")
     @classmethod
-    def _name_not_blank(cls, value: str) -> str:
-        value = value.strip()
-        if not value:
-            raise ValueError("must not be empty")
-        return value
+    def from_toml(cls, data: Mapping[str, Any]) -> ThemeFile:
+        """Check the parsed TOML of a theme file and build it.
 
-    @field_validator(*_COLOUR_KEYS)
-    @classmethod
-    def _valid_colour(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        try:
-            Color.parse(value)
-        except ColorParseError as exc:
-            raise ValueError(f"not a colour: {value!r}") from exc
-        return value
+        ``name`` is stripped and must not be empty, the colours must be ones Textual
+        parses, ``boost`` and ``variables`` may be left out, and no other key is allowed.
+
+        Raises:
+            ValueError: every problem found, on one line, e.g.
+                ``primary: not a colour: 'bleu' (did you mean 'blue'?); unknown key 'sparkle'``.
+        """
+        problems: list[str] = []
+        values: dict[str, Any] = {}
+        for spec in dataclasses.fields(cls):
+            key = spec.name
+            if key not in data:
+                if (
+                    spec.default is dataclasses.MISSING
+                    and spec.default_factory is dataclasses.MISSING
+                ):
+                    problems.append(f"missing key {key!r}")
+                continue
+            try:
+                values[key] = _CHECKS[key](data[key])
+            except ValueError as exc:
+                problems.append(f"{key}: {exc}")
+        problems += [f"unknown key {key!r}" for key in data if key not in _CHECKS]
+        if problems:
+            raise ValueError("; ".join(problems))
+        return cls(**values)
 
     def to_theme(self) -> Theme:
         """Convert to a Textual :class:`~textual.theme.Theme`."""
@@ -146,6 +151,75 @@ class ThemeFile(BaseModel):
             boost=self.boost,
             variables=dict(self.variables),
         )
+
+
+# --- checks of single values: each returns the value to keep or raises ValueError ----------
+
+
+def _string(value: object) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"expected a string, got {reprlib.repr(value)}")
+    return value
+
+
+def _name(value: object) -> str:
+    name = _string(value).strip()
+    if not name:
+        raise ValueError("must not be empty")
+    return name
+
+
+def _bool(value: object) -> bool:
+    # As a theme once said it when pydantic read it: ``dark = "yes"`` keeps loading.
+    read = lenient_bool(value)
+    if read is not None:
+        return read
+    raise ValueError(f"expected true or false, got {reprlib.repr(value)}")
+
+
+def _colour(value: object) -> str:
+    text = _string(value)
+    try:
+        Color.parse(text)
+    except ColorParseError as exc:
+        hint = f" (did you mean {exc.suggested_color!r}?)" if exc.suggested_color else ""
+        raise ValueError(f"not a colour: {text!r}{hint}") from exc
+    except ValueError as exc:  # not documented by Textual, but must not stop start-up
+        raise ValueError(f"not a colour: {text!r}") from exc
+    return text
+
+
+def _variables(value: object) -> dict[str, str]:
+    if not isinstance(value, Mapping):
+        raise ValueError(f"expected a table, got {reprlib.repr(value)}")
+    for key, item in value.items():
+        if not isinstance(item, str):
+            raise ValueError(f"expected a string for {key!r}, got {reprlib.repr(item)}")
+    return dict(value)
+
+
+_CHECKS: dict[str, Callable[[Any], Any]] = {
+    "name": _name,
+    "dark": _bool,
+    **dict.fromkeys(
+        (
+            "primary",
+            "secondary",
+            "accent",
+            "foreground",
+            "background",
+            "surface",
+            "panel",
+            "success",
+            "warning",
+            "error",
+            "boost",
+        ),
+        _colour,
+    ),
+    "variables": _variables,
+}
+"""The check of each key a theme file may have."""
 
 
 def shipped_themes_dir() -> Path:
@@ -170,20 +244,6 @@ def user_themes_dirs(workspace_root: Path | None) -> list[Path]:
     return dirs
 
 
-def _describe_validation_error(exc: ValidationError) -> str:
-    parts: list[str] = []
-    for err in exc.errors():
-        key = ".".join(str(p) for p in err["loc"]) or "(file)"
-        if err["type"] == "extra_forbidden":
-            parts.append(f"unknown key {key!r}")
-        elif err["type"] == "missing":
-            parts.append(f"missing key {key!r}")
-        else:
-            msg = str(err["msg"]).removeprefix("Value error, ")
-            parts.append(f"{key}: {msg}")
-    return "; ".join(parts)
-
-
 def load_theme_file(path: Path) -> Theme:
     """Read and validate one theme file.
 
@@ -199,10 +259,10 @@ def load_theme_file(path: Path) -> Theme:
         detail = " ".join(str(exc).split())
         raise ThemeFileError(f"theme {path}: invalid TOML: {detail}") from exc
     try:
-        model = ThemeFile.model_validate(data)
-    except ValidationError as exc:
-        raise ThemeFileError(f"theme {path}: {_describe_validation_error(exc)}") from exc
-    return model.to_theme()
+        theme_file = ThemeFile.from_toml(data)
+    except ValueError as exc:
+        raise ThemeFileError(f"theme {path}: {exc}") from exc
+    return theme_file.to_theme()
 
 
 def load_themes(dirs: Iterable[Path]) -> tuple[list[Theme], list[str]]:

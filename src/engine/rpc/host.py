@@ -116,7 +116,14 @@ async def serve_detached(
             return await _status(engine, started, socket_link(state_dir))
 
         config = ConfigFollower(workspace)
-        server = EngineServer(engine, status, engine.request_stop, before_call=config.refresh)
+
+        async def greeting() -> dict[str, Any]:
+            await config.refresh()  # the file as it is now, not as it was at the last look
+            return {"config_error": config.problem, "idle_exit": workspace.config.engine.idle_exit}
+
+        server = EngineServer(
+            engine, status, engine.request_stop, before_call=config.refresh, greeting=greeting
+        )
         await server.start(target)
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):

@@ -4,8 +4,9 @@ changed while it runs is what its next command and its next run see.
 The file is looked at (one ``stat``) before each request and every few seconds; when it
 changed, it is read again and, if it is valid, replaces the workspace's config in place
 (every part of the engine holds the same :class:`~engine.workspace.Workspace`). A config
-that does not load leaves the engine with the one it had: the command that reads the
-file (every front end validates it first) is what tells the user.
+that does not load leaves the engine with the one it had, and what is wrong with it is
+kept (:attr:`ConfigFollower.problem`): the engine's ``hello`` tells every client, so the
+cockpit, which does not read the file itself, refuses to open as a command would.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ class ConfigFollower:
         self.workspace = workspace
         self._stamp = self._read_stamp()
         self._lock = asyncio.Lock()
+        #: What is wrong with ``cockpit.toml`` as it is now (None: it loads).
+        self.problem: str | None = None
 
     def _read_stamp(self) -> tuple[int, int, int] | None:
         try:
@@ -48,6 +51,7 @@ class ConfigFollower:
             try:
                 config = await asyncio.to_thread(load_config, self.workspace.config_path)
             except CockpitError as exc:
+                self.problem = str(exc)
                 log.warning(
                     "cockpit.toml changed but does not load (the engine keeps the "
                     "config it had): %s",
@@ -55,6 +59,7 @@ class ConfigFollower:
                 )
                 return False
             self.workspace.config = config
+            self.problem = None
             log.info("cockpit.toml changed: the engine follows it")
             return True
 

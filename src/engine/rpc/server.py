@@ -46,9 +46,11 @@ class EngineServer:
         on_stop: Callable[[], None],
         queue_limit: int = QUEUE_LIMIT,
         before_call: Callable[[], Awaitable[object]] | None = None,
+        greeting: Callable[[], Awaitable[dict[str, Any]]] | None = None,
     ) -> None:
         self.engine = engine
         self._before_call = before_call
+        self._greeting = greeting
         self._status = status
         self._on_stop = on_stop
         self._queue_limit = queue_limit
@@ -253,14 +255,21 @@ class Connection:
             self.send(wire.failure(msg_id, wire.PROTOCOL_MISMATCH, text))
             return False
         self.greeted = True
+        self._spawn(self._welcome(msg_id))
+        return True
+
+    async def _welcome(self, msg_id: Any) -> None:
+        """Answer ``hello``: who this engine is, and what its host adds (whether
+        ``cockpit.toml`` loads as it is now)."""
+        greeting = self._server._greeting
         info = {
             "protocol": wire.PROTOCOL,
             "pid": os.getpid(),
+            **(await greeting() if greeting is not None else {}),
             # Names, never values: a client masks what its own environment holds.
             "key_variables": sorted(key_variables(self._server.engine.workspace)),
         }
         self.send(wire.result(msg_id, info))
-        return True
 
     def _spawn(self, work: Awaitable[None]) -> None:
         task = asyncio.ensure_future(work)

@@ -83,6 +83,10 @@ class EngineQueries:
         """Per rule, how many calls it allowed and refused."""
         return await self._store.guard_counts()
 
+    async def repos(self) -> dict[str, Path]:
+        """Every configured repo's name and absolute path, in the config's order."""
+        return {name: self.workspace.repo_path(name) for name in self.workspace.config.repos}
+
     async def repo_settings(self, repo: str) -> RepoConfig:
         """A repo's settings as configured (``UnknownRepo`` when there is none)."""
         return self.workspace.repo(repo)

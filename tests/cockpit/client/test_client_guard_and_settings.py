@@ -96,6 +96,15 @@ async def test_guard_check_judges_a_call_under_a_repos_rules_too(
         await client.guard_check(remove, "nope", repos["app"])
 
 
+async def test_repos_by_name_with_their_absolute_paths(
+    client: EngineClient, repos: dict[str, Path]
+) -> None:
+    listed = await client.repos()
+    assert list(listed) == ["app", "lib"]
+    assert listed == {name: path.resolve() for name, path in repos.items()}
+    assert all(path.is_absolute() for path in listed.values())
+
+
 async def test_repo_settings_as_configured(client: EngineClient) -> None:
     app = await client.repo_settings("app")
     assert (app.path, app.base, app.merge, app.gates) == ("../repos/app", "main", "merge", None)

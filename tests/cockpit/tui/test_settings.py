@@ -51,3 +51,9 @@ def test_unknown_keys_are_ignored() -> None:
     settings_path().parent.mkdir(parents=True)
     settings_path().write_text('{"theme": "nord", "future": 1}')
     assert load_settings().theme == "nord"
+
+
+def test_file_is_indented_json_and_keeps_any_name_as_written() -> None:
+    save_settings(UiSettings(theme='café "quoted"'))
+    assert settings_path().read_text(encoding="utf-8") == '{\n  "theme": "café \\"quoted\\""\n}\n'
+    assert load_settings().theme == 'café "quoted"'

@@ -174,3 +174,46 @@ def test_themed_style_leaves_nothing_to_the_terminal() -> None:
     assert drawn.bgcolor is not None and drawn.bgcolor.triplet is not None
     dim = themed_style(Style(dim=True), base, DEFAULT_TERMINAL_THEME)
     assert not dim.dim and dim.color is not None and dim.color.triplet is not None
+
+
+def test_lenient_values_still_load(tmp_path: Path) -> None:
+    # What pydantic once accepted keeps loading: booleans spelt as words, a padded name.
+    text = GOOD.format(name="  spaced  ", dark='"no"') + 'boost = "#FFFFFF10"\n'
+    write_theme(tmp_path, "lenient.toml", text)
+    themes, errors = load_themes([tmp_path])
+    assert errors == []
+    (theme,) = themes
+    assert theme.name == "spaced" and theme.dark is False and theme.boost == "#FFFFFF10"
+
+
+BAD = GOOD.format(name="bad", dark="true")
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        (BAD.replace("dark = true", "dark = 2"), "dark: expected true or false, got 2"),
+        (BAD.replace('name = "bad"', "name = 3"), "name: expected a string, got 3"),
+        (BAD.replace('name = "bad"', 'name = "  "'), "name: must not be empty"),
+        (
+            BAD.replace('"#112233"', '"bleu"'),
+            "primary: not a colour: 'bleu' (did you mean 'blue'?)",
+        ),
+        (BAD + "[variables]\nk = 1\n", "variables: expected a string for 'k', got 1"),
+    ],
+    ids=["bool", "string", "blank-name", "colour", "variable"],
+)
+def test_a_bad_value_names_its_key_and_what_is_wrong(tmp_path: Path, text: str, says: str) -> None:
+    write_theme(tmp_path, "bad.toml", text)
+    _, errors = load_themes([tmp_path])
+    assert errors == [f"theme {tmp_path / 'bad.toml'}: {says}"]
+
+
+def test_every_problem_is_on_the_one_line(tmp_path: Path) -> None:
+    text = BAD.replace('panel = "#202020"\n', "").replace('"#112233"', '"nope"')
+    write_theme(tmp_path, "bad.toml", text + "sparkle = 1\n")
+    _, errors = load_themes([tmp_path])
+    assert errors == [
+        f"theme {tmp_path / 'bad.toml'}: primary: not a colour: 'nope'; "
+        "missing key 'panel'; unknown key 'sparkle'"
+    ]

@@ -3,6 +3,7 @@ located line for a mistake (the engine keeps the sections as they are)."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -52,3 +53,27 @@ def test_a_mistake_is_one_line_naming_the_key_and_its_line(
     line = len(root.joinpath("cockpit.toml").read_text().splitlines())
     assert f"line {line}" in message
     assert caught.value.exit_code == 2
+
+
+def test_lenient_values_still_read(workspace_root: Path) -> None:
+    # What pydantic once accepted keeps working: a boolean spelt as a word.
+    root = _with(workspace_root, '\n[ui]\nbell = "yes"\n')
+    assert ui_sections(open_workspace(root)).ui.bell is True
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ('\n[ui]\nbell = "sometimes"\n', "ui.bell: expected true or false, got 'sometimes'"),
+        ("\n[ui]\ntheme = 3\n", "ui.theme: expected a string, got 3"),
+        (
+            '\n[keys]\n"cockpit.start_engine" = 5\n',
+            'keys."cockpit.start_engine": expected a string',
+        ),
+        ("\n[keys.approve]\nkey = 'a'\n", "keys.approve: expected a string, got {'key': 'a'}"),
+    ],
+)
+def test_a_mistake_says_what_was_expected(workspace_root: Path, text: str, says: str) -> None:
+    ws = open_workspace(_with(workspace_root, text))
+    with pytest.raises(ConfigError, match=re.escape(says)):
+        ui_sections(ws)

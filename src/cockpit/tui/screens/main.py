@@ -16,18 +16,16 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Footer, Header
 
-from cockpit.tui import decisions, outside
 from cockpit.tui.commands import SlashCommand, parse
 from cockpit.tui.focus import PanelFocus
 from cockpit.tui.memory import Collector
 from cockpit.tui.model import RunView
 from cockpit.tui.mounted import while_mounted as _while_mounted
 from cockpit.tui.router import CommandRouter
-from cockpit.tui.screens.inbox import InboxScreen, waiting
+from cockpit.tui.screens.inbox import waiting
 from cockpit.tui.selection import Row, RunRow
 from cockpit.tui.session import EngineSession
 from cockpit.tui.slash import Commands
-from cockpit.tui.steering import Keep, SendBack, Steering
 from cockpit.tui.throttle import RenderThrottle
 from cockpit.tui.widgets.detail import DetailPane
 from cockpit.tui.widgets.diff_panel import DiffPanel
@@ -37,11 +35,12 @@ from cockpit.tui.widgets.run_pane import RunPane, Transcript
 from engine.domain.errors import CockpitError
 from engine.domain.state import RunState
 
-# Screens other than the inbox and the confirmations are imported when first opened:
-# start-up (the first frame) does not wait for modules it does not show.
+# The screens a key opens, the decisions, the shell and the editor, and the steering
+# verdicts are imported when first used: the first frame does not wait for them.
 if TYPE_CHECKING:
     from cockpit.client.local import Workspace
     from cockpit.tui.screens.findings import Place
+    from cockpit.tui.steering import Steering
 
 
 class MainScreen(Screen[None]):
@@ -85,8 +84,9 @@ class MainScreen(Screen[None]):
         self._dirty: set[str] = set()
         self._throttle = RenderThrottle(self, collector, self._render_dirty)
         self._focus = PanelFocus(self)
-        #: Whether a message in the prompt bar goes as steering (or continues a run).
-        self._steering = Steering(self.model)
+        #: Whether a message in the prompt bar goes as steering (or continues a run);
+        #: made with the first message sent.
+        self._steering: Steering | None = None
 
     # --- layout -------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -229,8 +229,12 @@ class MainScreen(Screen[None]):
         if isinstance(selected, RunRow) and selected.id in dirty:
             self._show_selected()
         self._update_counts()
-        if isinstance(self.app.screen, InboxScreen):
-            self.app.screen.refresh_items()
+        screen = self.app.screen
+        if screen is not self:
+            from cockpit.tui.screens.inbox import InboxScreen
+
+            if isinstance(screen, InboxScreen):
+                screen.refresh_items()
 
     def _welcome_text(self) -> str:
         """The welcome, its ``{inbox}`` saying what the inbox holds now (nothing when
@@ -284,7 +288,7 @@ class MainScreen(Screen[None]):
         self._show_selected()
 
     def _show_selected(self) -> None:
-        self.query_one(DetailPane).show(self.selected, self.model, self.workspace)
+        self.query_one(DetailPane).show(self.selected, self.model)
 
     # --- the screens a key opens ----------------------------------------------------
     def open_review(self, run_id: str) -> None:
@@ -339,22 +343,34 @@ class MainScreen(Screen[None]):
                 if view is not None and view.run.state is RunState.FINISHED:
                     self.open_review(run_id)  # a run ready for review: straight to it
 
+        from cockpit.tui.screens.inbox import InboxScreen
+
         self.app.push_screen(InboxScreen(self.model), jump)
 
     # --- acting on the highlighted run or repo ----------------------------------------
     def action_cancel_run(self) -> None:
+        from cockpit.tui import decisions
+
         decisions.cancel(self.router)
 
     def action_resume_run(self) -> None:
+        from cockpit.tui import decisions
+
         decisions.resume(self.router)
 
     def action_approve_run(self) -> None:
+        from cockpit.tui import decisions
+
         decisions.approve(self.router)
 
     def action_reject_run(self) -> None:
+        from cockpit.tui import decisions
+
         decisions.reject(self.router)
 
     def action_run_gates(self) -> None:
+        from cockpit.tui import decisions
+
         decisions.verify(self.router)
 
     # --- outside the cockpit: a shell, an editor ------------------------------------
@@ -373,6 +389,8 @@ class MainScreen(Screen[None]):
         if view is None:
             self.notify(f"{key} works in a run's worktree: highlight a run")
             return
+        from cockpit.tui import outside
+
         worktree = outside.worktree_of(view)
         if not isinstance(worktree, Path):
             note, severity = worktree
@@ -385,6 +403,8 @@ class MainScreen(Screen[None]):
     async def _visit(self, view: RunView, worktree: Path, what: str) -> None:
         """Hand the terminal over to the program, then come back as it was: the same
         selection and focus, the screen redrawn. The engine keeps running meanwhile."""
+        from cockpit.tui import outside
+
         try:
             focused, selected = self.focused, self.selected
             code = await outside.visit(self.app, self.session.client, view, worktree, what)
@@ -440,8 +460,14 @@ class MainScreen(Screen[None]):
     def _may_steer(self, ref: str, message: str, text: str) -> bool:
         """Whether ``message`` to run ``ref`` goes as steering (see cockpit.tui.steering);
         else ``text`` stays in the bar, or the run is continued with it."""
+        from cockpit.tui.steering import Keep, SendBack, Steering
+
+        if self._steering is None:
+            self._steering = Steering(self.model)
         verdict = self._steering.judge(ref)
         if isinstance(verdict, SendBack):
+            from cockpit.tui import decisions
+
             self._return_focus()
             decisions.send_back(self.router, verdict.run_id, message)
             return False

@@ -14,7 +14,7 @@ from cockpit.tui.widgets.repo_pane import RepoPane
 from cockpit.tui.widgets.run_pane import RunPane, Transcript
 
 if TYPE_CHECKING:
-    from cockpit.client.local import Workspace
+    pass
 
 __all__ = ["DetailPane"]
 
@@ -30,7 +30,7 @@ class DetailPane(ContentSwitcher):
         yield RunPane(id="run-pane")
         yield RepoPane(id="repo-pane")
 
-    def show(self, row: Row | None, model: CockpitModel, workspace: Workspace) -> None:
+    def show(self, row: Row | None, model: CockpitModel) -> None:
         """Show ``row``'s pane, up to date (nothing changes for no row, or a run the
         model does not have)."""
         if isinstance(row, RunRow) and row.id in model.runs:
@@ -42,7 +42,7 @@ class DetailPane(ContentSwitcher):
             self.current = "repo-pane"
             self.query_one(RepoPane).show(
                 name,
-                workspace.repo_path(name),
+                model.repo_paths[name],
                 model.repos.get(name),
                 model.repo_diffs.get(name),
                 model,
