@@ -215,6 +215,11 @@ class CockpitApp(App[str | None]):
             f"{len(in_flight)} run(s) in flight will be interrupted (resume them later). Quit?"
         )
 
+    async def action_quit(self) -> None:
+        """Textual's own quit (``ctrl+q``, everywhere) leaves as ``q`` does: a client
+        says what goes on in the engine, a hosted engine asks about runs in flight."""
+        self.action_quit_cockpit()
+
     def action_quit_and_stop(self) -> None:
         """Stop the engine and leave, asking first when runs are in flight."""
         in_flight = self._in_flight()

@@ -16,6 +16,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from detachedkit import (
     client_app,
     engine_status,
@@ -83,11 +84,15 @@ async def test_q_detaches_and_the_run_started_from_the_cli_finishes(
     assert status["engine"] is True and status["clients"] == 0
 
 
-async def test_q_with_nothing_going_says_the_engine_stays_up(workspace_root: Path) -> None:
+@pytest.mark.parametrize("key", ["q", "ctrl+q"])
+async def test_q_with_nothing_going_says_the_engine_stays_up(
+    workspace_root: Path, key: str
+) -> None:
+    # ctrl+q, Textual's own quit, leaves the same way, saying the same line.
     app = client_app(open_workspace(workspace_root))
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)  # no engine ran: the cockpit started one
-        await pilot.press("q")
+        await pilot.press(key)
         await until(pilot, lambda: app._exit)
     assert app.return_value == "the engine stays up (it exits after 10m idle)"
     assert (await engine_status(workspace_root))["engine"] is True
