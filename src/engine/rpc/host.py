@@ -108,7 +108,7 @@ async def serve_detached(
         target = _place_socket(state_dir)
         for handler in logging.getLogger().handlers:  # the log never holds a key
             handler.addFilter(RedactingFilter(engine.redact))
-        notifier = Notifier(workspace.config.notify, engine.get_run, engine.redact)
+        notifier = Notifier(lambda: workspace.config.notify, engine.get_run, engine.redact)
         engine.on_events(notifier.deliver)
         started = time.monotonic()
 

@@ -20,7 +20,7 @@ the engine or a run back.
 
 The daemon wires it::
 
-    notifier = Notifier(ws.config.notify, engine.get_run, engine.redact)
+    notifier = Notifier(lambda: ws.config.notify, engine.get_run, engine.redact)
     engine.on_events(notifier.deliver)
     ...
     await notifier.close()
@@ -82,22 +82,24 @@ def notification_for(event: Event) -> Notification | None:
 class Notifier:
     """Runs the ``[notify]`` command for each run that needs the human.
 
-    ``get_run`` finds a run's repo and task (``Engine.get_run``); ``redact`` masks a text
+    ``settings`` gives the ``[notify]`` settings as they are now (asked at each
+    transition); ``get_run`` finds a run's repo and task (``Engine.get_run``); ``redact`` masks a text
     (``Engine.redact``). Pass :meth:`deliver` to ``Engine.on_events``; call
     :meth:`close` when the engine stops.
     """
 
     def __init__(
         self,
-        settings: NotifySettings,
+        settings: Callable[[], NotifySettings],
         get_run: Callable[[str], Awaitable[Run | None]],
         redact: Callable[[str], str],
         *,
         max_running: int = MAX_RUNNING,
         max_queued: int = MAX_QUEUED,
     ) -> None:
-        self._settings = settings
-        self._kinds = frozenset(settings.kinds)
+        # Asked each time: the detached engine's config follows edits of cockpit.toml,
+        # and a [notify] changed while it runs is what the next transition uses.
+        self._current = settings
         self._get_run = get_run
         self._redact = redact
         self._max_running = max_running
@@ -105,14 +107,20 @@ class Notifier:
         self._workers: list[asyncio.Task[None]] = []
         self._closed = False
 
+    @property
+    def _settings(self) -> NotifySettings:
+        return self._current()
+
     def deliver(self, batch: list[Event]) -> None:
         """Queue a notification for each transition in ``batch`` that the settings want;
         returns at once (an event sink must not block)."""
-        if self._closed or not self._settings.command:
+        settings = self._settings
+        if self._closed or not settings.command:
             return
+        kinds = frozenset(settings.kinds)
         for event in batch:
             notification = notification_for(event)
-            if notification is None or notification.kind not in self._kinds:
+            if notification is None or notification.kind not in kinds:
                 continue
             try:
                 self._queue.put_nowait(notification)

@@ -103,7 +103,7 @@ async def notifying(ws: Workspace, settings: NotifySettings) -> AsyncGenerator[E
     notifier: Notifier | None = None
     try:
         async with running_engine(ws) as engine:
-            notifier = Notifier(settings, engine.get_run, engine.redact)
+            notifier = Notifier(lambda: settings, engine.get_run, engine.redact)
             engine.on_events(notifier.deliver)
             yield engine
     finally:
@@ -250,7 +250,8 @@ async def test_secrets_are_masked_in_all_the_command_gets(recorder: Recorder) ->
     async def get_run(run_id: str) -> Run | None:
         return run if run_id == run.id else None
 
-    notifier = Notifier(NotifySettings(command=recorder.command()), get_run, Redactor([key]).text)
+    settings = NotifySettings(command=recorder.command())
+    notifier = Notifier(lambda: settings, get_run, Redactor([key]).text)
     reason = f"push with {token} refused"
     notifier.deliver(
         [RunStateChanged(run_id="r1", old=RunState.RUNNING, new=RunState.FAILED, reason=reason)]
@@ -278,6 +279,29 @@ async def test_only_the_chosen_kinds_notify(
     ]
 
 
+async def test_settings_changed_while_the_engine_runs_are_the_next_ones_used(
+    workspace: Workspace, scenario: Callable[..., str], recorder: Recorder
+) -> None:
+    # The detached engine follows an edited cockpit.toml: the notifier asks for the
+    # settings at each transition, not once.
+    settings = [NotifySettings(command=recorder.command(), kinds=["failed"])]
+    notifier: Notifier | None = None
+    try:
+        async with running_engine(workspace) as engine:
+            notifier = Notifier(lambda: settings[0], engine.get_run, engine.redact)
+            engine.on_events(notifier.deliver)
+            await run_to_end(engine, scenario(FINISH))  # review: not wanted yet
+            settings[0] = NotifySettings(command=recorder.command(), kinds=["review"])
+            finished = await run_to_end(engine, scenario(FINISH), "another task")
+            await run_to_end(engine, scenario(FAIL, "fail.toml"))  # failed: no longer
+    finally:
+        if notifier is not None:
+            await notifier.close()
+    assert [(c["doc"]["kind"], c["doc"]["run_id"]) for c in recorder.calls()] == [
+        ("review", finished)
+    ]
+
+
 async def test_no_command_no_notifications(
     workspace: Workspace, scenario: Callable[..., str], recorder: Recorder
 ) -> None:
@@ -295,7 +319,7 @@ async def test_a_flood_beyond_the_queue_is_dropped_with_a_warning(
         return None
 
     settings = NotifySettings(command=recorder.command())
-    notifier = Notifier(settings, no_run, str, max_running=1, max_queued=2)
+    notifier = Notifier(lambda: settings, no_run, str, max_running=1, max_queued=2)
     events = [
         RunStateChanged(run_id=f"r{i}", old=RunState.RUNNING, new=RunState.FAILED, reason="x")
         for i in range(5)
