@@ -143,6 +143,11 @@ class Reads:
         """The configured repos, as the engine has them now (one added to
         ``cockpit.toml`` meanwhile is listed), and every repo's status (and working-tree
         diff when dirty) into the model."""
+        await self._list_repos(client)
+        await self._read_statuses(client)
+
+    async def _list_repos(self, client: EngineClient) -> None:
+        """The configured repos, as the engine has them now, into the model (unread)."""
         model = self.model
         paths = await client.repos()
         for gone in set(model.repos) - set(paths):
@@ -153,19 +158,30 @@ class Reads:
         model.repos.clear()  # in place, in the config's order: the screen holds this dict
         model.repos.update((name, known.get(name)) for name in paths)
 
+    async def _read_statuses(self, client: EngineClient) -> None:
+        """Every listed repo's status (and working-tree diff when dirty) into the model."""
+        model = self.model
+
         async def read(name: str) -> None:
             path = model.repo_paths[name]
+            # First read: is the folder a repo's top at all? (git status also answers in
+            # a subfolder.) Asked beside the status, in a thread.
+            checking = (
+                asyncio.ensure_future(asyncio.to_thread(repo_problem, path))
+                if model.repos.get(name) is None
+                else None
+            )
             try:
-                if model.repos.get(name) is None:  # first read: is it a repo at all?
-                    problem = await asyncio.to_thread(repo_problem, path)
-                    if problem:
-                        raise CockpitError(problem)
                 status = await client.repo_status(path)
             except EngineUnavailable:
                 raise  # no engine to ask: the repo is as it was
             except CockpitError as exc:
-                problem = await asyncio.to_thread(repo_problem, path)
+                problem = await (checking or asyncio.to_thread(repo_problem, path))
                 model.repo_problems[name] = problem or str(exc)
+                return
+            problem = await checking if checking is not None else None
+            if problem:
+                model.repo_problems[name] = problem
                 return
             model.repo_problems.pop(name, None)
             model.repos[name] = status

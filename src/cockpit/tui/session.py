@@ -320,8 +320,9 @@ class EngineSession(Reads):
             self.model.gated_repos.update(name for name, g in zip(names, gates, strict=True) if g)
 
         async def read_repos() -> None:
-            await self._read_repos(client)
-            await read_gates()  # of the repos the engine listed
+            await self._list_repos(client)
+            # The gates of the repos the engine listed, asked beside their statuses.
+            await asyncio.gather(self._read_statuses(client), read_gates())
 
         # The repos' git processes run while the store is read.
         await asyncio.gather(read_runs(), read_repos())
