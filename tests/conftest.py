@@ -9,6 +9,7 @@ cockpit/snapshots/conftest.py). ``-n 0`` or ``-p no:xdist`` runs it in one proce
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -49,6 +50,16 @@ def _stop_detached_engines(tmp_path: Path) -> Iterator[None]:
     under its ``tmp_path`` is stopped when it ends (a real user's idles out)."""
     yield
     builders.stop_engines_under(tmp_path)
+
+
+@pytest.fixture(autouse=True)
+def _collect_garbage_after_the_test() -> Iterator[None]:
+    """What a test leaves for the garbage collector (a subprocess transport of a killed
+    agent, say) is collected as it ends, not at a random point of a later test: there,
+    a finalizer failing while ``ast`` builds a tree is CPython 3.11's SystemError
+    (gh-106905), which once failed an unrelated test."""
+    yield
+    gc.collect()
 
 
 @pytest.fixture
