@@ -149,6 +149,10 @@ class Workspace:
         """Absolute path of repo ``name``, its configured path resolved against the root."""
         return (self.root / Path(self.repo(name).path).expanduser()).resolve()
 
+    def repo_paths(self) -> dict[str, Path]:
+        """Every configured repo's absolute path, by name, in the config's order."""
+        return {name: self.repo_path(name) for name in self.config.repos}
+
     def agent(self, name: str) -> AgentProfile:
         """The agent profile ``name``; :class:`BadInput` if there is none."""
         try:

@@ -378,6 +378,18 @@ class CockpitModel:
     #: Also list runs decided over a day ago (hidden by default).
     show_all: bool = False
 
+    def list_repos(self, paths: dict[str, Path]) -> None:
+        """The configured repos are ``paths`` (by name, in the config's order): a repo no
+        longer there is forgotten, a new one listed unread. The tables are changed in
+        place: the screen holds them."""
+        for gone in set(self.repos) - set(paths):
+            for table in (self.repos, self.repo_problems, self.repo_diffs, self.repo_gates):
+                table.pop(gone, None)
+        self.repo_paths = paths
+        known = dict(self.repos)
+        self.repos.clear()
+        self.repos.update((name, known.get(name)) for name in paths)
+
     def upsert(self, run: Run) -> RunView:
         """Add a run from the store, or refresh its stored fields."""
         view = self.runs.get(run.id)

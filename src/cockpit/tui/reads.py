@@ -148,15 +148,7 @@ class Reads:
 
     async def _list_repos(self, client: EngineClient) -> None:
         """The configured repos, as the engine has them now, into the model (unread)."""
-        model = self.model
-        paths = await client.repos()
-        for gone in set(model.repos) - set(paths):
-            for table in (model.repos, model.repo_problems, model.repo_diffs, model.repo_gates):
-                table.pop(gone, None)
-        model.repo_paths = paths
-        known = dict(model.repos)
-        model.repos.clear()  # in place, in the config's order: the screen holds this dict
-        model.repos.update((name, known.get(name)) for name in paths)
+        self.model.list_repos(await client.repos())
 
     async def _read_statuses(self, client: EngineClient) -> None:
         """Every listed repo's status (and working-tree diff when dirty) into the model."""

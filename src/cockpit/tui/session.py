@@ -242,13 +242,10 @@ class EngineSession(Reads):
         """No engine has said which repos there are: list those of ``cockpit.toml`` as
         this cockpit reads it (unread; nothing if it does not load)."""
         try:
-            names = list(self.workspace.config.repos)
-            paths = {name: self.workspace.repo_path(name) for name in names}
+            paths = self.workspace.repo_paths()
         except CockpitError:
             return
-        self.model.repo_paths = paths
-        for name in names:
-            self.model.repos.setdefault(name, None)
+        self.model.list_repos(paths)
         self._post(self.ReposChanged())
 
     async def _next_try(self) -> bool:

@@ -85,7 +85,7 @@ class EngineQueries:
 
     async def repos(self) -> dict[str, Path]:
         """Every configured repo's name and absolute path, in the config's order."""
-        return {name: self.workspace.repo_path(name) for name in self.workspace.config.repos}
+        return self.workspace.repo_paths()
 
     async def repo_settings(self, repo: str) -> RepoConfig:
         """A repo's settings as configured (``UnknownRepo`` when there is none)."""
