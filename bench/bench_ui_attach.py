@@ -40,7 +40,7 @@ from common import (
     write_workspace,
 )
 from engine.domain.state import RunState
-from startup import SIZE, measure
+from startup import SIZE, alternate
 
 REPEATS = 9
 RUNS = 20
@@ -87,8 +87,6 @@ async def still_running(root: Path, ids: list[str]) -> int:
 
 
 def main() -> None:
-    stamps: dict[str, list[float]] = {"first_paint": [], "runs_listed": [], "content": []}
-    hello: list[float] = []
     with temp_dir("attach") as tmp:
         private_config_home(tmp)
         repos = {name: make_repo(tmp / "repos" / name) for name in REPOS}
@@ -97,20 +95,7 @@ def main() -> None:
         with engine_running(root):
             log(f"attach: starting {RUNS} runs streaming at 100 events/s")
             ids = asyncio.run(start_runs(root, scenario))
-            # Repetition 0 is an untimed warm-up of both (page cache, .pyc files).
-            for rep in range(REPEATS + 1):
-                ours = measure("cockpit", str(root), str(RUNS), *ids, what="attach")
-                theirs = measure("hello", what="attach")["first_paint"]
-                if rep == 0:
-                    continue
-                for name in stamps:
-                    stamps[name].append(ours[name])
-                hello.append(theirs)
-                log(
-                    f"attach rep {rep}: cockpit paint {ours['first_paint']:.0f} ms, "
-                    f"{RUNS} live runs listed {ours['runs_listed']:.0f} ms, full "
-                    f"{ours['content']:.0f} ms; hello {theirs:.0f} ms"
-                )
+            stamps, hello = alternate((str(root), str(RUNS), *ids), REPEATS, "attach")
             running = asyncio.run(still_running(root, ids))
             if running < RUNS:
                 log(f"attach: only {running} of {RUNS} runs still streamed at the end")

@@ -24,7 +24,6 @@ import asyncio
 from common import (
     emit,
     engine_running,
-    log,
     make_repo,
     median,
     private_config_home,
@@ -32,7 +31,7 @@ from common import (
     temp_dir,
     write_workspace,
 )
-from startup import SIZE, measure
+from startup import SIZE, alternate
 
 REPEATS = 9
 REPOS = ("app", "lib", "web")
@@ -41,8 +40,6 @@ EVENTS_PER_RUN = 40
 
 
 def main() -> None:
-    cockpit: dict[str, list[float]] = {"first_paint": [], "runs_listed": [], "content": []}
-    hello: list[float] = []
     with temp_dir("first-frame") as tmp:
         private_config_home(tmp)
         repos = {name: make_repo(tmp / "repos" / name) for name in REPOS}
@@ -51,20 +48,7 @@ def main() -> None:
         db.parent.mkdir(parents=True, exist_ok=True)
         asyncio.run(seed_finished_runs(db, REPOS, RUNS, EVENTS_PER_RUN))
         with engine_running(root):
-            # Repetition 0 is an untimed warm-up of both (page cache, .pyc files).
-            for rep in range(REPEATS + 1):
-                ours = measure("cockpit", str(root), str(RUNS))
-                theirs = measure("hello")["first_paint"]
-                if rep == 0:
-                    continue
-                for name in cockpit:
-                    cockpit[name].append(ours[name])
-                hello.append(theirs)
-                log(
-                    f"first_frame rep {rep}: cockpit paint {ours['first_paint']:.0f} ms, "
-                    f"runs listed {ours['runs_listed']:.0f} ms, full {ours['content']:.0f} ms; "
-                    f"hello {theirs:.0f} ms"
-                )
+            cockpit, hello = alternate((str(root), str(RUNS)), REPEATS, "first_frame")
     emit(
         "first_frame",
         median(cockpit["content"]),

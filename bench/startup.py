@@ -161,6 +161,34 @@ else:
 """.replace("size=SIZE", f"size={SIZE!r}").replace("BENCH_DIR", repr(str(Path(__file__).parent)))
 
 
+#: The cockpit child's stamps, in the order its frames reach them.
+STAGES = ("first_paint", "runs_listed", "content")
+
+
+def alternate(
+    cockpit: tuple[str, ...], repeats: int, what: str
+) -> tuple[dict[str, list[float]], list[float]]:
+    """``repeats`` measurements of the cockpit child (args ``cockpit``) and of hello
+    world, alternating, after one untimed warm-up of both (page cache, .pyc files):
+    the cockpit's stamps by stage, and hello's first paints."""
+    stamps: dict[str, list[float]] = {stage: [] for stage in STAGES}
+    hello: list[float] = []
+    for rep in range(repeats + 1):
+        ours = measure("cockpit", *cockpit, what=what)
+        theirs = measure("hello", what=what)["first_paint"]
+        if rep == 0:
+            continue
+        for stage in STAGES:
+            stamps[stage].append(ours[stage])
+        hello.append(theirs)
+        log(
+            f"{what} rep {rep}: cockpit paint {ours['first_paint']:.0f} ms, runs listed "
+            f"{ours['runs_listed']:.0f} ms, full {ours['content']:.0f} ms; "
+            f"hello {theirs:.0f} ms"
+        )
+    return stamps, hello
+
+
 def measure(*args: str, what: str = "first_frame") -> dict[str, float]:
     """Start a child; milliseconds from just before the spawn to each of its stamps."""
     # As installed for a user, modules start from their bytecode cache: a
