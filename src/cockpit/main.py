@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 if TYPE_CHECKING:
     from cockpit.cli.table import Handler
+    from cockpit.client.early import EarlyLink
     from cockpit.client.local import Workspace
     from engine.domain.models import Run
 
@@ -28,10 +29,10 @@ def open_cockpit(args: argparse.Namespace) -> int:
 
     with starting():
         ws = _client_workspace_of(args)
-        _engine_ready(ws)
+        early = _early_link(ws)
         from cockpit.tui.app import CockpitApp
 
-        app = CockpitApp(ws, select=None, review=False)
+        app = CockpitApp(ws, select=None, review=False, early=early)
     say_farewell(app.run())
     return 0
 
@@ -75,6 +76,25 @@ def _client_workspace_of(args: argparse.Namespace) -> Workspace:
     from cockpit.client.local import client_workspace, find_workspace
 
     return client_workspace(find_workspace(Path.cwd(), args.workspace))
+
+
+def _early_link(ws: Workspace) -> EarlyLink | None:
+    """The workspace's engine (started when none runs), its ``hello`` answered and the
+    cockpit's first reads asked: it prepares them while the screen's modules load. A
+    ``cockpit.toml`` that does not load is this command's one line (exit code 2), before
+    the screen is taken. None when no engine answers: the cockpit says so itself."""
+    from cockpit.client.early import open_early
+    from cockpit.tui.opening import ask_first
+    from engine.domain.errors import ConfigError
+
+    link = open_early(ws.state_dir, ask_first)
+    if link is None:
+        _engine_ready(ws)
+        link = open_early(ws.state_dir, ask_first)
+    if link is not None and link.info.get("config_error"):
+        link.close()
+        raise ConfigError(str(link.info["config_error"]))
+    return link
 
 
 def _engine_ready(ws: Workspace) -> None:

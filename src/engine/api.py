@@ -24,6 +24,7 @@ from engine.domain.guard import GuardRecord, GuardVerdict, ToolRequest
 from engine.domain.models import Run
 from engine.domain.review import WHOLE_RUN, Approval, Span
 from engine.domain.skills import Skill
+from engine.domain.snapshot import Snapshot
 from engine.ports.sandbox import SandboxStatus
 
 if TYPE_CHECKING:
@@ -91,6 +92,11 @@ class EngineApi(Protocol):
     # --- runs: queries ----------------------------------------------------------------
     async def list_runs(self) -> list[Run]:
         """Every run, oldest first (orphans reported interrupted first)."""
+        ...
+
+    async def snapshot(self, tail: int, runs: int) -> Snapshot:
+        """Every run, with the newest ``tail`` events of the newest ``runs`` runs and of
+        every active one, and the id a follower of every run's events starts after."""
         ...
 
     async def resolve_run(self, ref: str) -> Run:

@@ -21,6 +21,7 @@ from engine.domain.guard import GuardRecord, GuardVerdict, ToolRequest
 from engine.domain.models import Run
 from engine.domain.review import WHOLE_RUN, Approval, Span
 from engine.domain.skills import Skill
+from engine.domain.snapshot import Snapshot
 from engine.ports.sandbox import SandboxStatus
 from engine.services.engine import Engine, EngineOptions
 from engine.services.streams import POLL, EventStreams
@@ -124,6 +125,9 @@ class InProcessClient:
     # --- runs: queries -----------------------------------------------------------------
     async def list_runs(self) -> list[Run]:
         return await self._engine.list_runs()
+
+    async def snapshot(self, tail: int, runs: int) -> Snapshot:
+        return await self._engine.snapshot(tail, runs)
 
     async def resolve_run(self, ref: str) -> Run:
         return await self._engine.resolve_run(ref)

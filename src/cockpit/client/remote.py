@@ -30,15 +30,22 @@ from engine.domain.models import Run
 from engine.domain.redact import KEY_VARIABLES, Redactor
 from engine.domain.review import WHOLE_RUN, Approval, Span
 from engine.domain.skills import Skill
+from engine.domain.snapshot import Snapshot
 from engine.ports.sandbox import SandboxStatus
 from engine.rpc import wire
 from engine.rpc.address import peer_uid
 
 if TYPE_CHECKING:
+    from cockpit.client.early import EarlyLink
     from engine.config import RepoConfig
 
 #: Seconds to wait for the engine to answer ``hello``.
 HELLO_TIMEOUT = 5.0
+
+
+def _key(params: dict[str, Any]) -> str:
+    """Request parameters as a key (same values, same key)."""
+    return json.dumps(wire.encode(params), sort_keys=True)
 
 
 class _Gone:
@@ -48,11 +55,16 @@ class _Gone:
 class SocketClient:
     """A connection to a workspace's engine; ``connect`` makes one."""
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    def __init__(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, first_id: int = 1
+    ) -> None:
         self._reader = reader
         self._writer = writer
-        self._ids = itertools.count(1)
+        self._ids = itertools.count(first_id)
         self._pending: dict[int, asyncio.Future[Any]] = {}
+        #: Requests sent before this client existed (see adopt), by (method, params):
+        #: the first identical request takes the answer instead of asking again.
+        self._asked: dict[tuple[str, str], asyncio.Future[Any]] = {}
         self._streams: dict[int, asyncio.Queue[Any]] = {}
         self._early: dict[int, list[Any]] = {}
         self._closed = asyncio.Event()
@@ -87,10 +99,33 @@ class SocketClient:
         except BaseException:
             await client.close()
             raise
-        client.engine_info = dict(info)
-        names = {*KEY_VARIABLES, *info.get("key_variables", [])}
-        client._redactor = Redactor(os.environ.get(name) for name in names)
+        client._greeted(info)
         return client
+
+    @classmethod
+    async def adopt(cls, link: EarlyLink) -> SocketClient:
+        """Take over a connection opened before the event loop ran (its ``hello``
+        answered, some requests sent): their answers come to the first identical
+        requests made of this client."""
+        link.sock.setblocking(False)
+        reader, writer = await asyncio.open_unix_connection(sock=link.sock, limit=wire.MAX_LINE)
+        client = cls(reader, writer, first_id=link.next_id)
+        client._greeted(link.info)
+        loop = asyncio.get_running_loop()
+        for method, params, result in link.answered:
+            client._asked[(method, _key(params))] = answered = loop.create_future()
+            answered.set_result(result)
+        for msg_id, (method, params) in link.asked.items():
+            future: asyncio.Future[Any] = loop.create_future()
+            client._pending[msg_id] = future
+            client._asked[(method, _key(params))] = future
+        return client
+
+    def _greeted(self, info: dict[str, Any]) -> None:
+        """What the engine said in the handshake: who it is, the key variables to mask."""
+        self.engine_info = dict(info)
+        names = {*KEY_VARIABLES, *info.get("key_variables", [])}
+        self._redactor = Redactor(os.environ.get(name) for name in names)
 
     @property
     def closed(self) -> bool:
@@ -111,6 +146,9 @@ class SocketClient:
     # --- the connection --------------------------------------------------------------
     async def request(self, method: str, **params: Any) -> Any:
         """Send a request; its result as JSON data (a domain error is raised)."""
+        asked = self._asked.pop((method, _key(params)), None) if self._asked else None
+        if asked is not None:
+            return await asked
         if self._closed.is_set():
             raise EngineUnavailable(self._why)
         msg_id = next(self._ids)
@@ -296,6 +334,9 @@ class SocketClient:
     # --- runs: queries ---------------------------------------------------------------
     async def list_runs(self) -> list[Run]:
         return await self._call("list_runs")
+
+    async def snapshot(self, tail: int, runs: int) -> Snapshot:
+        return await self._call("snapshot", tail=tail, runs=runs)
 
     async def resolve_run(self, ref: str) -> Run:
         return await self._call("resolve_run", ref=ref)

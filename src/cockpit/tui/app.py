@@ -45,6 +45,7 @@ from engine.domain.state import RunState
 # The palette's entries and the screens pushed later (a confirmation) are imported when
 # first needed: the first frame does not wait for them.
 if TYPE_CHECKING:
+    from cockpit.client.early import EarlyLink
     from cockpit.client.local import EngineOptions, Workspace
     from cockpit.tui.screens.inbox import InboxScreen
 
@@ -83,6 +84,7 @@ class CockpitApp(App[str | None]):
         select: str | None = None,
         welcome: str | None = None,
         review: bool = False,
+        early: EarlyLink | None = None,
     ) -> None:
         super().__init__()
         self.workspace = workspace
@@ -92,7 +94,7 @@ class CockpitApp(App[str | None]):
         #: ``[ui]`` and ``[keys]`` of cockpit.toml (a mistake there: one ConfigError line).
         self.sections = ui_sections(workspace)
         connector: Connector = (
-            DetachedConnector(workspace)
+            DetachedConnector(workspace, early)
             if engine_options is None
             else HostedConnector(workspace, engine_options)
         )

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Protocol
 from cockpit.client.api import EngineClient
 
 if TYPE_CHECKING:
+    from cockpit.client.early import EarlyLink
     from cockpit.client.inprocess import InProcessClient
     from cockpit.client.local import EngineOptions, Workspace
     from cockpit.client.remote import SocketClient
@@ -68,15 +69,22 @@ class DetachedConnector:
 
     detached = True
 
-    def __init__(self, workspace: Workspace) -> None:
+    def __init__(self, workspace: Workspace, early: EarlyLink | None = None) -> None:
         self.workspace = workspace
+        #: The connection the ``cockpit`` command opened as it started: the first link's.
+        self._early = early
 
     @contextlib.asynccontextmanager
     async def link(self, *, start: bool) -> AsyncGenerator[Link]:
         from cockpit.client import daemon
+        from cockpit.client.remote import SocketClient
 
         ws = self.workspace
-        client = await (daemon.connect_or_start(ws) if start else daemon.connect(ws))
+        early, self._early = self._early, None
+        if early is not None:
+            client = await SocketClient.adopt(early)
+        else:
+            client = await (daemon.connect_or_start(ws) if start else daemon.connect(ws))
         try:
             yield _SocketLink(client)
         finally:

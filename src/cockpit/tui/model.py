@@ -139,6 +139,8 @@ class RunView:
         if event.seq and event.seq <= self.last_seq:
             return None
         self.last_seq = max(self.last_seq, event.seq)
+        if not self._first_seq:
+            self._first_seq = event.seq  # a run followed live from its first event on
         if self._first_at is None:
             self._first_at = event.at
         notice: str | None = None

@@ -22,15 +22,13 @@ from textual.message_pump import MessagePump
 
 from cockpit.client.api import EngineClient
 from cockpit.tui.model import CockpitModel, RunView
+from cockpit.tui.opening import PAGE
 from engine.domain.errors import CockpitError, EngineUnavailable
 
 if TYPE_CHECKING:
     from cockpit.client.local import Workspace
 
 __all__ = ["PAGE", "OlderLoaded", "Reads", "ReposChanged", "RunsChanged", "repo_problem"]
-
-#: Events read per run at start-up, and per "older" page; the store keeps them all.
-PAGE = 300
 
 
 class RunsChanged(Message, namespace="engine_session"):

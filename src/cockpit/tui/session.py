@@ -30,7 +30,8 @@ from textual.message_pump import MessagePump
 from cockpit.client.api import EngineClient
 from cockpit.tui.connector import Connector, Link
 from cockpit.tui.model import CockpitModel
-from cockpit.tui.reads import PAGE, OlderLoaded, Reads, ReposChanged, RunsChanged
+from cockpit.tui.opening import PAGE, SNAPSHOT_RUNS
+from cockpit.tui.reads import OlderLoaded, Reads, ReposChanged, RunsChanged
 from engine.domain.errors import CockpitError, EngineUnavailable
 from engine.domain.events import Event
 
@@ -116,6 +117,8 @@ class EngineSession(Reads):
         self._leaving = False
         #: Runs were read from an engine at least once (the model holds its snapshot).
         self._had_snapshot = False
+        #: Runs the snapshot gave no events of: read after the first frame.
+        self._late: list[str] = []
         #: The human asked for an engine (the start key): the next try starts one.
         self._wanted = asyncio.Event()
         #: Set while no engine answers (commands waiting for the first link stop waiting).
@@ -277,7 +280,7 @@ class EngineSession(Reads):
             # Nothing may touch the engine once the link closes.
             self._link = None
             self.client = None
-            for group in ("follow", "ingest", "diff", "older", "repos"):
+            for group in ("follow", "ingest", "diff", "older", "repos", "late"):
                 self.app.workers.cancel_group(self.app, group)
 
     async def _opened(self, client: EngineClient) -> None:
@@ -289,27 +292,29 @@ class EngineSession(Reads):
         self.ready.set()
         for view in self.model.runs.values():
             self.fetch_diff(view.run.id)
+        if self._late:
+            self.app.run_worker(self._read_late(client, self._late), group="late", name="late")
+            self._late = []
         self.app.set_interval(REPO_POLL, self.refresh_repos)
         status = await client.sandbox_status()
         if not status.enforced:
             self._post(self.Unconfined(status.detail))
 
     async def _read_snapshot(self, client: EngineClient) -> None:
-        """Read every run, its recent events and the repos into the model (no widgets:
-        this may run before they exist); live events are followed from here on."""
+        """Read every run, the recent events of the newest and the active ones, and the
+        repos into the model (no widgets: this may run before they exist); live events
+        are followed from here on, the other runs' events read after the first frame."""
 
         async def read_runs() -> None:
-            # The id first: what is stored meanwhile is followed too (a view drops the
-            # events its recent ones already hold).
-            self._last_event_id = await client.last_event_id()
-            runs = await client.list_runs()
-            # A few pages asked at once: the engine reads the next ones while this
-            # process rebuilds those that came (folded in the runs' order all the same).
-            for start in range(0, len(runs), TAILS_AT_ONCE):
-                some = runs[start : start + TAILS_AT_ONCE]
-                tails = await asyncio.gather(*(client.events_tail(r.id, PAGE) for r in some))
-                for run, tail in zip(some, tails, strict=True):
-                    self.model.upsert(run).load(tail)
+            snapshot = await client.snapshot(PAGE, SNAPSHOT_RUNS)
+            # What is stored after it is followed (a view drops what its tail holds).
+            self._last_event_id = snapshot.last_event_id
+            for run in snapshot.runs:
+                view = self.model.upsert(run)
+                tail = snapshot.tails.get(run.id)
+                if tail is not None:
+                    view.load(tail)
+            self._late = [run.id for run in snapshot.runs if run.id not in snapshot.tails]
 
         async def read_gates() -> None:
             names = list(self.model.repos)
@@ -323,6 +328,29 @@ class EngineSession(Reads):
 
         # The repos' git processes run while the store is read.
         await asyncio.gather(read_runs(), read_repos())
+
+    async def _read_late(self, client: EngineClient, run_ids: list[str]) -> None:
+        """The recent events of the runs the snapshot left out (older, finished ones),
+        a few at a time, after the first frame."""
+        for start in range(0, len(run_ids), TAILS_AT_ONCE):
+            some = run_ids[start : start + TAILS_AT_ONCE]
+            tails = await asyncio.gather(*(client.events_tail(i, PAGE) for i in some))
+            changed: set[str] = set()
+            for run_id, tail in zip(some, tails, strict=True):
+                view = self.model.runs.get(run_id)
+                if view is None or not tail:
+                    continue
+                if not view.last_seq:
+                    view.load(tail)
+                    changed.add(run_id)
+                    continue
+                # It moved meanwhile (resumed): its live events are in; the page's
+                # older part goes in front of them.
+                added = view.prepend([e for e in tail if e.seq < view.first_seq])
+                if added:
+                    self._post(self.OlderLoaded(view, added))
+            if changed:
+                self._post(self.RunsChanged(changed))
 
     async def _catch_up(self, client: EngineClient) -> None:
         """After the engine was gone: every run's stored row again, and the runs started

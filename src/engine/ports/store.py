@@ -83,6 +83,10 @@ class RunStore(Protocol):
     ) -> list[Event]:
         """The newest ``limit`` events of a run (older than ``before_seq``), in order."""
 
+    async def events_tail_json(self, run_id: str, limit: int) -> list[str]:
+        """The newest ``limit`` events of a run as stored, in order: each event's JSON
+        text (what :meth:`events_tail` decodes)."""
+
     async def follow_events(
         self, after_id: int, limit: int = 1000, skip_runs: Collection[str] = ()
     ) -> tuple[int, list[Event]]:

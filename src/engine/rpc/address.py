@@ -115,8 +115,11 @@ def engine_alive(state_dir: Path) -> bool:
 def peer_uid(writer: asyncio.StreamWriter) -> int | None:
     """The uid of the process at the other end of a Unix socket (SO_PEERCRED)."""
     sock: socket.socket | None = writer.get_extra_info("socket")
-    if sock is None:
-        return None
+    return None if sock is None else socket_peer_uid(sock)
+
+
+def socket_peer_uid(sock: socket.socket) -> int:
+    """The uid of the process at the other end of a connected Unix socket."""
     fmt = "3i"  # struct ucred: pid, uid, gid
     raw = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize(fmt))
     return struct.unpack(fmt, raw)[1]

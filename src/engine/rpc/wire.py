@@ -129,8 +129,15 @@ def request(msg_id: int | None, method: str, params: dict[str, Any] | None = Non
     return message(body)
 
 
+class Raw(str):
+    """A result already written as JSON (one line): sent as it is."""
+
+
 def result(msg_id: Any, value: Any) -> bytes:
     """A successful response."""
+    if isinstance(value, Raw):
+        head = message({"id": msg_id, "result": None})
+        return head[: -len(b"null}\n")] + value.encode() + b"}\n"
     return message({"id": msg_id, "result": encode(value)})
 
 

@@ -199,3 +199,29 @@ async def test_send_back_gives_a_finished_run_more_to_do(
     assert texts[-1] == "Noted: please add a test too"
     with refused(UnknownRun, 2):
         await client.send_back("zzzzzzzz", "anyone?")
+
+
+async def test_snapshot_is_every_run_with_the_tails_of_the_newest_and_the_active_ones(
+    client: EngineClient, scenario: Scenario
+) -> None:
+    empty = await client.snapshot(300, 5)
+    assert (empty.runs, empty.tails) == ([], {})
+    # The oldest run waits for the human: active, so its tail comes though it is old.
+    waiting = await client.submit("app", "waiting", "scripted", scenario(ASK))
+    await asked(client, waiting.id)
+    done = [await run_to_end(client, scenario(WRITE_HELLO), task=f"done {i}") for i in range(3)]
+    snapshot = await client.snapshot(2, 2)
+    listed = await client.list_runs()
+    assert [r.id for r in snapshot.runs] == [r.id for r in listed]
+    assert [r.state for r in snapshot.runs] == [r.state for r in listed]
+    # The two newest and the active one; the oldest finished one is left out.
+    assert set(snapshot.tails) == {waiting.id, done[1].id, done[2].id}
+    for run_id, tail in snapshot.tails.items():
+        assert len(tail) == 2
+        # Over the socket the events go as stored: the same values as events_tail's.
+        assert tail == await client.events_tail(run_id, 2)
+    # Nothing moved since: a follower starting at last_event_id misses nothing.
+    assert snapshot.last_event_id == await client.last_event_id()
+    assert set((await client.snapshot(1, 0)).tails) == {waiting.id}
+    with refused(BadInput, 2, "0 or more"):
+        await client.snapshot(-1, 2)

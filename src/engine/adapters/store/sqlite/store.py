@@ -453,6 +453,11 @@ class SqliteRunStore:
         )
         return events_from_json(row[0] for row in reversed(rows))
 
+    async def events_tail_json(self, run_id: str, limit: int) -> list[str]:
+        """The newest ``limit`` events of a run as their stored JSON text, in order."""
+        rows = await self._read(QUERIES["events_tail"], (run_id, 2**62, limit))
+        return [row[0] if isinstance(row[0], str) else row[0].decode() for row in reversed(rows)]
+
     async def last_event_id(self) -> int:
         """The id of the newest event of any run (0 when none): where a follower starts."""
         rows = await self._read(QUERIES["last_event_id"], ())
