@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 def open_cockpit(args: argparse.Namespace) -> int:
     """``cockpit``: the full-screen cockpit on the workspace, a client of its engine."""
-    from cockpit.tui.memory import starting
+    from cockpit.tui.memory import first_frame_drawn, starting
 
     with starting():
         ws = _client_workspace_of(args)
@@ -33,7 +33,11 @@ def open_cockpit(args: argparse.Namespace) -> int:
         from cockpit.tui.app import CockpitApp
 
         app = CockpitApp(ws, select=None, review=False, early=early)
-    say_farewell(app.run())
+    try:
+        line = app.run()
+    finally:
+        first_frame_drawn()  # collection back on, had the app left before drawing one
+    say_farewell(line)
     return 0
 
 

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from engine.domain.errors import EngineUnavailable
+from engine.domain.errors import CockpitError, EngineUnavailable
 from engine.rpc import wire
 from engine.rpc.address import connect_path, socket_peer_uid
 
@@ -76,7 +76,8 @@ class EarlyLink:
 def open_early(state_dir: Path, ask: Callable[[EarlyLink], object]) -> EarlyLink | None:
     """Say hello to the engine whose socket is in ``state_dir``, then let ``ask`` make
     its requests. None when no engine answers there (none runs, a stale socket, another
-    user's); a domain error when it answers with one (another protocol version:
+    user's) or ``ask`` fails (the usual way asks again, and says what went wrong); a
+    domain error when ``hello`` is answered with one (another protocol version:
     ``BadInput``)."""
     path = connect_path(state_dir)
     if path is None:
@@ -90,8 +91,15 @@ def open_early(state_dir: Path, ask: Callable[[EarlyLink], object]) -> EarlyLink
             raise EngineUnavailable(f"refused the socket {path}: served by another user")
         hello = {"protocol": wire.PROTOCOL, "client": "cockpit"}
         link.info = dict(link.call("hello", hello) or {})
-        ask(link)
     except (OSError, ValueError, EngineUnavailable):
+        sock.close()
+        return None  # the usual way (which may start an engine) says what is wrong
+    except BaseException:
+        sock.close()
+        raise
+    try:
+        ask(link)
+    except (OSError, ValueError, CockpitError):
         sock.close()
         return None  # the usual way (which may start an engine) says what is wrong
     except BaseException:

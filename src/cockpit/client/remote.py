@@ -48,6 +48,11 @@ def _key(params: dict[str, Any]) -> str:
     return json.dumps(wire.encode(params), sort_keys=True)
 
 
+def _retrieved(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()
+
+
 class _Gone:
     """Put in a stream's queue when the connection ends."""
 
@@ -117,6 +122,8 @@ class SocketClient:
             answered.set_result(result)
         for msg_id, (method, params) in link.asked.items():
             future: asyncio.Future[Any] = loop.create_future()
+            # An answer nobody asks for again is let go quietly, even a failure.
+            future.add_done_callback(_retrieved)
             client._pending[msg_id] = future
             client._asked[(method, _key(params))] = future
         return client

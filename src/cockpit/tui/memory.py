@@ -28,20 +28,38 @@ FULL_AT_LATEST = 300.0
 NO_AUTOMATIC_FULL = 10**9
 
 
+#: Whether :func:`starting` left collection off for the first frame to turn back on.
+_held = False
+
+
 @contextlib.contextmanager
 def starting() -> Generator[None]:
     """No collection while the cockpit starts: loading its modules makes objects by the
     hundred thousand, nearly all of them for good, and each full pass walked them all
     (a good part of the start-up's time). What was made is then frozen, out of the
-    collector's sight, until :meth:`Collector.settle` looks at everything once."""
+    collector's sight, until :meth:`Collector.settle` looks at everything once.
+    Collection stays off until the first frame is drawn (:func:`first_frame_drawn`):
+    composing the screen makes as many objects again, nearly all of them kept too."""
+    global _held
     enabled = gc.isenabled()
     gc.disable()
     try:
         yield
+    except BaseException:
+        if enabled:
+            gc.enable()  # no screen to wait for
+        raise
     finally:
         gc.freeze()
-        if enabled:
-            gc.enable()
+    _held = enabled
+
+
+def first_frame_drawn() -> None:
+    """The first frame is on the screen: collection goes on as before :func:`starting`."""
+    global _held
+    if _held:
+        _held = False
+        gc.enable()
 
 
 class Collector:

@@ -55,9 +55,12 @@ class OlderLoaded(Message, namespace="engine_session"):
 
 def repo_problem(path: Path) -> str | None:
     """What keeps a configured repo's folder from being a git repo's top (None: it is).
-    Blocking: it asks git."""
-    if _is_git_top(path):
-        return None  # the usual answer, without loading the engine's modules
+    Blocking: it looks at the folder, and asks git when that does not settle it."""
+    if (path / ".git").exists() or _is_git_top(path):
+        # A work tree's top holds its .git (a folder, or a worktree's file): the usual
+        # answer, without a git process or the engine's modules. What else may be wrong
+        # with it, the engine's status says.
+        return None
     # What is wrong, as the engine says it. Imported only then: cockpit.client.local
     # brings the engine's modules, which a cockpit that is a client never needs.
     from cockpit.client.local import repo_problem as problem_of

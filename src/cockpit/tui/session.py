@@ -292,9 +292,7 @@ class EngineSession(Reads):
         self.ready.set()
         for view in self.model.runs.values():
             self.fetch_diff(view.run.id)
-        if self._late:
-            self.app.run_worker(self._read_late(client, self._late), group="late", name="late")
-            self._late = []
+        self._start_late(client)
         self.app.set_interval(REPO_POLL, self.refresh_repos)
         status = await client.sandbox_status()
         if not status.enforced:
@@ -329,12 +327,21 @@ class EngineSession(Reads):
         # The repos' git processes run while the store is read.
         await asyncio.gather(read_runs(), read_repos())
 
-    async def _read_late(self, client: EngineClient, run_ids: list[str]) -> None:
+    def _start_late(self, client: EngineClient) -> None:
+        """Read the events of the runs the snapshot left out, if any are still unread."""
+        if self._late:
+            self.app.run_worker(self._read_late(client), group="late", name="late")
+
+    async def _read_late(self, client: EngineClient) -> None:
         """The recent events of the runs the snapshot left out (older, finished ones),
-        a few at a time, after the first frame."""
-        for start in range(0, len(run_ids), TAILS_AT_ONCE):
-            some = run_ids[start : start + TAILS_AT_ONCE]
-            tails = await asyncio.gather(*(client.events_tail(i, PAGE) for i in some))
+        a few at a time, after the first frame. Each is crossed off once read: what the
+        engine's going away cut short is read after it comes back."""
+        while self._late:
+            some = self._late[:TAILS_AT_ONCE]
+            try:
+                tails = await asyncio.gather(*(client.events_tail(i, PAGE) for i in some))
+            except EngineUnavailable:
+                return  # read once the engine is back (see _catch_up)
             changed: set[str] = set()
             for run_id, tail in zip(some, tails, strict=True):
                 view = self.model.runs.get(run_id)
@@ -349,6 +356,7 @@ class EngineSession(Reads):
                 added = view.prepend([e for e in tail if e.seq < view.first_seq])
                 if added:
                     self._post(self.OlderLoaded(view, added))
+            del self._late[: len(some)]
             if changed:
                 self._post(self.RunsChanged(changed))
 
@@ -369,6 +377,7 @@ class EngineSession(Reads):
         self._post(self.Back())
         self._post(self.RunsChanged(set(self.model.runs), new_rows))
         self.app.run_worker(self.refresh_repos(), group="repos")
+        self._start_late(client)
 
     # --- events -------------------------------------------------------------------
     async def _subscribe(

@@ -18,7 +18,7 @@ from textual.widgets import Footer, Header
 
 from cockpit.tui.commands import SlashCommand, parse
 from cockpit.tui.focus import PanelFocus
-from cockpit.tui.memory import Collector
+from cockpit.tui.memory import Collector, first_frame_drawn
 from cockpit.tui.model import RunView
 from cockpit.tui.mounted import while_mounted as _while_mounted
 from cockpit.tui.router import CommandRouter
@@ -113,6 +113,7 @@ class MainScreen(Screen[None]):
             self.notify(self._welcome_text(), title="Cockpit", timeout=20)
         # The app's clock, as the redraws are (see RenderThrottle).
         self.app.set_interval(1.0, self._tick)
+        self.call_after_refresh(first_frame_drawn)
 
     @_while_mounted
     def _show_snapshot(self) -> None:
