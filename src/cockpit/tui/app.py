@@ -111,6 +111,16 @@ class CockpitApp(App[str | None]):
         wanted = settings.theme if settings_path().exists() else self.sections.ui.theme
         self.theme = wanted if wanted in self.available_themes else DEFAULT_THEME
 
+    def refresh_css(self, animate: bool = True) -> None:
+        if self._main is not None:
+            super().refresh_css(animate)
+            return
+        # The theme chosen in __init__ asks for this before the first screen exists:
+        # nothing is parsed or drawn yet, so its variables are all there is to refresh.
+        # Textual's own refresh would parse the app's CSS here, then again (its cache
+        # dropped) when the screen's widgets come.
+        self.stylesheet.set_variables(self.get_css_variables())
+
     # --- screens --------------------------------------------------------------------
     def get_default_screen(self) -> Screen:
         self._main = MainScreen(

@@ -25,6 +25,7 @@ from pilotkit import (
     view_of,
 )
 from textual import events
+from textual.color import Color
 from textual.geometry import Region
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
@@ -247,10 +248,16 @@ async def test_theme_command_switches_and_persists(ws: Workspace) -> None:
         )
         assert app.theme == "cockpit-light"
         assert load_settings().theme == "cockpit-light"
-    # The next cockpit starts in the remembered theme.
+    # The next cockpit starts in the remembered theme, its first frame drawn in its
+    # colours (its variables are set before any CSS is parsed, without a refresh).
     again = make_app(ws)
     async with again.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: again.theme == "cockpit-light")
+        await ready(pilot)
+        light, dark = (again.get_theme(name) for name in ("cockpit-light", "cockpit-dark"))
+        assert light is not None and dark is not None and light.surface != dark.surface
+        surface = again.query_one(RunList).styles.background
+        assert surface == Color.parse(light.surface)
 
 
 async def test_help_opens_and_closes_but_question_mark_types_in_the_prompt(
