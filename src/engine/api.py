@@ -20,17 +20,28 @@ from typing import TYPE_CHECKING, Protocol
 from engine.domain.diffs import RepoStatus, WorktreeDiff
 from engine.domain.events import Event
 from engine.domain.gates import GateResult
-from engine.domain.guard import GuardRecord, GuardVerdict, ToolRequest
 from engine.domain.models import Run
 from engine.domain.review import WHOLE_RUN, Approval, Span
-from engine.domain.skills import Skill
 from engine.domain.snapshot import Snapshot
-from engine.ports.sandbox import SandboxStatus
 
 if TYPE_CHECKING:
-    # Only a type here: a client of the detached engine need not build the config's
-    # models to start (engine.rpc.wire resolves it when repo_settings is called).
+    # Only types here, loaded by engine.rpc.wire when a call names them (see LATER): a
+    # client of the detached engine need not build the config's models, nor load the
+    # guard's, the skills' or the sandbox's types, to start.
     from engine.config import RepoConfig
+    from engine.domain.guard import GuardRecord, GuardVerdict, ToolRequest
+    from engine.domain.skills import Skill
+    from engine.ports.sandbox import SandboxStatus
+
+#: Where each type the API names only for type checkers lives.
+LATER = {
+    "RepoConfig": "engine.config",
+    "GuardRecord": "engine.domain.guard",
+    "GuardVerdict": "engine.domain.guard",
+    "ToolRequest": "engine.domain.guard",
+    "Skill": "engine.domain.skills",
+    "SandboxStatus": "engine.ports.sandbox",
+}
 
 __all__ = ["Approval", "EngineApi", "Span"]
 

@@ -25,19 +25,20 @@ from engine.domain.diffs import RepoStatus, WorktreeDiff
 from engine.domain.errors import EngineUnavailable
 from engine.domain.events import Event
 from engine.domain.gates import GateResult
-from engine.domain.guard import GuardRecord, GuardVerdict, ToolRequest
 from engine.domain.models import Run
 from engine.domain.redact import KEY_VARIABLES, Redactor
 from engine.domain.review import WHOLE_RUN, Approval, Span
-from engine.domain.skills import Skill
 from engine.domain.snapshot import Snapshot
-from engine.ports.sandbox import SandboxStatus
 from engine.rpc import wire
 from engine.rpc.address import peer_uid
 
 if TYPE_CHECKING:
+    # Types only (answers are rebuilt from the API's own hints, see engine.rpc.wire).
     from cockpit.client.early import EarlyLink
     from engine.config import RepoConfig
+    from engine.domain.guard import GuardRecord, GuardVerdict, ToolRequest
+    from engine.domain.skills import Skill
+    from engine.ports.sandbox import SandboxStatus
 
 #: Seconds to wait for the engine to answer ``hello``.
 HELLO_TIMEOUT = 5.0

@@ -438,6 +438,23 @@ class CockpitModel:
             "waiting": len(self.inbox()),
         }
 
+    def waiting(self) -> list[InboxItem]:
+        """Everything waiting on the human, oldest first: the inbox, and the runs an
+        engine's end interrupted (they wait for a resume)."""
+        items = self.inbox()
+        listed = {item.run_id for item in items}
+        for view in self.runs.values():
+            run = view.run
+            if (
+                run.state is RunState.INTERRUPTED
+                and view.review is None
+                and run.id not in listed
+                and run.id not in self.reviewed
+            ):
+                title = f"interrupted — resume? {run.task}"
+                items.append(InboxItem(run.id, "interrupted", title, run.updated_at))
+        return sorted(items, key=lambda item: item.since)
+
     def inbox(self) -> list[InboxItem]:
         """Everything that needs the human, oldest first."""
         items: list[InboxItem] = []

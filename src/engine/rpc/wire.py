@@ -13,12 +13,13 @@ the same :class:`~engine.domain.errors.CockpitError` an in-process call would ha
 from __future__ import annotations
 
 import functools
+import importlib
 import inspect
 import json
 import typing
 from typing import Any
 
-from engine.api import EngineApi
+from engine.api import LATER, EngineApi
 from engine.domain import codec, errors
 from engine.domain.events import Event
 
@@ -65,18 +66,21 @@ def api_methods() -> tuple[str, ...]:
     )
 
 
+class _Later(dict[str, Any]):
+    """The types the API names only for type checkers (:data:`engine.api.LATER`), each
+    imported when a hint first names it."""
+
+    def __missing__(self, name: str) -> Any:
+        home = LATER.get(name)
+        if home is None:
+            raise KeyError(name)  # not one of them: the API module's own name
+        value = self[name] = getattr(importlib.import_module(home), name)
+        return value
+
+
 @functools.cache
 def _hints(method: str) -> dict[str, Any]:
-    function = getattr(EngineApi, method)
-    try:
-        return typing.get_type_hints(function, include_extras=True)
-    except NameError:
-        # A type the API names only for type checkers (RepoConfig): loaded on first use.
-        from engine.config import RepoConfig
-
-        return typing.get_type_hints(
-            function, localns={"RepoConfig": RepoConfig}, include_extras=True
-        )
+    return typing.get_type_hints(getattr(EngineApi, method), localns=_Later(), include_extras=True)
 
 
 def encode(value: Any) -> Any:

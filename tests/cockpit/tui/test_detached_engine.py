@@ -315,3 +315,21 @@ def test_the_cockpit_as_a_client_loads_none_of_the_engine(workspace_root: Path) 
     heavy = [m for m in loaded if m.startswith(HEAVY) and m != "engine.config_toml"]
     assert not heavy
     assert "cockpit.client.inprocess" not in loaded
+    # rich.pretty (the transcript's RichLog) came without attrs, which it only needs for
+    # attrs classes: none is shown.
+    assert "rich.pretty" in loaded and "attr" not in loaded
+
+
+def test_attrs_hidden_from_the_transcript_import_stays_importable() -> None:
+    """The transcript's import hides attrs from rich.pretty only while it loads: a later
+    import of attrs gets the real module, and rich.pretty still pretty-prints."""
+    code = (
+        "import sys\n"
+        "import cockpit.tui.widgets.log\n"
+        "assert 'attr' not in sys.modules\n"
+        "import attr\n"
+        "from rich.pretty import pretty_repr\n"
+        "print(attr.__name__, pretty_repr({'a': [1, 2]}))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["attr", "{'a':", "[1,", "2]}"]

@@ -22,7 +22,6 @@ from cockpit.render import age
 from cockpit.tui.model import CockpitModel, InboxItem
 from cockpit.tui.screens.palette import ScreenCommands, help_key
 from engine.domain.guard import ALLOW_FOR_RUN, ALLOW_ONCE, DENY
-from engine.domain.state import RunState
 
 KIND_LABEL = {
     "question": "question",
@@ -35,24 +34,6 @@ KIND_LABEL = {
 
 #: Seconds between two redraws of an open inbox (its ages tick).
 TICK = 1.0
-
-
-def waiting(model: CockpitModel) -> list[InboxItem]:
-    """Everything waiting on the human, oldest first: the model's inbox, and the runs an
-    engine's end interrupted (they wait for a resume)."""
-    items = model.inbox()
-    listed = {item.run_id for item in items}
-    for view in model.runs.values():
-        run = view.run
-        if (
-            run.state is RunState.INTERRUPTED
-            and view.review is None
-            and run.id not in listed
-            and run.id not in model.reviewed
-        ):
-            title = f"interrupted — resume? {run.task}"
-            items.append(InboxItem(run.id, "interrupted", title, run.updated_at))
-    return sorted(items, key=lambda item: item.since)
 
 
 class InboxScreen(ModalScreen[str | None]):
@@ -92,7 +73,7 @@ class InboxScreen(ModalScreen[str | None]):
     def __init__(self, model: CockpitModel) -> None:
         super().__init__()
         self.model = model
-        self.items = waiting(model)
+        self.items = model.waiting()
         self._answering: InboxItem | None = None
 
     def compose(self) -> ComposeResult:
@@ -136,7 +117,7 @@ class InboxScreen(ModalScreen[str | None]):
         listing = self.query_one("#inbox-list", OptionList)
         index = listing.highlighted
         was = self.items[index] if index is not None and index < len(self.items) else None
-        self.items = waiting(self.model)
+        self.items = self.model.waiting()
         self.query_one("#inbox-title", Static).update(self._title())
         listing.clear_options()
         listing.add_options(self._options())

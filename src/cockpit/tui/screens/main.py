@@ -22,7 +22,6 @@ from cockpit.tui.memory import Collector, first_frame_drawn
 from cockpit.tui.model import RunView
 from cockpit.tui.mounted import while_mounted as _while_mounted
 from cockpit.tui.router import CommandRouter
-from cockpit.tui.screens.inbox import waiting
 from cockpit.tui.selection import Row, RunRow
 from cockpit.tui.session import EngineSession
 from cockpit.tui.slash import Commands
@@ -240,7 +239,7 @@ class MainScreen(Screen[None]):
     def _welcome_text(self) -> str:
         """The welcome, its ``{inbox}`` saying what the inbox holds now (nothing when
         nothing waits: a question is only promised when one is there)."""
-        items = waiting(self.model)
+        items = self.model.waiting()
         if any(item.kind == "question" for item in items):
             hint = " (a question waits)"
         else:
@@ -254,7 +253,7 @@ class MainScreen(Screen[None]):
         counts = self.model.counts()
         self.app.sub_title = (
             f"{self.workspace.root} · {counts['running']} running · "
-            f"{counts['queued']} queued · {len(waiting(self.model))} waiting on you"
+            f"{counts['queued']} queued · {len(self.model.waiting())} waiting on you"
             + (" · no sandbox: guard only" if self._unconfined else "")
         )
 

@@ -2,10 +2,36 @@
 
 from __future__ import annotations
 
+import contextlib
+import sys
+from collections.abc import Generator
+
 from rich.style import Style
 from textual.geometry import Region
 from textual.strip import Strip
-from textual.widgets import RichLog
+
+
+@contextlib.contextmanager
+def _without_attrs() -> Generator[None]:
+    """``attrs`` hidden for the block (unless something loaded it already).
+
+    ``rich.pretty``, which ``RichLog`` loads, imports ``attrs`` only to pretty-print
+    attrs classes, and the cockpit never shows one; loading it was about 8 ms of the
+    cockpit's start. Whatever imports ``attrs`` after the block gets it as usual.
+    """
+    if "attr" in sys.modules:
+        yield
+        return
+    sys.modules["attr"] = None  # ty: ignore[invalid-assignment]  # importing it fails
+    try:
+        yield
+    finally:
+        if sys.modules.get("attr", 0) is None:
+            del sys.modules["attr"]
+
+
+with _without_attrs():
+    from textual.widgets import RichLog
 
 
 class Log(RichLog):
