@@ -84,28 +84,38 @@ def open_early(state_dir: Path, ask: Callable[[EarlyLink], object]) -> EarlyLink
         return None
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     link = EarlyLink(sock)
-    try:
+
+    def greet() -> None:
         sock.settimeout(HELLO_TIMEOUT)
         sock.connect(str(path))
         if socket_peer_uid(sock) != os.getuid():
             raise EngineUnavailable(f"refused the socket {path}: served by another user")
         hello = {"protocol": wire.PROTOCOL, "client": "cockpit"}
         link.info = dict(link.call("hello", hello) or {})
-    except (OSError, ValueError, EngineUnavailable):
-        sock.close()
-        return None  # the usual way (which may start an engine) says what is wrong
-    except BaseException:
-        sock.close()
-        raise
-    try:
-        ask(link)
-    except (OSError, ValueError, CockpitError):
-        sock.close()
-        return None  # the usual way (which may start an engine) says what is wrong
-    except BaseException:
-        sock.close()
-        raise
+
+    # Whatever fails here, the usual way (which may start an engine) tries again and
+    # says what is wrong; but the engine's answer to hello is the command's to say.
+    if not _done(sock, greet, (OSError, ValueError, EngineUnavailable)):
+        return None
+    if not _done(sock, lambda: ask(link), (OSError, ValueError, CockpitError)):
+        return None
     return link
+
+
+def _done(
+    sock: socket.socket, work: Callable[[], object], giving_up: tuple[type[Exception], ...]
+) -> bool:
+    """Run ``work``; False when it failed with one of ``giving_up``. On any failure the
+    socket is closed (what is not given up on is raised)."""
+    try:
+        work()
+    except giving_up:
+        sock.close()
+        return False
+    except BaseException:
+        sock.close()
+        raise
+    return True
 
 
 def _line(sock: socket.socket) -> bytes:
