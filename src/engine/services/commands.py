@@ -47,6 +47,10 @@ from engine.workspace import Workspace
 if TYPE_CHECKING:
     from engine.services.engine import Engine
 
+#: The most characters of events one snapshot answer carries over the socket: far below
+#: the longest line a client reads (engine.rpc.wire.MAX_LINE, 64 MiB).
+SNAPSHOT_CHARS = 8 * 1024 * 1024
+
 
 class RunCommands:
     """The commands clients make of runs, and the checks with the workspace's rules."""
@@ -159,10 +163,17 @@ class RunCommands:
         events of 20 live runs, costs the engine its SQL and no more)."""
         last, every, ids = await self._snapshot_runs(tail, runs)
         pages = await asyncio.gather(*(self._store.events_tail_json(i, tail) for i in ids))
-        tails = ",".join(
-            f"{json.dumps(run_id)}:[{','.join(page)}]"
-            for run_id, page in zip(ids, pages, strict=True)
-        )
+        # One answer is one line, which a client reads whole: past SNAPSHOT_CHARS of
+        # events (long texts, many runs), the older runs' tails are left out (read
+        # after, one run at a time, as any run the snapshot leaves out).
+        kept: list[tuple[str, list[str]]] = []
+        size = 0
+        for run_id, page in reversed(list(zip(ids, pages, strict=True))):
+            chars = sum(len(event) + 1 for event in page)
+            if size + chars <= SNAPSHOT_CHARS:
+                kept.append((run_id, page))
+                size += chars
+        tails = ",".join(f"{json.dumps(run_id)}:[{','.join(page)}]" for run_id, page in kept[::-1])
         head = json.dumps(
             {"last_event_id": last, "runs": codec.encode(every)}, separators=(",", ":")
         )
