@@ -20,12 +20,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from cockpit.client.remote import HELLO_TIMEOUT
 from engine.domain.errors import CockpitError, EngineUnavailable
 from engine.rpc import wire
 from engine.rpc.address import connect_path, socket_peer_uid
-
-#: Seconds to wait for the engine to answer ``hello``.
-HELLO_TIMEOUT = 5.0
 
 
 class EarlyLink:

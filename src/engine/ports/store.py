@@ -83,7 +83,9 @@ class RunStore(Protocol):
     ) -> list[Event]:
         """The newest ``limit`` events of a run (older than ``before_seq``), in order."""
 
-    async def events_tail_json(self, run_id: str, limit: int) -> list[str]:
+    async def events_tail_json(
+        self, run_id: str, limit: int, before_seq: int | None = None
+    ) -> list[str]:
         """The newest ``limit`` events of a run as stored, in order: each event's JSON
         text (what :meth:`events_tail` decodes)."""
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from textual.app import ComposeResult
 from textual.widgets import ContentSwitcher
@@ -12,9 +12,6 @@ from cockpit.tui.selection import RepoRow, Row, RunRow
 from cockpit.tui.widgets.diff_panel import DiffPanel
 from cockpit.tui.widgets.repo_pane import RepoPane
 from cockpit.tui.widgets.run_pane import RunPane, Transcript
-
-if TYPE_CHECKING:
-    pass
 
 __all__ = ["DetailPane"]
 

@@ -447,15 +447,16 @@ class SqliteRunStore:
 
         A UI shows the end of a transcript first and loads earlier pages on demand.
         """
+        return events_from_json(await self.events_tail_json(run_id, limit, before_seq))
+
+    async def events_tail_json(
+        self, run_id: str, limit: int, before_seq: int | None = None
+    ) -> list[str]:
+        """:meth:`events_tail` as each event's stored JSON text, in order."""
         rows = await self._read(
             QUERIES["events_tail"],
             (run_id, before_seq if before_seq is not None else 2**62, limit),
         )
-        return events_from_json(row[0] for row in reversed(rows))
-
-    async def events_tail_json(self, run_id: str, limit: int) -> list[str]:
-        """The newest ``limit`` events of a run as their stored JSON text, in order."""
-        rows = await self._read(QUERIES["events_tail"], (run_id, 2**62, limit))
         return [row[0] if isinstance(row[0], str) else row[0].decode() for row in reversed(rows)]
 
     async def last_event_id(self) -> int:
