@@ -6,15 +6,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Generator
+from collections.abc import AsyncGenerator, AsyncIterator, Generator
 
 import pytest
 
 from cockpit.client import EngineClient, EventPage
+from cockpit.client.daemon import connect_or_start
+from cockpit.client.remote import SocketClient
 from engine.domain.errors import CockpitError
 from engine.domain.events import Event, HumanAsked, RunStateChanged
 from engine.domain.models import Run
 from engine.domain.state import TERMINAL, RunState
+from engine.workspace import Workspace
 
 #: The variable the workspace's ``keyed`` profile names, and the key it holds.
 KEY_VARIABLE = "COCKPIT_CONTRACT_KEY"
@@ -51,6 +54,20 @@ def chatter(before: int, after: int) -> str:
         f'[[step]]\nstream = {{ text = "after", count = {after}, interval = 0.005 }}\n'
         '[[step]]\nwrite = { path = "done.txt", content = "done\\n" }\n'
     )
+
+
+@contextlib.asynccontextmanager
+async def detached_engine(workspace: Workspace) -> AsyncGenerator[SocketClient]:
+    """The workspace's detached engine, started as a command would, and a client of it;
+    stopped when the block ends (the conftest's autouse fixture stops whatever is left
+    under tmp_path)."""
+    client = await connect_or_start(workspace)
+    try:
+        yield client
+    finally:
+        with contextlib.suppress(CockpitError):
+            await client.stop_engine()
+        await client.close()
 
 
 @contextlib.contextmanager

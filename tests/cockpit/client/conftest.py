@@ -10,17 +10,14 @@ while the test runs (an in-process client serves in a task here).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
-from clientkit import KEY_VALUE, KEY_VARIABLE
+from clientkit import KEY_VALUE, KEY_VARIABLE, detached_engine
 
 from cockpit.client import EngineClient, open_client
-from cockpit.client.daemon import connect_or_start
 from cockpit.client.local import EngineOptions, open_workspace
-from engine.domain.errors import CockpitError
 
 #: The ways a client reaches an engine: an engine in the test's process, and the
 #: workspace's detached engine (a real ``cockpit engine start`` process) over its socket.
@@ -100,15 +97,8 @@ async def client(
     """A client of the workspace's engine, which executes runs until the test ends."""
     workspace = open_workspace(contract_root)
     if request.param == "socket":
-        # The detached engine, started as a command would; stopped when the test ends
-        # (the conftest's autouse fixture stops whatever is left under tmp_path).
-        remote = await connect_or_start(workspace)
-        try:
+        async with detached_engine(workspace) as remote:
             yield remote
-        finally:
-            with contextlib.suppress(CockpitError):
-                await remote.stop_engine()
-            await remote.close()
         return
     async with open_client(workspace, EngineOptions(poll_interval=0.1)) as inprocess:
         serving = asyncio.create_task(inprocess.serve(), name="contract-engine")

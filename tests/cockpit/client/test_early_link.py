@@ -16,14 +16,13 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
-from clientkit import PATIENCE, next_page, settle
+from clientkit import PATIENCE, detached_engine, next_page, settle
 
 from builders import NOOP_SCENARIO, alive
 from cockpit.client import early
-from cockpit.client.daemon import connect_or_start
 from cockpit.client.early import EarlyLink, open_early
 from cockpit.client.remote import SocketClient
-from engine.domain.errors import BadInput, CockpitError, EngineUnavailable
+from engine.domain.errors import BadInput, EngineUnavailable
 from engine.rpc import wire
 from engine.rpc.address import connect_path
 from engine.workspace import Workspace, open_workspace
@@ -78,13 +77,8 @@ def ws(workspace_root: Path) -> Workspace:
 @pytest.fixture
 async def engine(ws: Workspace) -> AsyncIterator[SocketClient]:
     """The workspace's detached engine, started; a client of its own (the test's eyes)."""
-    client = await connect_or_start(ws)
-    try:
+    async with detached_engine(ws) as client:
         yield client
-    finally:
-        with contextlib.suppress(CockpitError):
-            await client.stop_engine()
-        await client.close()
 
 
 @pytest.fixture
@@ -94,15 +88,18 @@ def noop(write_scenario: Callable[..., str]) -> str:
 
 
 # --- no engine to link to ----------------------------------------------------------------
-
-
-def test_no_engine_running_gives_no_link_and_opens_nothing(ws: Workspace) -> None:
-    """Nothing listens in the workspace: None, ``ask`` is never called, no socket left."""
+def assert_no_link(ws: Workspace) -> None:
+    """``open_early`` gives None, never calls ``ask``, and leaves no socket open."""
     asker = Asker()
     before = open_sockets()
     assert open_early(ws.state_dir, asker) is None
     assert asker.links == []
     assert open_sockets() == before
+
+
+def test_no_engine_running_gives_no_link_and_opens_nothing(ws: Workspace) -> None:
+    """Nothing listens in the workspace: None, ``ask`` is never called, no socket left."""
+    assert_no_link(ws)
 
 
 async def test_the_socket_of_a_killed_engine_gives_no_link(
@@ -117,11 +114,7 @@ async def test_the_socket_of_a_killed_engine_gives_no_link(
         assert asyncio.get_running_loop().time() < deadline, "the engine outlived SIGKILL"
         await asyncio.sleep(0.02)
     assert connect_path(ws.state_dir) is not None, "no stale socket file to try"
-    asker = Asker()
-    before = open_sockets()
-    assert open_early(ws.state_dir, asker) is None
-    assert asker.links == []
-    assert open_sockets() == before
+    assert_no_link(ws)
 
 
 async def test_an_engine_that_never_answers_hello_gives_no_link(
@@ -131,15 +124,11 @@ async def test_an_engine_that_never_answers_hello_gives_no_link(
     then None with the socket closed; the engine, going on, serves as ever."""
     monkeypatch.setattr(early, "HELLO_TIMEOUT", 0.3)
     pid = int((await engine.status())["pid"])
-    asker = Asker()
-    before = open_sockets()
     os.kill(pid, signal.SIGSTOP)
     try:
-        assert open_early(ws.state_dir, asker) is None
+        assert_no_link(ws)
     finally:
         os.kill(pid, signal.SIGCONT)
-    assert asker.links == []
-    assert open_sockets() == before
     await others_attached(engine, 0)
 
 
