@@ -220,7 +220,14 @@ def test_resume_ends_what_an_earlier_execution_left_and_says_so(
         start_new_session=True,
     )
     try:
-        assert run_processes(run_id) == [straggler.pid]
+        # Popen returns once exec has begun (its close-on-exec pipe closed), which is
+        # before the kernel has set the new program's environment up: until then the
+        # straggler's /proc environ does not show its mark yet.
+        _wait_for(
+            lambda: run_processes(run_id) == [straggler.pid],
+            10,
+            lambda: f"the straggler {straggler.pid} is not the run's: {run_processes(run_id)}",
+        )
         script.write_text('[[step]]\nwait = 0\n[[step]]\nsay = "done"\n')
         done = cockpit("resume", run_id, "--wait", cwd=workspace_root)
         assert done.returncode == 0, done.stdout + done.stderr
