@@ -20,7 +20,17 @@ from pathlib import Path
 
 from cockpit.client.daemon import process_running
 from engine.adapters.store.sqlite import SqliteRunStore
-from engine.domain.events import AgentText, Event, RunStateChanged
+from engine.domain.events import (
+    AgentText,
+    Event,
+    FileChanged,
+    GateDecided,
+    GuardDecided,
+    HumanAsked,
+    RunStateChanged,
+    SkillsLoaded,
+    UsageReported,
+)
 from engine.domain.models import Run, utcnow
 from engine.domain.state import RunState
 
@@ -212,6 +222,77 @@ def finished_run(
         )
     )
     return run, stored
+
+
+def eventful_run(run_id: str, repo: str, events: int) -> tuple[Run, list[Event]]:
+    """A finished run (as :func:`finished_run`) whose ``events`` events hold a bit of
+    everything a run's facts are folded from, spread over its whole history: a usage
+    report every 5th event (10 tokens in, 3 out, $0.01), a guard decision every 7th
+    (``no-rm`` refusing, ``ask-net`` allowing in turn), the ``tests`` gate failing early
+    and passing last, ``lint`` once, the skills loaded, file changes, and a question
+    asked and answered; the rest agent text."""
+    run, stored = finished_run(run_id, repo, f"eventful {run_id}", events)
+    body: list[Event] = []
+    last = stored[-1].seq
+    for seq in range(3, last):
+        if seq == 3:
+            body.append(SkillsLoaded(run_id=run_id, seq=seq, names=["tdd", "small-commits"]))
+        elif seq == 4:
+            body.append(
+                GateDecided(
+                    run_id=run_id, seq=seq, name="tests", kind="pytest", status="failed", turn=0
+                )
+            )
+        elif seq == 6:
+            body.append(
+                GateDecided(
+                    run_id=run_id, seq=seq, name="lint", kind="ruff", status="passed", turn=0
+                )
+            )
+        elif seq == 8:
+            body.append(HumanAsked(run_id=run_id, seq=seq, question="which module?"))
+        elif seq == 9:
+            body.append(
+                RunStateChanged(
+                    run_id=run_id, seq=seq, old=RunState.RUNNING, new=RunState.WAITING_FOR_HUMAN
+                )
+            )
+        elif seq == 11:
+            body.append(
+                RunStateChanged(
+                    run_id=run_id, seq=seq, old=RunState.WAITING_FOR_HUMAN, new=RunState.RUNNING
+                )
+            )
+        elif seq == last - 1:
+            body.append(
+                GateDecided(
+                    run_id=run_id, seq=seq, name="tests", kind="pytest", status="passed", turn=1
+                )
+            )
+        elif seq % 5 == 0:
+            body.append(
+                UsageReported(
+                    run_id=run_id, seq=seq, input_tokens=10, output_tokens=3, cost_usd=0.01
+                )
+            )
+        elif seq % 7 == 0:
+            refused = seq % 14 == 0
+            body.append(
+                GuardDecided(
+                    run_id=run_id,
+                    seq=seq,
+                    rule="no-rm" if refused else "ask-net",
+                    tool="shell",
+                    action="rm -rf build" if refused else "curl example.org",
+                    decision="deny" if refused else "allow",
+                    outcome="refused" if refused else "allowed",
+                )
+            )
+        elif seq % 11 == 0:
+            body.append(FileChanged(run_id=run_id, seq=seq, path=f"m{seq}.py", change="added"))
+        else:
+            body.append(AgentText(run_id=run_id, seq=seq, text=f"{AGENT_TEXT} {seq}"))
+    return run, [*stored[:2], *body, stored[-1]]
 
 
 async def seed_finished_runs(

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from engine.domain.diffs import RepoStatus, WorktreeDiff
 from engine.domain.events import Event
+from engine.domain.facts import RunFacts
 from engine.domain.gates import GateResult
 from engine.domain.models import Run
 from engine.domain.review import WHOLE_RUN, Approval, Span
@@ -108,6 +109,11 @@ class EngineApi(Protocol):
     async def snapshot(self, tail: int, runs: int) -> Snapshot:
         """Every run, with the newest ``tail`` events of the newest ``runs`` runs and of
         every active one, and the id a follower of every run's events starts after."""
+        ...
+
+    async def run_facts(self, run_ids: list[str]) -> dict[str, RunFacts]:
+        """Each run's facts, folded from its every stored event (totals, the latest gate
+        verdicts, guard counts, the open question), by run id."""
         ...
 
     async def resolve_run(self, ref: str) -> Run:

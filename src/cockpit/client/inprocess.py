@@ -16,6 +16,7 @@ from engine.bootstrap import open_engine
 from engine.config import RepoConfig
 from engine.domain.diffs import RepoStatus, WorktreeDiff
 from engine.domain.events import Event
+from engine.domain.facts import RunFacts
 from engine.domain.gates import GateResult
 from engine.domain.guard import GuardRecord, GuardVerdict, ToolRequest
 from engine.domain.models import Run
@@ -125,6 +126,9 @@ class InProcessClient:
     # --- runs: queries -----------------------------------------------------------------
     async def list_runs(self) -> list[Run]:
         return await self._engine.list_runs()
+
+    async def run_facts(self, run_ids: list[str]) -> dict[str, RunFacts]:
+        return await self._engine.run_facts(run_ids)
 
     async def snapshot(self, tail: int, runs: int) -> Snapshot:
         return await self._engine.snapshot(tail, runs)

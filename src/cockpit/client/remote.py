@@ -24,6 +24,7 @@ from cockpit.client.api import EventPage
 from engine.domain.diffs import RepoStatus, WorktreeDiff
 from engine.domain.errors import EngineUnavailable
 from engine.domain.events import Event
+from engine.domain.facts import RunFacts
 from engine.domain.gates import GateResult
 from engine.domain.models import Run
 from engine.domain.redact import KEY_VARIABLES, Redactor
@@ -342,6 +343,9 @@ class SocketClient:
     # --- runs: queries ---------------------------------------------------------------
     async def list_runs(self) -> list[Run]:
         return await self._call("list_runs")
+
+    async def run_facts(self, run_ids: list[str]) -> dict[str, RunFacts]:
+        return await self._call("run_facts", run_ids=run_ids)
 
     async def snapshot(self, tail: int, runs: int) -> Snapshot:
         return await self._call("snapshot", tail=tail, runs=runs)

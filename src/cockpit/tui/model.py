@@ -30,9 +30,9 @@ from engine.domain.events import (
     ToolCallFinished,
     ToolCallRequested,
     TurnFinished,
-    UsageReported,
     WorkCommitted,
 )
+from engine.domain.facts import RunFacts
 from engine.domain.gates import GateResult
 from engine.domain.models import Run, apply_decision, utcnow
 from engine.domain.state import RunState
@@ -83,27 +83,17 @@ class InboxItem:
 
 @dataclass
 class RunView:
-    """Everything the cockpit knows about one run."""
+    """Everything the cockpit knows about one run: its stored row, what its whole history
+    says (``facts``: the engine's, with the events since folded in) and the transcript of
+    the events it read (the newest pages, then live)."""
 
     run: Run
+    #: What the run's every event says; a view built without the engine's facts folds
+    #: the run's events from its first.
+    facts: RunFacts = field(default_factory=RunFacts)
     entries: deque[Entry] = field(default_factory=lambda: deque(maxlen=MAX_ENTRIES))
-    question: str | None = None
-    question_since: datetime | None = None
-    #: ``question`` or ``permission`` (the guard asks), and the answers offered.
-    question_kind: str = "question"
-    choices: list[str] = field(default_factory=list)
-    #: The skills the run loaded, in the order the agent got them.
-    skills: list[str] = field(default_factory=list)
-    #: The guard's decisions on this run: rule → outcome → count.
-    guard: dict[str, dict[str, int]] = field(default_factory=dict)
-    #: The human's review decision (approved or rejected), once made.
-    review: ReviewDecided | None = None
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cost_usd: float | None = None
     diff: WorktreeDiff | None = None
     last_seq: int = 0
-    files_touched: int = 0
     #: Steering messages sent (from this cockpit or another) and not yet delivered.
     pending_steering: dict[int, str] = field(default_factory=dict)
     #: Ids of every steering message shown as sent: each is shown once, whether this
@@ -111,21 +101,77 @@ class RunView:
     _steering_shown: set[int] = field(default_factory=set)
     #: Entries ever added (the deque keeps only the newest), so views append exactly once.
     entries_total: int = 0
-    #: The latest verdict of each gate, by gate name.
-    gates: dict[str, GateDecided] = field(default_factory=dict)
     _first_seq: int = 0
-    #: The state as the events applied so far tell it. Transitions are judged on this,
-    #: not on ``run.state``: the stored row is re-read on state events and may already
-    #: show the new state, which would swallow the transition and its notice.
-    _event_state: RunState | None = None
-    #: The run's state changes seen so far, oldest first: ``(at, old, new)``. Its active
-    #: time is summed from them (see ``active_seconds``).
-    _transitions: list[tuple[datetime, RunState | None, RunState]] = field(default_factory=list)
     #: When the oldest event folded in happened (the start of what this view knows).
     _first_at: datetime | None = None
 
     def __post_init__(self) -> None:
-        self._event_state = self.run.state
+        # Transitions are judged on the state the events tell, not on ``run.state``: the
+        # stored row is re-read on state events and may already show the new state,
+        # which would swallow the transition and its notice.
+        if self.facts.state is None:
+            self.facts.state = self.run.state
+
+    # What the facts hold, read as the view's own.
+    @property
+    def question(self) -> str | None:
+        """The open question (None when the run waits on nothing)."""
+        return self.facts.question
+
+    @property
+    def question_since(self) -> datetime | None:
+        """When the open question was asked."""
+        return self.facts.question_since
+
+    @property
+    def question_kind(self) -> str:
+        """``question``, or ``permission`` (the guard asks)."""
+        return self.facts.question_kind
+
+    @property
+    def choices(self) -> list[str]:
+        """The answers the open question offers."""
+        return self.facts.choices
+
+    @property
+    def skills(self) -> list[str]:
+        """The skills the run loaded, in the order the agent got them."""
+        return self.facts.skills
+
+    @property
+    def guard(self) -> dict[str, dict[str, int]]:
+        """The guard's decisions on this run: rule → outcome → count."""
+        return self.facts.guard
+
+    @property
+    def review(self) -> ReviewDecided | None:
+        """The human's review decision (approved or rejected), once made."""
+        return self.facts.review
+
+    @property
+    def input_tokens(self) -> int:
+        """Input tokens the run used, all its turns."""
+        return self.facts.input_tokens
+
+    @property
+    def output_tokens(self) -> int:
+        """Output tokens the run used, all its turns."""
+        return self.facts.output_tokens
+
+    @property
+    def cost_usd(self) -> float | None:
+        """What the run cost, when its backend said."""
+        return self.facts.cost_usd
+
+    @property
+    def files_touched(self) -> int:
+        """File changes the run reported."""
+        return self.facts.files_touched
+
+    @property
+    def gates(self) -> dict[str, GateDecided]:
+        """The latest verdict of each gate, by gate name."""
+        return self.facts.gates
 
     def _add(self, entry: Entry) -> None:
         self.entries.append(entry)
@@ -135,6 +181,8 @@ class RunView:
         """Fold one event in; returns a notification worth raising, if any.
 
         Events at or below ``last_seq`` were already applied (snapshot then follow).
+        One the facts already hold (the engine's, read after it was stored) only adds
+        its transcript line: the stored row is as new as the facts.
         """
         if event.seq and event.seq <= self.last_seq:
             return None
@@ -143,23 +191,18 @@ class RunView:
             self._first_seq = event.seq  # a run followed live from its first event on
         if self._first_at is None:
             self._first_at = event.at
+        prior = self.facts.state
+        fresh = self.facts.apply(event)
         notice: str | None = None
         match event:
             case RunStateChanged(new=new, reason=reason):
-                self._transitions.append((event.at, event.old, new))
-                old, self._event_state = self._event_state, new
-                self.run.state = new
-                if new is RunState.RUNNING and self.run.started_at is None:
-                    self.run.started_at = event.at
-                if new.is_terminal or new is RunState.INTERRUPTED:
-                    self.run.finished_at = event.at
-                if old is RunState.WAITING_FOR_HUMAN and new is not old:
-                    self.question = None  # answered, cancelled or interrupted
-                if new is RunState.FAILED:
-                    self.run.error = reason
+                old = prior if fresh else event.old
+                if fresh:
+                    self._follow_state(event)
                 if new is not old:
                     self._add(Entry("state", new.value, reason or ""))
-                    notice = _notice_for(self.run, new)
+                    if fresh:
+                        notice = _notice_for(self.run, new)
             case AgentText(text=text):
                 self._add(Entry("text", text))
             case ToolCallRequested(tool=tool, arguments=args):
@@ -169,10 +212,9 @@ class RunView:
                 suffix = f" (exit {code})" if code is not None else ""
                 self._add(Entry("result", f"{tool}{suffix}", output, is_error))
             case FileChanged(path=path, change=change):
-                self.files_touched += 1
                 self._add(Entry("file", f"{change} {path}"))
             case TurnFinished(turn=turn):
-                self.run.turns_completed = turn
+                self.run.turns_completed = max(self.run.turns_completed, turn)
                 self._add(Entry("turn", f"turn {turn} done"))
             case SteeringQueued(steering_id=sid, text=text):
                 self.note_sent(sid, text)
@@ -180,20 +222,15 @@ class RunView:
                 self.pending_steering.pop(sid, None)
                 self._steering_shown.add(sid)  # a receipt coming after it adds nothing
                 self._add(Entry("delivered", text))
-            case HumanAsked(question=question, kind=kind, choices=choices):
-                self.question = question
-                self.question_since = event.at
-                self.question_kind = kind
-                self.choices = list(choices)
+            case HumanAsked(question=question):
                 self._add(Entry("ask", question))
             case SkillsLoaded(names=names):
-                self.skills = list(names)
                 self._add(Entry("turn", f"skills loaded: {', '.join(names)}"))
             case GuardDecided():
-                self._apply_guard(event)
+                self._transcribe_guard(event)
             case ReviewDecided(decision=decision, base=base, sha=sha, salvage=salvage):
-                self.review = event
-                apply_decision(self.run, event)
+                if fresh:
+                    apply_decision(self.run, event)
                 if decision == "approved" and not event.merged:
                     self._add(Entry("turn", f"approved: {base} already had its changes"))
                 elif decision == "approved":
@@ -201,18 +238,12 @@ class RunView:
                     self._add(Entry("turn", f"approved: {how} into {base} as {(sha or '')[:12]}"))
                 else:
                     self._add(Entry("turn", f"rejected: work saved in {salvage}"))
-            case UsageReported(input_tokens=i, output_tokens=o, cost_usd=cost):
-                self.input_tokens += i
-                self.output_tokens += o
-                if cost is not None:
-                    self.cost_usd = (self.cost_usd or 0.0) + cost
             case ErrorOccurred(message=message, detail=detail):
                 self._add(Entry("error", message, detail or "", is_error=True))
             case WorkCommitted(sha=sha, branch=branch):
                 what = f"committed to {branch}" if sha else "nothing to commit"
                 self._add(Entry("turn", what))
             case GateDecided(name=name, status=status, findings=findings, detail=detail):
-                self.gates[name] = event
                 if status == "running":  # a badge only; its verdict follows
                     return notice
                 count = f", {plural(len(findings), 'finding')}" if findings else ""
@@ -223,9 +254,18 @@ class RunView:
                 )
         return notice
 
-    def _apply_guard(self, event: GuardDecided) -> None:
-        outcomes = self.guard.setdefault(event.rule, {})
-        outcomes[event.outcome] = outcomes.get(event.outcome, 0) + 1
+    def _follow_state(self, event: RunStateChanged) -> None:
+        """The stored row's fields a state change moves, until the row is read again."""
+        new = event.new
+        self.run.state = new
+        if new is RunState.RUNNING and self.run.started_at is None:
+            self.run.started_at = event.at
+        if new.is_terminal or new is RunState.INTERRUPTED:
+            self.run.finished_at = event.at
+        if new is RunState.FAILED:
+            self.run.error = event.reason
+
+    def _transcribe_guard(self, event: GuardDecided) -> None:
         if event.decision == "allow":
             return  # a rule of the user's let it through: counted, not worth a line
         refused = event.outcome == "refused"
@@ -274,14 +314,14 @@ class RunView:
     def prepend(self, older: Sequence[Event]) -> int:
         """Put earlier stored events in front of the transcript; returns how many entries.
 
-        They are folded on a scratch view so the live state (question, usage) is untouched.
+        They are folded on a scratch view: the facts (question, usage) are the whole
+        run's already.
         """
         if not older:
             return 0
         scratch = RunView(self.run.copy())
         for event in older:
             scratch.apply(event)
-        self._transitions[:0] = scratch._transitions
         self._first_at = scratch._first_at or self._first_at
         kept = list(self.entries)
         self.entries = deque([*scratch.entries, *kept], maxlen=len(scratch.entries) + len(kept))
@@ -305,28 +345,28 @@ class RunView:
         waiting to be continued, waiting for the human, interrupted — does not count.
         ``None`` before it ever started.
 
-        Only the newest page of events may be loaded: when the oldest state change seen
-        left an active state, the span before it counts from the oldest event seen (a
-        lower bound) until older pages are prepended.
+        The state changes are the facts' (every one, from the engine). A view built
+        without them from a later page of events only: when the oldest change it saw left
+        an active state, the span before it counts from the oldest event seen (a lower
+        bound).
         """
-        if self.run.started_at is None and not any(
-            new in WORKING for _, _, new in self._transitions
-        ):
+        transitions = self.facts.transitions
+        if self.run.started_at is None and not any(t.new in WORKING for t in transitions):
             return None
         now = utcnow()
         total = 0.0
         since: datetime | None = None
-        if not self._transitions:
+        if not transitions:
             # No state change seen (none loaded): the stored row is all there is.
             if self.run.state in WORKING and self.run.started_at is not None:
                 since = self.run.started_at
-        elif self._transitions[0][1] in WORKING:
+        elif transitions[0].old in WORKING:
             since = self._first_at or self.run.started_at
-        for at, _, new in self._transitions:
-            if new in WORKING and since is None:
-                since = at
-            elif new not in WORKING and since is not None:
-                total += (at - since).total_seconds()
+        for change in transitions:
+            if change.new in WORKING and since is None:
+                since = change.at
+            elif change.new not in WORKING and since is not None:
+                total += (change.at - since).total_seconds()
                 since = None
         if since is not None:
             total += (now - since).total_seconds()
@@ -392,11 +432,13 @@ class CockpitModel:
         self.repos.clear()
         self.repos.update((name, known.get(name)) for name in paths)
 
-    def upsert(self, run: Run) -> RunView:
-        """Add a run from the store, or refresh its stored fields."""
+    def upsert(self, run: Run, facts: RunFacts | None = None) -> RunView:
+        """Add a run from the store, or refresh its stored fields. A new view starts from
+        ``facts`` (the engine's, of the run's every event) when given; a known one holds
+        its facts already, with every event folded in since."""
         view = self.runs.get(run.id)
         if view is None:
-            view = self.runs[run.id] = RunView(run)
+            view = self.runs[run.id] = RunView(run, facts or RunFacts())
         else:
             view.run = run
         if view.review is not None and not run.decided:

@@ -308,7 +308,7 @@ class EngineSession(Reads):
             # What is stored after it is followed (a view drops what its tail holds).
             self._last_event_id = snapshot.last_event_id
             for run in snapshot.runs:
-                view = self.model.upsert(run)
+                view = self.model.upsert(run, snapshot.facts.get(run.id))
                 tail = snapshot.tails.get(run.id)
                 if tail is not None:
                     view.load(tail)
@@ -365,13 +365,14 @@ class EngineSession(Reads):
         meanwhile with their recent events; then the listener is told the engine is
         back. What happened to the known runs comes with the subscription, resumed after
         the last event folded in."""
-        new_rows = False
-        for run in await client.list_runs():
-            if run.id in self.model.runs:
-                self.model.upsert(run)
-            else:
-                self.model.upsert(run).load(await client.events_tail(run.id, PAGE))
-                new_rows = True
+        runs = await client.list_runs()
+        new = [run for run in runs if run.id not in self.model.runs]
+        facts = await client.run_facts([run.id for run in new]) if new else {}
+        for run in runs:
+            view = self.model.upsert(run, facts.get(run.id))
+            if run.id in facts:  # started meanwhile
+                view.load(await client.events_tail(run.id, PAGE))
+        new_rows = bool(new)
         self.lost = None
         self._gone.clear()
         self._post(self.Back())
@@ -403,12 +404,14 @@ class EngineSession(Reads):
         client = self.client
         if client is None:
             return
-        unknown = {e.run_id for e in events if e.run_id not in self.model.runs}
+        unknown = sorted({e.run_id for e in events if e.run_id not in self.model.runs})
         new_rows = False
+        facts = await client.run_facts(unknown) if unknown else {}
         for run_id in unknown:
             run = await client.get_run(run_id)
             if run is not None:
-                self.model.upsert(run).load(await client.events_tail(run_id, PAGE))
+                view = self.model.upsert(run, facts.get(run_id))
+                view.load(await client.events_tail(run_id, PAGE))
                 new_rows = True
         changed, notices = self.model.apply(events)
         if notices:

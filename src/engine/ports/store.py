@@ -113,6 +113,11 @@ class RunStore(Protocol):
     async def guard_counts(self) -> dict[str, dict[str, int]]:
         """Per rule, how many calls it got allowed and refused (``outcome`` → count)."""
 
+    async def fact_events(self, after_id: int) -> tuple[int, list[Event]]:
+        """Every run's events of :data:`~engine.domain.facts.FACT_TYPES` stored after
+        event ``after_id``, in insertion order, and the newest event id read past (the
+        next call's ``after_id``)."""
+
     async def last_event_id(self) -> int:
         """Id of the newest stored event (0 when none)."""
 

@@ -39,6 +39,7 @@ from engine.ports.skills import SkillLibrary
 from engine.ports.store import RunStore
 from engine.services.bus import EventBus
 from engine.services.decisions import recover_decisions
+from engine.services.facts import FactsBook
 from engine.services.gates import check_tree, repo_gates, spec_of
 from engine.services.recovery import reap_orphans
 from engine.services.scheduler import Scheduler
@@ -64,6 +65,7 @@ class RunCommands:
     redactor: Redactor
     _scheduler: Scheduler
     _bus: EventBus
+    _facts: FactsBook
     _sandbox: Sandbox | None
     _end_processes: Callable[[str], Awaitable[int]] | None
     _notify: Callable[[], Awaitable[Any]] | None
@@ -149,13 +151,18 @@ class RunCommands:
         return await self._store.list_runs()
 
     async def snapshot(self, tail: int, runs: int) -> Snapshot:
-        """Every run (as :meth:`list_runs`), with the newest ``tail`` events of the
-        newest ``runs`` runs and of every active one, in one answer: what a client shows
-        first. The id of the newest stored event is read first, so a follower starting
+        """Every run (as :meth:`list_runs`) with its facts, and the newest ``tail``
+        events of the newest ``runs`` runs and of every active one, in one answer: what a
+        client shows first. The id of the newest stored event is read first, so a follower starting
         there misses nothing stored meanwhile."""
         last, every, ids = await self._snapshot_runs(tail, runs)
         pages = await asyncio.gather(*(self._store.events_tail(i, tail) for i in ids))
-        return Snapshot(last_event_id=last, runs=every, tails=dict(zip(ids, pages, strict=True)))
+        return Snapshot(
+            last_event_id=last,
+            runs=every,
+            tails=dict(zip(ids, pages, strict=True)),
+            facts=self._facts.of(r.id for r in every),
+        )
 
     async def snapshot_json(self, tail: int, runs: int) -> str:
         """:meth:`snapshot` as the JSON a client reads, its events as they are stored:
@@ -174,17 +181,22 @@ class RunCommands:
                 kept.append((run_id, page))
                 size += chars
         tails = ",".join(f"{json.dumps(run_id)}:[{','.join(page)}]" for run_id, page in kept[::-1])
+        facts = self._facts.of(r.id for r in every)
         head = json.dumps(
-            {"last_event_id": last, "runs": codec.encode(every)}, separators=(",", ":")
+            {"last_event_id": last, "runs": codec.encode(every), "facts": codec.encode(facts)},
+            separators=(",", ":"),
         )
         return f'{head[:-1]},"tails":{{{tails}}}}}'
 
     async def _snapshot_runs(self, tail: int, runs: int) -> tuple[int, list[Run], list[str]]:
         """The newest event id, every run, and the ids of those whose tails a snapshot
-        holds (the newest ``runs`` and the active ones, oldest first)."""
+        holds (the newest ``runs`` and the active ones, oldest first); the runs' facts
+        brought up to date after that id was read."""
         if tail < 0 or runs < 0:
             raise BadInput("snapshot: tail and runs must be 0 or more")
         last = await self._store.last_event_id()
+        # The facts before the rows: a row is then as new as its run's facts, or newer.
+        await self._facts.update()
         every = await self.list_runs()
         newest = every[len(every) - runs :] if runs else []
         shown = {*(r.id for r in newest), *(r.id for r in every if r.state.is_active)}

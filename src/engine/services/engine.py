@@ -35,6 +35,7 @@ from engine.ports.store import RunStore
 from engine.services.bus import EventBus
 from engine.services.commands import RunCommands
 from engine.services.decisions import recover_decisions
+from engine.services.facts import FactsBook
 from engine.services.gates import plan_for
 from engine.services.queries import EngineQueries
 from engine.services.recovery import reap_orphans
@@ -89,6 +90,7 @@ class Engine(EngineQueries, ReviewCommands, RunCommands):
         self.options = options or EngineOptions()
         self.redactor = Redactor(os.environ.get(name) for name in key_variables(workspace))
         self._bus = EventBus(store, redactor=self.redactor)
+        self._facts = FactsBook(store)
         #: Wakes the other engines of the workspace (None: there are none to tell).
         self._notify = notify
         #: What every run this engine executes shares.

@@ -15,12 +15,14 @@ from pathlib import Path
 from engine.config import RepoConfig
 from engine.domain.diffs import RepoStatus, WorktreeDiff
 from engine.domain.events import Event
+from engine.domain.facts import RunFacts
 from engine.domain.guard import GuardRecord
 from engine.domain.models import Run
 from engine.domain.redact import Redactor
 from engine.ports.git import Worktrees
 from engine.ports.store import RunStore
 from engine.services.bus import EventBus
+from engine.services.facts import FactsBook
 from engine.workspace import Workspace
 
 
@@ -30,6 +32,7 @@ class EngineQueries:
     _store: RunStore
     _worktrees: Worktrees
     _bus: EventBus
+    _facts: FactsBook
     workspace: Workspace
     redactor: Redactor
 
@@ -46,6 +49,11 @@ class EngineQueries:
     ) -> list[Event]:
         """The newest ``limit`` events of a run (older than ``before_seq``), in order."""
         return await self._store.events_tail(run_id, limit, before_seq)
+
+    async def run_facts(self, run_ids: list[str]) -> dict[str, RunFacts]:
+        """What each run's whole history says (token totals, the latest gate verdicts,
+        guard counts, the open question…), folded from every stored event, by run id."""
+        return await self._facts.read(run_ids)
 
     async def last_seq(self, run_id: str) -> int:
         """The highest seq stored for a run (0 when none)."""

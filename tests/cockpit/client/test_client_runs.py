@@ -18,9 +18,14 @@ from clientkit import (
     settle,
 )
 
+from builders import eventful_run, store_runs
 from cockpit.client import EngineClient
+from cockpit.client.local import open_workspace
+from cockpit.tui.opening import PAGE
+from engine.adapters.store.sqlite import SqliteRunStore
 from engine.domain.errors import BadInput, UnknownRepo, UnknownRun
-from engine.domain.events import AgentText, RunStateChanged, SteeringDelivered
+from engine.domain.events import AgentText, Event, RunStateChanged, SteeringDelivered
+from engine.domain.facts import RunFacts
 from engine.domain.redact import MASK
 from engine.domain.state import RunState
 
@@ -225,3 +230,40 @@ async def test_snapshot_is_every_run_with_the_tails_of_the_newest_and_the_active
     assert set((await client.snapshot(1, 0)).tails) == {waiting.id}
     with refused(BadInput, 2, "0 or more"):
         await client.snapshot(-1, 2)
+
+
+async def test_run_facts_are_folded_from_every_stored_event(
+    client: EngineClient, contract_root: Path, scenario: Scenario
+) -> None:
+    """A run's facts are its whole history's, however many events it has, whichever
+    process stored them, and they move on with what is stored after; the snapshot
+    carries every run's."""
+    run, events = eventful_run("e0000001", "app", 700)
+    assert await client.run_facts([run.id]) == {run.id: RunFacts()}  # none stored yet
+    db = open_workspace(contract_root).db_path
+    await store_runs(db, [(run, events[:400])])
+    assert (await client.run_facts([run.id]))[run.id] == fold(events[:400])
+    store = SqliteRunStore(db)
+    await store.open()
+    try:
+        await store.append_events(events[400:])
+    finally:
+        await store.close()
+    whole = fold(events)
+    assert whole.input_tokens > 10 * PAGE // 5  # more than a client's page holds
+    assert (await client.run_facts([run.id]))[run.id] == whole
+    done = await run_to_end(client, scenario(WRITE_HELLO))
+    snapshot = await client.snapshot(5, 1)
+    assert set(snapshot.facts) == {r.id for r in snapshot.runs} == {run.id, done.id}
+    assert snapshot.facts[run.id] == whole
+    executed = snapshot.facts[done.id]
+    assert executed == fold(await client.events(done.id))
+    assert executed.state is RunState.FINISHED and executed.files_touched == 1
+
+
+def fold(events: list[Event]) -> RunFacts:
+    """The facts of ``events``, folded here."""
+    facts = RunFacts()
+    for event in events:
+        facts.apply(event)
+    return facts

@@ -407,8 +407,8 @@ def test_a_never_started_run_has_no_active_time() -> None:
 
 def _waiting(run_id: str, since: datetime) -> RunView:
     view = RunView(make_run(run_id, RunState.WAITING_FOR_HUMAN))
-    view.question = f"question of {run_id}?"
-    view.question_since = since
+    view.facts.question = f"question of {run_id}?"
+    view.facts.question_since = since
     return view
 
 
@@ -446,7 +446,7 @@ def test_inbox_falls_back_to_updated_at() -> None:
     model = CockpitModel()
     model.runs["fin"] = RunView(make_run("fin", RunState.FINISHED, updated_at=T0))
     waiting = _waiting("w", T0 + timedelta(seconds=1))
-    waiting.question_since = None
+    waiting.facts.question_since = None
     waiting.run.updated_at = T0 - timedelta(hours=1)
     model.runs["w"] = waiting
     assert [(i.run_id, i.since) for i in model.inbox()] == [

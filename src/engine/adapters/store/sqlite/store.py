@@ -459,6 +459,15 @@ class SqliteRunStore:
         )
         return [row[0] if isinstance(row[0], str) else row[0].decode() for row in reversed(rows)]
 
+    async def fact_events(self, after_id: int) -> tuple[int, list[Event]]:
+        """The events that change runs' facts after ``after_id`` (read through their own
+        index, ``events_facts``), and the id to go on from: the newest of any event when
+        the read began, so the rows of other types are passed over once."""
+        newest = await self.last_event_id()
+        rows = await self._read(QUERIES["fact_events"], (after_id,))
+        rows = [row for row in rows if row[0] <= newest]
+        return max(newest, after_id), events_from_json(row[1] for row in rows)
+
     async def last_event_id(self) -> int:
         """The id of the newest event of any run (0 when none): where a follower starts."""
         rows = await self._read(QUERIES["last_event_id"], ())
