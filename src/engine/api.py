@@ -22,7 +22,7 @@ from engine.domain.events import Event
 from engine.domain.facts import RunFacts
 from engine.domain.gates import GateResult
 from engine.domain.models import Run
-from engine.domain.review import WHOLE_RUN, Approval, Span
+from engine.domain.review_terms import WHOLE_RUN, Approval, Span
 from engine.domain.snapshot import Snapshot
 
 if TYPE_CHECKING:

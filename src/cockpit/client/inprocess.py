@@ -20,7 +20,7 @@ from engine.domain.facts import RunFacts
 from engine.domain.gates import GateResult
 from engine.domain.guard import GuardRecord, GuardVerdict, ToolRequest
 from engine.domain.models import Run
-from engine.domain.review import WHOLE_RUN, Approval, Span
+from engine.domain.review_terms import WHOLE_RUN, Approval, Span
 from engine.domain.skills import Skill
 from engine.domain.snapshot import Snapshot
 from engine.ports.sandbox import SandboxStatus

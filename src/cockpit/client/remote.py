@@ -28,7 +28,7 @@ from engine.domain.facts import RunFacts
 from engine.domain.gates import GateResult
 from engine.domain.models import Run
 from engine.domain.redact import KEY_VARIABLES, Redactor
-from engine.domain.review import WHOLE_RUN, Approval, Span
+from engine.domain.review_terms import WHOLE_RUN, Approval, Span
 from engine.domain.snapshot import Snapshot
 from engine.rpc import wire
 from engine.rpc.address import peer_uid

@@ -99,7 +99,9 @@ class CockpitApp(App[str | None]):
             else HostedConnector(workspace, engine_options)
         )
         start_key = self.sections.keys.get("cockpit.start_engine", "ctrl+r")
-        self.session = EngineSession(self, workspace, connector, self.model, start_key)
+        self.session = EngineSession(
+            self, workspace, connector, self.model, start_key, first_shown=select
+        )
         self.router = CommandRouter(self.session, workspace)
         self._select, self._review, self._welcome = select, review, welcome
         self._main: MainScreen | None = None

@@ -1,5 +1,5 @@
-"""What the cockpit asks its engine first: the snapshot (every run, the recent events of
-the newest and the active ones) and the repos.
+"""What the cockpit asks its engine first: the snapshot (every run and its facts) and the
+repos.
 
 The ``cockpit`` command sends these requests as it starts, before the modules that draw
 the screen load (:mod:`cockpit.client.early`); the session makes the same requests when
@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from cockpit.client.early import EarlyLink
 
-#: Events read per run at start-up, and per "older" page; the store keeps them all.
+#: Events read per run: a transcript's newest page, and each "older" page after it.
 PAGE = 300
-#: The newest runs whose recent events come with the snapshot (every active one does
-#: too); the others' are read after the first frame.
-SNAPSHOT_RUNS = 50
+#: The first snapshot: every run with its facts (what the first frame shows of the
+#: runs), and no events: the transcripts are read right after the first frame.
+FIRST_SNAPSHOT = {"tail": 0, "runs": 0}
 
 
 def ask_first(link: EarlyLink) -> None:
@@ -26,7 +26,7 @@ def ask_first(link: EarlyLink) -> None:
     the repos (answered at once: their paths are in the next questions), then the
     snapshot, every repo's status and gates (answered while this process imports)."""
     repos = link.call("repos", {})
-    link.send("snapshot", {"tail": PAGE, "runs": SNAPSHOT_RUNS})
+    link.send("snapshot", FIRST_SNAPSHOT)
     for name, path in dict(repos or {}).items():
         link.send("repo_status", {"path": path})
         link.send("gate_names", {"repo": name})

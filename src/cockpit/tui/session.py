@@ -2,10 +2,11 @@
 
 :class:`EngineSession` links to the engine through a
 :class:`~cockpit.tui.connector.Connector` (the workspace's detached engine, or one hosted
-in this process), reads the snapshot (every stored run with its recent events, the
-repos), follows every run's events from one subscription and folds them into the
-:class:`~cockpit.tui.model.CockpitModel`, and keeps the repos, the runs' diffs and older
-transcript pages coming (:mod:`cockpit.tui.reads`).
+in this process), reads the snapshot (every stored run and its facts, the repos; the
+runs' recent events right after the first frame), follows every run's events from one
+subscription and folds them into the :class:`~cockpit.tui.model.CockpitModel`, and
+keeps the repos, the runs' diffs and older transcript pages coming
+(:mod:`cockpit.tui.reads`).
 
 A detached engine may go away while the cockpit is open (stopped, killed): the session
 then says so once (:class:`EngineSession.Lost`), keeps the model as it was, refuses
@@ -30,7 +31,7 @@ from textual.message_pump import MessagePump
 from cockpit.client.api import EngineClient
 from cockpit.tui.connector import Connector, Link
 from cockpit.tui.model import CockpitModel
-from cockpit.tui.opening import PAGE, SNAPSHOT_RUNS
+from cockpit.tui.opening import FIRST_SNAPSHOT, PAGE
 from cockpit.tui.reads import OlderLoaded, Reads, ReposChanged, RunsChanged
 from engine.domain.errors import CockpitError, EngineUnavailable
 from engine.domain.events import Event
@@ -44,8 +45,9 @@ __all__ = ["PAGE", "RECONNECT_POLL", "REPO_POLL", "EngineSession"]
 REPO_POLL = 3.0
 #: How often, while the detached engine is gone, the session looks for one again.
 RECONNECT_POLL = 1.0
-#: Runs whose recent events the snapshot asks for at once: the engine reads some while
-#: others are folded in; all at once would hold every page in memory together.
+#: Runs whose recent events are asked for at once after the first frame: the engine
+#: reads some while others are folded in; all at once would hold every page in memory
+#: together.
 TAILS_AT_ONCE = 5
 #: Events after which a run's stored fields (worktree, base sha, error) and its diff may
 #: have changed: the run is read again.
@@ -101,8 +103,12 @@ class EngineSession(Reads):
         connector: Connector,
         model: CockpitModel,
         start_key: str = "ctrl+r",
+        first_shown: str | None = None,
     ) -> None:
         super().__init__(app, workspace, model)
+        #: The run the first frame shows (selected as the cockpit opens): its events
+        #: are read with the snapshot, every other run's right after the first frame.
+        self._first_shown = first_shown
         #: The stored runs and the repos are in the model (or no engine could be reached).
         self.snapshot_read = asyncio.Event()
         #: The session ended: the app is leaving, or a hosted engine stopped.
@@ -117,7 +123,8 @@ class EngineSession(Reads):
         self._leaving = False
         #: Runs were read from an engine at least once (the model holds its snapshot).
         self._had_snapshot = False
-        #: Runs the snapshot gave no events of: read after the first frame.
+        #: Runs whose events are still to read (after the first frame), in the order
+        #: the list shows them.
         self._late: list[str] = []
         #: The human asked for an engine (the start key): the next try starts one.
         self._wanted = asyncio.Event()
@@ -299,20 +306,27 @@ class EngineSession(Reads):
             self._post(self.Unconfined(status.detail))
 
     async def _read_snapshot(self, client: EngineClient) -> None:
-        """Read every run, the recent events of the newest and the active ones, and the
-        repos into the model (no widgets: this may run before they exist); live events
-        are followed from here on, the other runs' events read after the first frame."""
+        """Read every run and its facts, the recent events of the run shown first, and
+        the repos into the model (no widgets: this may run before they exist); live
+        events are followed from here on, the other runs' events read after the first
+        frame."""
 
         async def read_runs() -> None:
-            snapshot = await client.snapshot(PAGE, SNAPSHOT_RUNS)
-            # What is stored after it is followed (a view drops what its tail holds).
+            shown = self._first_shown
+            snapshot, page = await asyncio.gather(
+                client.snapshot(**FIRST_SNAPSHOT),
+                client.events_tail(shown, PAGE) if shown else _nothing(),
+            )
+            # What is stored after it is followed (a view drops what a page holds).
             self._last_event_id = snapshot.last_event_id
             for run in snapshot.runs:
-                view = self.model.upsert(run, snapshot.facts.get(run.id))
-                tail = snapshot.tails.get(run.id)
-                if tail is not None:
-                    view.load(tail)
-            self._late = [run.id for run in snapshot.runs if run.id not in snapshot.tails]
+                self.model.upsert(run, snapshot.facts.get(run.id))
+            if shown in self.model.runs:
+                self.model.runs[shown].load(page)
+            # The list's runs first, in its order; those it hides (decided long ago) last.
+            listed = [view.run.id for view in self.model.shown_runs()]
+            hidden = set(self.model.runs).difference(listed)
+            self._late = [i for i in [*listed, *hidden] if i != shown]
 
         async def read_gates() -> None:
             names = list(self.model.repos)
@@ -328,13 +342,13 @@ class EngineSession(Reads):
         await asyncio.gather(read_runs(), read_repos())
 
     def _start_late(self, client: EngineClient) -> None:
-        """Read the events of the runs the snapshot left out, if any are still unread."""
+        """Read the events of the runs not read yet, if any are left."""
         if self._late:
             self.app.run_worker(self._read_late(client), group="late", name="late")
 
     async def _read_late(self, client: EngineClient) -> None:
-        """The recent events of the runs the snapshot left out (older, finished ones),
-        a few at a time, after the first frame. Each is crossed off once read: what the
+        """The recent events of the runs not read with the snapshot, a few at a time,
+        after the first frame. Each is crossed off once read: what the
         engine's going away cut short is read after it comes back."""
         while self._late:
             some = self._late[:TAILS_AT_ONCE]
@@ -432,3 +446,8 @@ class EngineSession(Reads):
             # Events are stored before they are delivered, so the row is never older.
             self.model.runs[run_id].run = run
             self.fetch_diff(run_id)
+
+
+async def _nothing() -> list[Event]:
+    """No page (no run is shown first)."""
+    return []

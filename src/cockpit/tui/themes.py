@@ -30,7 +30,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import reprlib
-import tomllib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -251,6 +250,8 @@ def load_theme_file(path: Path) -> Theme:
         ThemeFileError: the file is unreadable, not valid TOML or not a valid theme;
             the message is a single line that names the file.
     """
+    import tomllib  # on use: a cockpit without theme files starts without it
+
     try:
         data: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:

@@ -6,7 +6,6 @@ such as the cockpit holds runs without loading a validation library."""
 from __future__ import annotations
 
 import dataclasses
-import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,6 +25,8 @@ def utcnow() -> datetime:
 
 def new_run_id() -> str:
     """A short, typeable run id: 8 lowercase hex characters (prefixes are accepted too)."""
+    import secrets  # on use: hashlib and OpenSSL cost a client's start ~2 ms
+
     return secrets.token_hex(4)
 
 

@@ -13,40 +13,24 @@ from dataclasses import dataclass, field
 
 from engine.domain.patch import FilePatch, Hunk
 
+# What the engine's API names of a review, in a module of their own: a client that
+# starts need not load the rest (nor the patch parser) to know them.
+from engine.domain.review_terms import WHOLE_RUN, Approval, Span
+
+__all__ = [
+    "WHOLE_RUN",
+    "Approval",
+    "Comment",
+    "Decisions",
+    "FileDecisions",
+    "Plan",
+    "Span",
+    "Verdict",
+    "comments_message",
+]
+
 #: What can be said about one change: nothing yet, accepted or rejected.
 Verdict = str | None
-
-
-@dataclass(frozen=True)
-class Approval:
-    """What an approval did."""
-
-    run_id: str
-    base: str
-    sha: str
-    squash: bool
-    gates_overridden: list[str]
-    #: False when the base already had every change (no commit was made; ``sha`` is the
-    #: base's).
-    merged: bool = True
-
-
-@dataclass(frozen=True)
-class Span:
-    """What a review looks at: the whole run against its base (``turns`` None), or what
-    turns ``a`` to ``b`` changed (``(a, b)``; ``(n, n)``: one turn)."""
-
-    turns: tuple[int, int] | None = None
-
-    def label(self) -> str:
-        if self.turns is None:
-            return "the whole run"
-        first, last = self.turns
-        return f"turn {last}" if first == last else f"turns {first}–{last}"
-
-
-#: A review of the whole run against its base.
-WHOLE_RUN = Span()
 
 
 @dataclass(frozen=True)

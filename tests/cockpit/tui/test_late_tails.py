@@ -1,9 +1,8 @@
-"""The snapshot brings the recent events of the newest runs (and the active ones) only;
-the older runs' events are read after the first frame (``EngineSession._read_late``).
-Every run's transcript is there all the same, whether the cockpit hosts its engine or
-is the client of a detached one that it linked to as the command started.
-
-``SNAPSHOT_RUNS`` is made 2 here, so a few seeded runs are enough to leave some out.
+"""The first snapshot brings every run and its facts, and no events: the run shown
+first gets its page with it, every other run's events are read right after the first
+frame (``EngineSession._read_late``). Every run's transcript is there all the same,
+whether the cockpit hosts its engine or is the client of a detached one that it linked
+to as the command started.
 """
 
 from __future__ import annotations
@@ -16,14 +15,13 @@ from detachedkit import client_app, start_engine
 from pilotkit import SIZE, make_app, ready, transcript_text, until, view_of
 from textual.pilot import Pilot
 
-import cockpit.tui.opening
 import cockpit.tui.session
 from builders import finished_run, store_runs
 from cockpit.client.early import open_early
 from cockpit.client.remote import SocketClient
 from cockpit.tui.app import CockpitApp
 from cockpit.tui.model import RunView
-from cockpit.tui.opening import ask_first
+from cockpit.tui.opening import FIRST_SNAPSHOT, ask_first
 from cockpit.tui.selection import RunRow
 from cockpit.tui.widgets.run_list import RunList
 from engine.domain.events import AgentText, RunStateChanged
@@ -31,9 +29,7 @@ from engine.domain.models import Run, utcnow
 from engine.domain.state import RunState
 from engine.workspace import Workspace
 
-#: Runs whose tails come with the snapshot in these tests.
-NEWEST = 2
-#: Runs seeded, oldest first: the first RUNS - NEWEST are left out of the snapshot.
+#: Runs seeded, oldest first.
 RUNS = 5
 #: Events of each seeded run: queued, running, agent texts (seq 3…EVENTS-1), finished.
 EVENTS = 8
@@ -79,7 +75,7 @@ async def shows_every_run(pilot: Pilot, app: CockpitApp, ids: list[str]) -> None
         view = view_of(app, run_id)
         assert said(app, run_id) == [line(index, seq) for seq in range(3, EVENTS)], run_id
         assert view.first_seq == 1 and view.run.state is RunState.FINISHED
-    # Selected before its events came: drawn again when they did.
+    # Selected before its events came, or after: drawn once they are in.
     await until(pilot, lambda: line(0, EVENTS - 1) in transcript_text(app))
     assert line(0, 3) in transcript_text(app)
     app.query_one(RunList).select(RunRow(ids[1]))
@@ -89,48 +85,47 @@ async def shows_every_run(pilot: Pilot, app: CockpitApp, ids: list[str]) -> None
 
 
 @pytest.fixture
-def few_in_snapshot(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The snapshot asks for the tails of the NEWEST runs only, whoever asks it (the
-    session; the command's early link, which must ask the same to be answered early).
-    No repo poll during the test: its redraw would hide a pane not redrawn when the
+def no_repo_poll(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No repo poll during the test: its redraw would hide a pane not redrawn when the
     late events come."""
-    monkeypatch.setattr(cockpit.tui.session, "SNAPSHOT_RUNS", NEWEST)
-    monkeypatch.setattr(cockpit.tui.opening, "SNAPSHOT_RUNS", NEWEST)
     monkeypatch.setattr(cockpit.tui.session, "REPO_POLL", 3600.0)
 
 
-async def test_runs_left_out_of_the_snapshot_get_their_events_after_the_first_frame(
-    ws: Workspace, few_in_snapshot: None
+async def test_every_run_gets_its_events_the_one_shown_first_before_the_first_frame(
+    ws: Workspace, no_repo_poll: None
 ) -> None:
-    """Hosted engine: the three older runs (no tail in the snapshot) end up with their
-    events, the selected one's transcript drawn once they come."""
+    """Hosted engine: the run selected as the cockpit opens has its page when the
+    snapshot is shown; the others get theirs after, the one selected next drawn once
+    they come."""
     ids = await seed(ws)
     app = make_app(ws, select=ids[0])
     async with app.run_test(size=SIZE) as pilot:
-        await ready(pilot)
+        await until(pilot, app.session.snapshot_read.is_set)
         assert set(app.model.runs) == set(ids)
+        assert view_of(app, ids[0]).last_seq == EVENTS
+        await ready(pilot)
         await shows_every_run(pilot, app, ids)
 
 
 async def test_a_cockpit_opened_as_the_command_does_reads_the_late_tails_too(
-    ws: Workspace, workspace_root: Path, few_in_snapshot: None
+    ws: Workspace, workspace_root: Path, no_repo_poll: None
 ) -> None:
     """Detached engine and the command's early link (``ask_first``): the session takes
-    every early answer (same requests), then reads the older runs' events over the
-    adopted connection."""
+    every early answer (same requests), then reads the runs' events over the adopted
+    connection."""
     ids = await seed(ws)
     await start_engine(workspace_root)
     link = open_early(ws.state_dir, ask_first)
     assert link is not None
-    snapshot = {"tail": cockpit.tui.opening.PAGE, "runs": NEWEST}
-    assert ("snapshot", snapshot) in link.asked.values()
-    app = client_app(ws, early=link, select=ids[0])
+    assert ("snapshot", FIRST_SNAPSHOT) in link.asked.values()
+    app = client_app(ws, early=link)
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
         client = app.session.client
         assert isinstance(client, SocketClient)
         # Every early request (snapshot, repo statuses, gates) found its identical one.
         assert client._asked == {}
+        app.query_one(RunList).select(RunRow(ids[0]))
         await shows_every_run(pilot, app, ids)
 
 
