@@ -10,13 +10,15 @@ does not show. Anything else, and any failure on the way, goes through ``cockpit
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, NoReturn, cast
 
 if TYPE_CHECKING:
+    import argparse
+
     from cockpit.cli.table import Handler
     from cockpit.client.early import EarlyLink
     from cockpit.client.local import Workspace
@@ -147,7 +149,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``cockpit`` console script and of ``python -m cockpit``."""
     workspace = _only_workspace(sys.argv[1:] if argv is None else list(argv))
     if workspace is not None:
-        args = argparse.Namespace(workspace=workspace or None, command=None)
+        # Not argparse's Namespace: the cockpit starts without loading argparse.
+        args = cast("argparse.Namespace", SimpleNamespace(workspace=workspace or None))
         try:
             return open_cockpit(args)
         except BaseException as exc:  # said below, as the command line says it

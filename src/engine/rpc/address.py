@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
-import hashlib
 import os
 import socket
 import stat
@@ -51,6 +50,8 @@ def bind_path(state_dir: Path) -> Path:
     link = socket_link(state_dir)
     if fits(link):
         return link
+    import hashlib  # here: a client connecting never needs it (nor OpenSSL's start)
+
     digest = hashlib.sha256(os.fsencode(str(state_dir.resolve()))).hexdigest()[:16]
     bases = [os.environ.get("XDG_RUNTIME_DIR"), tempfile.gettempdir(), "/tmp"]
     tried: list[str] = []
