@@ -312,20 +312,19 @@ class EngineSession(Reads):
         frame."""
 
         async def read_runs() -> None:
-            shown = self._first_shown
-            snapshot, page = await asyncio.gather(
-                client.snapshot(**FIRST_SNAPSHOT),
-                client.events_tail(shown, PAGE) if shown else _nothing(),
-            )
+            snapshot = await client.snapshot(**FIRST_SNAPSHOT)
             # What is stored after it is followed (a view drops what a page holds).
             self._last_event_id = snapshot.last_event_id
             for run in snapshot.runs:
                 self.model.upsert(run, snapshot.facts.get(run.id))
+            shown = self._first_shown
             if shown in self.model.runs:
-                self.model.runs[shown].load(page)
+                # Read after the snapshot: what it holds and what is followed meet.
+                self.model.runs[shown].load(await client.events_tail(shown, PAGE))
             # The list's runs first, in its order; those it hides (decided long ago) last.
             listed = [view.run.id for view in self.model.shown_runs()]
-            hidden = set(self.model.runs).difference(listed)
+            in_list = set(listed)
+            hidden = [i for i in self.model.runs if i not in in_list]
             self._late = [i for i in [*listed, *hidden] if i != shown]
 
         async def read_gates() -> None:
@@ -446,8 +445,3 @@ class EngineSession(Reads):
             # Events are stored before they are delivered, so the row is never older.
             self.model.runs[run_id].run = run
             self.fetch_diff(run_id)
-
-
-async def _nothing() -> list[Event]:
-    """No page (no run is shown first)."""
-    return []

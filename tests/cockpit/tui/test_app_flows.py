@@ -336,8 +336,10 @@ async def test_a_new_cockpit_shows_finished_runs_from_the_store(ws: Workspace, s
         # Its transcript is read right after the first frame.
         await until(
             pilot,
-            lambda: [e.text for e in view_of(second, run_id).entries if e.kind == "text"]
-            == ["Hi from the scripted agent"],
+            lambda: (
+                [e.text for e in view_of(second, run_id).entries if e.kind == "text"]
+                == ["Hi from the scripted agent"]
+            ),
         )
         await pilot.press("right_square_bracket")
         await until(pilot, lambda: second.main_screen.selected_run_id() == run_id)
