@@ -111,6 +111,8 @@ class EngineSession(Reads):
         self._first_shown = first_shown
         #: The stored runs and the repos are in the model (or no engine could be reached).
         self.snapshot_read = asyncio.Event()
+        #: The listener drew its first frame showing the snapshot (it sets this).
+        self.snapshot_drawn = asyncio.Event()
         #: The session ended: the app is leaving, or a hosted engine stopped.
         self.closed = asyncio.Event()
         #: While no engine answers: the one line that says so (None while linked).
@@ -297,6 +299,9 @@ class EngineSession(Reads):
         await self._attached.wait()
         self._post(self.Opened())
         self.ready.set()
+        # What can wait does until the snapshot is on screen: the diffs' git processes,
+        # the other runs' events and the live ones would slow that frame down.
+        await self.snapshot_drawn.wait()
         for view in self.model.runs.values():
             self.fetch_diff(view.run.id)
         self._start_late(client)

@@ -134,6 +134,8 @@ class MainScreen(Screen[None]):
                 self.open_review(self._initial_select)
         self._show_selected()
         self._update_counts()
+        # The session's reads that can wait start once this is drawn.
+        self.call_after_refresh(self.session.snapshot_drawn.set)
 
     # --- what the session and the router say ----------------------------------------
     def on_engine_session_opened(self, _message: EngineSession.Opened) -> None:
