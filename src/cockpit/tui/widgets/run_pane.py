@@ -227,8 +227,14 @@ class Transcript(Log):
             self.post_message(self.WantsOlder(view))
 
     def follow(self, view: RunView) -> None:
-        """Append entries that arrived since the last call."""
-        if view is not self._view or self.scrollable_content_region.width != self._wrapped_at:
+        """Append entries that arrived since the last call. A transcript that showed none
+        yet is shown afresh (its first page read after it was selected: a pane of lines,
+        not the whole page)."""
+        if (
+            view is not self._view
+            or self.scrollable_content_region.width != self._wrapped_at
+            or not self._shown
+        ):
             self.show(view)
             return
         entries = list(view.entries)
