@@ -107,8 +107,9 @@ class EngineApi(Protocol):
         ...
 
     async def snapshot(self, tail: int, runs: int) -> Snapshot:
-        """Every run, with the newest ``tail`` events of the newest ``runs`` runs and of
-        every active one, and the id a follower of every run's events starts after."""
+        """Every run and its facts (as :meth:`run_facts`), the newest ``tail`` events of
+        the newest ``runs`` runs and of every active one (no run's for a ``tail`` of 0),
+        and the id a follower of every run's events starts after."""
         ...
 
     async def run_facts(self, run_ids: list[str]) -> dict[str, RunFacts]:

@@ -352,8 +352,8 @@ class EngineSession(Reads):
 
     async def _read_late(self, client: EngineClient) -> None:
         """The recent events of the runs not read with the snapshot, a few at a time,
-        after the first frame. Each is crossed off once read: what the
-        engine's going away cut short is read after it comes back."""
+        after the first frame. Each is crossed off once read: what the engine's going
+        away cut short is read after it comes back."""
         while self._late:
             some = self._late[:TAILS_AT_ONCE]
             try:

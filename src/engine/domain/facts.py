@@ -8,6 +8,7 @@ of 100,000 events shows the tokens it used, not those of the page a client read.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -118,21 +119,13 @@ class RunFacts:
         return True
 
     def copy(self) -> RunFacts:
-        """An independent copy (its tables and lists too; events are never changed)."""
-        return RunFacts(
-            seq=self.seq,
-            state=self.state,
-            input_tokens=self.input_tokens,
-            output_tokens=self.output_tokens,
-            cost_usd=self.cost_usd,
+        """An independent copy: every field carried over, its tables and lists rebuilt
+        (events are never changed, so they are shared)."""
+        return dataclasses.replace(
+            self,
             guard={rule: dict(outcomes) for rule, outcomes in self.guard.items()},
             gates=dict(self.gates),
-            question=self.question,
-            question_since=self.question_since,
-            question_kind=self.question_kind,
             choices=list(self.choices),
             skills=list(self.skills),
-            review=self.review,
-            files_touched=self.files_touched,
             transitions=list(self.transitions),
         )

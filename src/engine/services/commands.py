@@ -152,9 +152,10 @@ class RunCommands:
 
     async def snapshot(self, tail: int, runs: int) -> Snapshot:
         """Every run (as :meth:`list_runs`) with its facts, and the newest ``tail``
-        events of the newest ``runs`` runs and of every active one, in one answer: what a
-        client shows first. The id of the newest stored event is read first, so a follower starting
-        there misses nothing stored meanwhile."""
+        events of the newest ``runs`` runs and of every active one (none at all for a
+        ``tail`` of 0), in one answer: what a client shows first. The id of the newest
+        stored event is read first, so a follower starting there misses nothing stored
+        meanwhile."""
         last, every, ids = await self._snapshot_runs(tail, runs)
         pages = await asyncio.gather(*(self._store.events_tail(i, tail) for i in ids))
         return Snapshot(
@@ -198,6 +199,8 @@ class RunCommands:
         # The facts before the rows: a row is then as new as its run's facts, or newer.
         await self._facts.update()
         every = await self.list_runs()
+        if not tail:
+            return last, every, []  # no events asked for: no run's are read
         newest = every[len(every) - runs :] if runs else []
         shown = {*(r.id for r in newest), *(r.id for r in every if r.state.is_active)}
         return last, every, [r.id for r in every if r.id in shown]

@@ -228,6 +228,9 @@ async def test_snapshot_is_every_run_with_the_tails_of_the_newest_and_the_active
     # Nothing moved since: a follower starting at last_event_id misses nothing.
     assert snapshot.last_event_id == await client.last_event_id()
     assert set((await client.snapshot(1, 0)).tails) == {waiting.id}
+    # No events asked for: the runs and their facts, and no run's events at all.
+    bare = await client.snapshot(0, 5)
+    assert (bare.tails, set(bare.facts)) == ({}, {r.id for r in listed})
     with refused(BadInput, 2, "0 or more"):
         await client.snapshot(-1, 2)
 

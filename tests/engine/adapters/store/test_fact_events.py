@@ -32,7 +32,7 @@ def test_the_query_reads_through_the_partial_index() -> None:
     conn = sqlite3.connect(":memory:")
     for _, script in migrations():
         conn.executescript(script)
-    plan = conn.execute("EXPLAIN QUERY PLAN " + QUERIES["fact_events"], (0,)).fetchall()
+    plan = conn.execute("EXPLAIN QUERY PLAN " + QUERIES["fact_events"], (0, 0)).fetchall()
     assert any("USING INDEX events_facts" in row[-1] for row in plan), plan
 
 

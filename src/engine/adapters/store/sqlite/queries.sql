@@ -196,10 +196,11 @@ SELECT id, run_id, data FROM events WHERE id > ? ORDER BY id LIMIT ?
 SELECT data FROM events WHERE run_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?
 
 -- name: fact_events
--- Every run's events of the types that change a run's facts, after an event id, in
--- insertion order. The IN list is the `events_facts` index's own, so the index is used.
+-- Every run's events of the types that change a run's facts, after an event id and up
+-- to another, in insertion order. The IN list is the `events_facts` index's own, so the
+-- index is used.
 SELECT id, data FROM events
-WHERE id > ?
+WHERE id > ? AND id <= ?
   AND type IN ('run_state_changed', 'usage_reported', 'guard_decided', 'gate_decided',
                'human_asked', 'skills_loaded', 'review_decided', 'file_changed')
 ORDER BY id

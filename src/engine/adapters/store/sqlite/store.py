@@ -463,10 +463,9 @@ class SqliteRunStore:
         """The events that change runs' facts after ``after_id`` (read through their own
         index, ``events_facts``), and the id to go on from: the newest of any event when
         the read began, so the rows of other types are passed over once."""
-        newest = await self.last_event_id()
-        rows = await self._read(QUERIES["fact_events"], (after_id,))
-        rows = [row for row in rows if row[0] <= newest]
-        return max(newest, after_id), events_from_json(row[1] for row in rows)
+        newest = max(await self.last_event_id(), after_id)
+        rows = await self._read(QUERIES["fact_events"], (after_id, newest))
+        return newest, events_from_json(row[1] for row in rows)
 
     async def last_event_id(self) -> int:
         """The id of the newest event of any run (0 when none): where a follower starts."""
