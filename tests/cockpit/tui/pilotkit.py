@@ -7,6 +7,7 @@ import asyncio
 import inspect
 from collections.abc import Callable
 
+from textual.css.query import NoMatches
 from textual.pilot import Pilot
 from textual.widgets import Static
 
@@ -42,13 +43,22 @@ async def until(
     """
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
-    while not predicate():
+    while not _holds(predicate):
         if loop.time() > deadline:
             notes = [n.message for n in pilot.app._notifications]
             raise AssertionError(
                 f"not met within {timeout}s: {what or awaited(predicate)}; notifications: {notes}"
             )
         await pilot.pause(0.05)
+
+
+def _holds(predicate: Callable[[], object]) -> bool:
+    """Whether ``predicate()`` is true; a widget not there yet (a pane built once first
+    needed) is not shown yet."""
+    try:
+        return bool(predicate())
+    except NoMatches:
+        return False
 
 
 def awaited(predicate: Callable[[], object]) -> str:

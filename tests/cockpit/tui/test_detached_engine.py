@@ -315,9 +315,10 @@ def test_the_cockpit_as_a_client_loads_none_of_the_engine(workspace_root: Path) 
     heavy = [m for m in loaded if m.startswith(HEAVY) and m != "engine.config_toml"]
     assert not heavy
     assert "cockpit.client.inprocess" not in loaded
-    # rich.pretty (the transcript's RichLog) came without attrs, which it only needs for
-    # attrs classes: none is shown.
-    assert "rich.pretty" in loaded and "attr" not in loaded
+    # The run pane (the transcript's RichLog, rich.pretty under it) is built after the
+    # first frame, unless a run is shown first; attrs is never needed.
+    assert "cockpit.tui.widgets.run_pane" not in loaded
+    assert "rich.pretty" not in loaded and "attr" not in loaded
 
 
 def test_attrs_hidden_from_the_transcript_import_stays_importable() -> None:

@@ -27,10 +27,8 @@ from cockpit.tui.session import EngineSession
 from cockpit.tui.slash import Commands
 from cockpit.tui.throttle import RenderThrottle
 from cockpit.tui.widgets.detail import DetailPane
-from cockpit.tui.widgets.diff_panel import DiffPanel
 from cockpit.tui.widgets.prompt_bar import PromptBar
 from cockpit.tui.widgets.run_list import RunList
-from cockpit.tui.widgets.run_pane import RunPane, Transcript
 from engine.domain.errors import CockpitError
 from engine.domain.state import RunState
 
@@ -40,6 +38,7 @@ if TYPE_CHECKING:
     from cockpit.client.local import Workspace
     from cockpit.tui.screens.findings import Place
     from cockpit.tui.steering import Steering
+    from cockpit.tui.widgets.run_pane import Transcript
 
 
 class MainScreen(Screen[None]):
@@ -92,7 +91,8 @@ class MainScreen(Screen[None]):
         yield Header(show_clock=False, icon="◆")
         with Horizontal(id="main"):
             yield RunList(id="runs")
-            yield DetailPane(id="detail")
+            # A run shown first (`cockpit review RUN`, the demo) has its pane at once.
+            yield DetailPane(id="detail", run_first=self._initial_select is not None)
         yield PromptBar(self.router.candidates, self._prompt_sent, id="prompt")
         yield Footer()
 
@@ -187,9 +187,9 @@ class MainScreen(Screen[None]):
 
     @_while_mounted
     def on_engine_session_older_loaded(self, message: EngineSession.OlderLoaded) -> None:
-        pane = self.query_one(RunPane)
-        if pane.view is message.view:
-            pane.query_one(Transcript).show(message.view, revealed=message.added)
+        pane = self.query_one(DetailPane).built_run_pane
+        if pane is not None:
+            pane.older_loaded(message.view, message.added)
 
     def on_transcript_wants_older(self, message: Transcript.WantsOlder) -> None:
         self.session.load_older(message.view)
@@ -262,8 +262,8 @@ class MainScreen(Screen[None]):
     @_while_mounted
     def _tick(self) -> None:
         self.collector.tick()
-        pane = self.query_one(RunPane)
-        if pane.view is not None and pane.view.run.state.is_active:
+        pane = self.query_one(DetailPane).built_run_pane
+        if pane is not None and pane.view is not None and pane.view.run.state.is_active:
             pane.refresh_header()
 
     # --- selection ----------------------------------------------------------------
@@ -321,7 +321,7 @@ class MainScreen(Screen[None]):
 
         def opened(place: Place | None) -> None:
             if place is not None:
-                self.query_one(DiffPanel).jump(*place)
+                self.query_one(DetailPane).run_pane().diff_panel.jump(*place)
 
         from cockpit.tui.screens.findings import FindingsScreen
 

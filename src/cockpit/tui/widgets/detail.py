@@ -2,38 +2,72 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.app import ComposeResult
 from textual.widgets import ContentSwitcher
 
 from cockpit.tui.model import CockpitModel, RunView
 from cockpit.tui.selection import RepoRow, Row, RunRow
-from cockpit.tui.widgets.diff_panel import DiffPanel
 from cockpit.tui.widgets.repo_pane import RepoPane
-from cockpit.tui.widgets.run_pane import RunPane, Transcript
+
+# The run pane (its transcript, its diff panel) is built when first needed: see
+# DetailPane.
+if TYPE_CHECKING:
+    from cockpit.tui.widgets.run_pane import RunPane
 
 __all__ = ["DetailPane"]
 
 
 class DetailPane(ContentSwitcher):
     """A :class:`RunPane` or a :class:`RepoPane`, whichever the highlighted row is; the
-    run pane's keys (``e``, ``o``, ``d``) act here wherever the focus is."""
+    run pane's keys (``e``, ``o``, ``d``) act here wherever the focus is.
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(initial="run-pane", **kwargs)
+    Unless a run is shown first (``run_first``), the run pane is built once the first
+    frame is drawn, or when a run is shown before that: a first frame showing a repo
+    does not wait for the transcript's and the diff panel's modules and widgets.
+    """
+
+    def __init__(self, *, run_first: bool = False, **kwargs: Any) -> None:
+        super().__init__(initial="run-pane" if run_first else "repo-pane", **kwargs)
+        self._run_first = run_first
+        #: The run pane, once made (see run_pane).
+        self.built_run_pane: RunPane | None = None
 
     def compose(self) -> ComposeResult:
-        yield RunPane(id="run-pane")
+        if self._run_first:
+            yield self._new_run_pane()
         yield RepoPane(id="repo-pane")
+
+    def on_mount(self) -> None:
+        if self.built_run_pane is None:
+            self.call_after_refresh(self.run_pane)
+
+    def _new_run_pane(self) -> RunPane:
+        from cockpit.tui.widgets.run_pane import RunPane
+
+        self.built_run_pane = RunPane(id="run-pane")
+        return self.built_run_pane
+
+    def run_pane(self) -> RunPane:
+        """The run pane, made now if it was not yet (its widgets come when it is
+        mounted: :meth:`RunPane.show` before that is drawn then)."""
+        pane = self.built_run_pane
+        if pane is None:
+            pane = self._new_run_pane()
+            pane.display = self.current == "run-pane"
+            if self.is_attached:  # else the app is being torn down
+                self.mount(pane, before=0)
+        return pane
 
     def show(self, row: Row | None, model: CockpitModel) -> None:
         """Show ``row``'s pane, up to date (nothing changes for no row, or a run the
         model does not have)."""
         if isinstance(row, RunRow) and row.id in model.runs:
+            pane = self.run_pane()
             self.current = "run-pane"
             view = model.runs[row.id]
-            self.query_one(RunPane).show(view, gated=view.run.repo in model.gated_repos)
+            pane.show(view, gated=view.run.repo in model.gated_repos)
         elif isinstance(row, RepoRow):
             name = row.name
             self.current = "repo-pane"
@@ -49,8 +83,8 @@ class DetailPane(ContentSwitcher):
 
     def _run_view(self, key: str, what: str) -> RunView | None:
         """The run's view when the run pane shows one (else say why not)."""
-        pane = self.query_one(RunPane)
-        if self.current != "run-pane" or pane.view is None:
+        pane = self.built_run_pane
+        if self.current != "run-pane" or pane is None or not pane.built or pane.view is None:
             self.notify(f"{key} {what}: highlight a run")
             return None
         return pane.view
@@ -64,7 +98,7 @@ class DetailPane(ContentSwitcher):
         view = self._run_view(key, said)
         if view is None:
             return
-        transcript = self.query_one(Transcript)
+        transcript = self.run_pane().transcript
         if what == "expand":
             transcript.action_toggle_expand()
             shown = "expanded" if transcript.expanded else "collapsed"
@@ -83,7 +117,7 @@ class DetailPane(ContentSwitcher):
         if view.run.decided:
             self.notify(f"run {view.run.id} is {view.run.outcome}: its worktree's diff is gone")
             return False
-        panel = self.query_one(DiffPanel)
+        panel = self.run_pane().diff_panel
         was_focused = panel.query_one("#diff-hunks").has_focus
         panel.action_toggle_hunks()
         return was_focused and not panel.hunks

@@ -323,6 +323,8 @@ class RunPane(Vertical):
         self.view: RunView | None = None
         #: The run's repo has gates (configured, or its pyproject's defaults).
         self.gated = False
+        #: Its widgets are there (it is mounted): until then show() only keeps the view.
+        self.built = False
 
     def compose(self) -> ComposeResult:
         yield Static(id="run-header")
@@ -332,13 +334,38 @@ class RunPane(Vertical):
             yield DiffPanel(id="diff")
             yield Static(id="run-decision")
 
+    def on_mount(self) -> None:
+        if not self.query(Transcript):
+            return  # the app is torn down before its widgets came
+        self.built = True
+        view, self.view = self.view, None
+        if view is not None:  # shown before its widgets were there
+            self.show(view, gated=self.gated)
+
+    @property
+    def transcript(self) -> Transcript:
+        """The run's transcript (the pane is built)."""
+        return self.query_one(Transcript)
+
+    @property
+    def diff_panel(self) -> DiffPanel:
+        """The run's diff panel (the pane is built)."""
+        return self.query_one(DiffPanel)
+
+    def older_loaded(self, view: RunView, added: int) -> None:
+        """Older lines of ``view`` came from the store: shown if the pane shows it."""
+        if self.built and view is self.view:
+            self.transcript.show(view, revealed=added)
+
     def show(self, view: RunView, *, gated: bool = False) -> None:
         """Switch to ``view`` (or refresh it); ``gated``: its repo has gates."""
         changed = view is not self.view
         self.view = view
         self.gated = gated
+        if not self.built:
+            return  # drawn once mounted
         self.refresh_header()
-        transcript = self.query_one(Transcript)
+        transcript = self.transcript
         if changed:
             transcript.show(view)
         else:
@@ -346,7 +373,7 @@ class RunPane(Vertical):
         # A decided run's worktree is gone and the diff it had (rejected parts and all)
         # is not what happened: its decision is shown instead.
         decided = view.run.decided
-        diff = self.query_one(DiffPanel)
+        diff = self.diff_panel
         decision = self.query_one("#run-decision", Static)
         diff.display = not decided
         decision.display = decided
@@ -358,7 +385,7 @@ class RunPane(Vertical):
     def refresh_header(self) -> None:
         """State, ids, elapsed time, tokens: cheap, also called by a 1 s clock."""
         view = self.view
-        if view is None:
+        if view is None or not self.built:
             return
         run = view.run
         app = self.app
