@@ -249,6 +249,10 @@ def event_from_data(data: Any) -> Event:
     return codec.decode(Event, data)
 
 
+#: One encoder for every event stored (``json.dumps`` with options builds one per call).
+_TO_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
 def event_to_json(event: Event) -> str:
     """Serialise one event for storage."""
-    return json.dumps(codec.encode(event), separators=(",", ":"), ensure_ascii=False)
+    return _TO_JSON(codec.encode(event))
