@@ -30,31 +30,24 @@ class DetailPane(ContentSwitcher):
 
     def __init__(self, *, run_first: bool = False, **kwargs: Any) -> None:
         super().__init__(initial="run-pane" if run_first else "repo-pane", **kwargs)
-        self._run_first = run_first
         #: The run pane, once made (see run_pane).
-        self.built_run_pane: RunPane | None = None
+        self.built_run_pane: RunPane | None = _new_run_pane() if run_first else None
 
     def compose(self) -> ComposeResult:
-        if self._run_first:
-            yield self._new_run_pane()
+        if self.built_run_pane is not None:
+            yield self.built_run_pane
         yield RepoPane(id="repo-pane")
 
     def on_mount(self) -> None:
         if self.built_run_pane is None:
             self.call_after_refresh(self.run_pane)
 
-    def _new_run_pane(self) -> RunPane:
-        from cockpit.tui.widgets.run_pane import RunPane
-
-        self.built_run_pane = RunPane(id="run-pane")
-        return self.built_run_pane
-
     def run_pane(self) -> RunPane:
         """The run pane, made now if it was not yet (its widgets come when it is
         mounted: :meth:`RunPane.show` before that is drawn then)."""
         pane = self.built_run_pane
         if pane is None:
-            pane = self._new_run_pane()
+            pane = self.built_run_pane = _new_run_pane()
             pane.display = self.current == "run-pane"
             if self.is_attached:  # else the app is being torn down
                 self.mount(pane, before=0)
@@ -121,3 +114,10 @@ class DetailPane(ContentSwitcher):
         was_focused = panel.query_one("#diff-hunks").has_focus
         panel.action_toggle_hunks()
         return was_focused and not panel.hunks
+
+
+def _new_run_pane() -> RunPane:
+    # Imported here: the first frame of a cockpit showing a repo does without it.
+    from cockpit.tui.widgets.run_pane import RunPane
+
+    return RunPane(id="run-pane")
